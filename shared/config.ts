@@ -1,0 +1,41 @@
+import { z } from "zod";
+import { ACTIVATIONS } from "./activations.ts";
+import { RECURRENT_INITS } from "./orthogonal_init.ts";
+
+export const CELL_KINDS = ["rnn", "urnn", "gru", "ugru", "lstm"] as const;
+export type CellKind = (typeof CELL_KINDS)[number];
+
+/** The architecture of a language model: everything needed to rebuild it, nothing about training. */
+export const ModelConfigSchema = z.object({
+  cell: z.enum(CELL_KINDS),
+  /** σ of rnn/urnn cells (gru, ugru and lstm use their own gate non-linearities). */
+  activation: z.enum(ACTIVATIONS).default("tanh"),
+  /** Negative slope of leaky_relu. */
+  leakySlope: z.number().min(0).max(1).default(0.01),
+  vocabSize: z.number().int().min(2),
+  embedSize: z.number().int().min(1),
+  hiddenSize: z.number().int().min(1),
+  layers: z.number().int().min(1).max(8).default(1),
+  /** Output projection shares the embedding matrix (needs embedSize = hiddenSize). */
+  tieWeights: z.boolean().default(false),
+  /** How H×H recurrent matrices start; default "haar" for urnn/ugru, "uniform" otherwise. */
+  recurrentInit: z.enum(RECURRENT_INITS).optional(),
+}).strict().refine((c) => !c.tieWeights || c.embedSize === c.hiddenSize, {
+  message: "tieWeights needs embedSize equal to hiddenSize",
+  path: ["tieWeights"],
+}).refine((c) => !(c.cell === "urnn" || c.cell === "ugru") || c.recurrentInit !== "uniform", {
+  message: "urnn and ugru need an orthogonal recurrentInit (haar, identity or henaff)",
+  path: ["recurrentInit"],
+});
+
+export type ModelConfig = z.infer<typeof ModelConfigSchema>;
+export type ModelConfigInput = z.input<typeof ModelConfigSchema>;
+
+export function parseModelConfig(input: unknown): ModelConfig {
+  const r = ModelConfigSchema.safeParse(input);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new Error(`Invalid model config at "${issue.path.join(".")}": ${issue.message}`);
+  }
+  return r.data;
+}

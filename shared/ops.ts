@@ -1,0 +1,93 @@
+/**
+ * Differentiable ops with hand-written gradients, for the wasm backend's sake:
+ * - tfjs's MatMul gradient multiplies with transposeA/transposeB, which runs ~10× slower
+ *   on wasm than a plain product of an explicitly transposed operand;
+ * - Gather's gradient needs UnsortedSegmentSum, which wasm lacks (ScatterNd sums duplicates);
+ * - cross-entropy picks the target logit and fuses softmax into one gradient.
+ */
+import { tf } from "./tf.ts";
+import type { Tensor, Tensor1D, Tensor2D } from "./tf.ts";
+
+type Save = (tensors: Tensor[]) => void;
+type Grad = (dy: Tensor, saved: Tensor[]) => Tensor | Tensor[];
+
+/** tf.customGrad with its parameter types spelled out (its own typing takes a rest array). */
+function custom<A extends Tensor[]>(
+  f: (...args: [...A, Save]) => { value: Tensor; gradFunc: Grad },
+): (...inputs: A) => Tensor {
+  return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (
+    ...inputs: A
+  ) => Tensor;
+}
+
+/**
+ * a·b [N,K]·[K,M] → [N,M] whose gradient transposes explicitly. Pass `bT` when the caller
+ * already holds bᵀ (a recurrent matrix used at every time step), to skip re-transposing it.
+ */
+export function matMul(a: Tensor2D, b: Tensor2D, bT?: Tensor2D): Tensor2D {
+  const f = custom<[Tensor, Tensor]>((x, y, save) => {
+    // Tensors the gradient reads must go through save(): the forward pass's scope
+    // disposes everything else before the backward pass runs.
+    save(bT ? [x, bT] : [x, y]);
+    return {
+      value: tf.matMul(x as Tensor2D, y as Tensor2D),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const [sx, sy] = saved as [Tensor2D, Tensor2D];
+        const yT = bT ? sy : tf.transpose(sy);
+        return [
+          tf.matMul(dy as Tensor2D, yT), // [N,M]·[M,K] → [N,K]
+          tf.matMul(tf.transpose(sx), dy as Tensor2D), // [K,N]·[N,M] → [K,M]
+        ];
+      },
+    };
+  });
+  return f(a, b) as Tensor2D;
+}
+
+/** Rows of `table` [V,D] at `ids` [N] → [N,D]; the gradient scatters (and sums) rows back. */
+export function embed(table: Tensor2D, ids: Tensor1D): Tensor2D {
+  const [v, d] = table.shape;
+  const f = custom<[Tensor]>((t, save) => {
+    save([ids]);
+    return {
+      value: tf.gather(t, ids),
+      gradFunc: (
+        dy: Tensor,
+        saved: Tensor[],
+      ) => [tf.scatterND(tf.reshape(saved[0]!, [-1, 1]), dy, [v, d])],
+    };
+  });
+  return f(table) as Tensor2D;
+}
+
+/**
+ * Mean over rows of −log softmax(logits)[target]: logits [N,V], targets [N] int32 → scalar.
+ * Gradient: (softmax(logits) − onehot(targets)) / N.
+ */
+export function softmaxCrossEntropy(logits: Tensor2D, targets: Tensor1D): Tensor {
+  const [n, v] = logits.shape;
+  const f = custom<[Tensor]>((z, save) => {
+    const lse = tf.logSumExp(z, 1, true); // [N,1]
+    const onehot = tf.oneHot(targets, v); // [N,V]
+    const picked = tf.sum(tf.mul(z, onehot), 1, true); // [N,1]
+    save([z, lse, onehot]);
+    return {
+      value: tf.mean(tf.sub(lse, picked)),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const [sz, slse, soh] = saved as [Tensor2D, Tensor2D, Tensor2D];
+        const p = tf.exp(tf.sub(sz, slse));
+        return [tf.mul(tf.sub(p, soh), tf.div(dy, n))];
+      },
+    };
+  });
+  return f(logits);
+}
+
+/** Per-row −log softmax(logits)[target]: logits [N,V], targets [N] → [N] (no gradient). */
+export function tokenNll(logits: Tensor2D, targets: Tensor1D): Tensor1D {
+  return tf.tidy(() => {
+    const lse = tf.logSumExp(logits, 1); // [N]
+    const picked = tf.sum(tf.mul(logits, tf.oneHot(targets, logits.shape[1])), 1); // [N]
+    return tf.sub(lse, picked) as Tensor1D;
+  });
+}

@@ -1,0 +1,11 @@
+/**
+ * The one place rotor imports TensorFlow.js from.
+ *
+ * We use the `@tensorflow/tfjs` union package because its Node build registers every
+ * gradient against the same `@tensorflow/tfjs-core` instance that the wasm backend's Node
+ * build registers its kernels on. tfjs-core's per-file ESM build has extension-less
+ * imports that Deno refuses, so importing tfjs-core + its gradients directly does not
+ * load under Deno.
+ */
+export * as tf from "@tensorflow/tfjs";
+export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";
