@@ -1,0 +1,136 @@
+/**
+ * PTB-style tokenization (Mikolov et al.'s language-modelling version of the Penn Treebank):
+ * lower case; numbers → `N`; clitics split ("didn't" → "did n't", "company's" → "company 's");
+ * punctuation dropped except inside words and on abbreviations the vocabulary knows
+ * ("u.s.", "mr."); `%` → `N` (the data set writes "3.5%" as "N N"); sentence ends → `<eos>`.
+ * Text that is already PTB-tokenized passes through unchanged.
+ */
+import { EOS, UNK } from "./vocab.ts";
+
+const CLITICS = ["n't", "'s", "'re", "'ve", "'m", "'ll", "'d"];
+const NUMBER = /^[+-]?(?:\d[\d,]*)?(?:\.\d+)?(?:\/\d+)?$/;
+const KEEP = new Set([UNK, EOS, "N", "$", "&", "#", "'", "--"]);
+
+/** Split one whitespace-free chunk into PTB tokens, given a test for known words. */
+function splitWord(raw: string, known: (w: string) => boolean): string[] {
+  if (KEEP.has(raw)) return [raw];
+  let w = raw.toLowerCase().replace(/[\u2018\u2019]/g, "'").replace(/[\u201c\u201d]/g, '"');
+  const out: string[] = [];
+  const tail: string[] = [];
+  // Leading and trailing punctuation that PTB drops ($ and # are words of their own).
+  if (!CLITICS.includes(w) && !known(w)) w = w.replace(/^[("'`\[{<]+/, "");
+  while (w.startsWith("$") || w.startsWith("#")) {
+    out.push(w[0]!);
+    w = w.slice(1);
+  }
+  for (;;) {
+    const m = /[)"\]},;:!?`]+$/.exec(w);
+    if (m) {
+      w = w.slice(0, m.index);
+      continue;
+    }
+    if (w.endsWith("%")) {
+      tail.unshift("N");
+      w = w.slice(0, -1);
+      continue;
+    }
+    if (w.endsWith(".") && !known(w) && !/^(?:[a-z]\.)+$/.test(w)) {
+      w = w.slice(0, -1);
+      continue;
+    }
+    break;
+  }
+  if (w.length > 0) {
+    let clitic: string | undefined;
+    for (const c of CLITICS) {
+      if (w.length > c.length && w.endsWith(c)) {
+        clitic = c;
+        break;
+      }
+    }
+    if (clitic) {
+      // "can't" → "ca n't" and "won't" → "wo n't", as the treebank writes them.
+      out.push(...numberOrWord(w.slice(0, -clitic.length)), clitic);
+    } else if (w.length > 1 && w.endsWith("'") && w.at(-2) === "s") {
+      out.push(...numberOrWord(w.slice(0, -1)), "'"); // plural possessive: "investors'" → "investors '"
+    } else {
+      out.push(...numberOrWord(w));
+    }
+  }
+  return [...out, ...tail];
+}
+
+function numberOrWord(w: string): string[] {
+  if (w.length === 0) return [];
+  if (/\d/.test(w) && NUMBER.test(w)) return ["N"];
+  return [w];
+}
+
+/** A chunk ending in . ? or ! closes a sentence before a capitalised word or at the end,
+ * unless it is an abbreviation the vocabulary knows ("Mr. Smith", "the U.S. Senate"). */
+function endsSentence(
+  chunk: string,
+  next: string | undefined,
+  known: (w: string) => boolean,
+): boolean {
+  if (!/[.?!]["')\]]*$/.test(chunk)) return false;
+  if (next === undefined) return true;
+  if (!/^["'(\[]*[A-Z]/.test(next)) return false;
+  const bare = chunk.toLowerCase().replace(/["')\]]+$/, "");
+  return !(bare.endsWith(".") && known(bare));
+}
+
+export interface TokenizeOptions {
+  /** Words the model knows; used to keep abbreviations such as "u.s." whole. */
+  known?: (w: string) => boolean;
+  /** Treat each line as one sentence (PTB files); otherwise sentences end at . ? ! */
+  lines?: boolean;
+  /** Append `<eos>` after each sentence (default true). */
+  eos?: boolean;
+}
+
+/**
+ * Tokenize text the PTB way. Each sentence ends with `<eos>` unless `eos: false`.
+ *
+ * @example
+ * tokenize("The U.S. economy grew 3.5% in 1989, didn't it?", { known: (w) => w === "u.s." })
+ * // → ["the", "u.s.", "economy", "grew", "N", "N", "in", "N", "did", "n't", "it", "<eos>"]
+ */
+export function tokenize(text: string, opts: TokenizeOptions = {}): string[] {
+  const known = opts.known ?? (() => false);
+  const eos = opts.eos ?? true;
+  const out: string[] = [];
+  const sentences = opts.lines ? text.split("\n") : [text];
+  for (const sentence of sentences) {
+    const chunks = sentence.split(/\s+/).filter((c) => c.length > 0);
+    if (opts.lines && chunks.length === 0) continue;
+    let open = false;
+    for (const [i, chunk] of chunks.entries()) {
+      const toks = splitWord(chunk, known);
+      out.push(...toks);
+      open ||= toks.length > 0;
+      const next = chunks[i + 1];
+      const ends = !opts.lines && endsSentence(chunk, next, known);
+      if (ends && open && eos) {
+        out.push(EOS);
+        open = false;
+      }
+    }
+    if (open && eos) out.push(EOS);
+  }
+  return out;
+}
+
+/** Join PTB tokens into readable text: clitics re-attached, `<eos>` becomes a line break. */
+export function detokenize(tokens: readonly string[]): string {
+  let text = "";
+  for (const t of tokens) {
+    if (t === EOS) {
+      text = text.trimEnd() + "\n";
+      continue;
+    }
+    const attach = CLITICS.includes(t) || t === "'";
+    text += attach || text === "" || text.endsWith("\n") ? t : " " + t;
+  }
+  return text;
+}

@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { detokenize, tokenize } from "./tokenize.ts";
+
+const KNOWN = new Set(["u.s.", "mr.", "corp.", "the", "economy"]);
+const known = (w: string) => KNOWN.has(w);
+
+Deno.test("tokenize() splits raw English the PTB way", () => {
+  assert.deepEqual(tokenize("The U.S. economy grew 3.5% in 1989, didn't it?", { known }), [
+    "the",
+    "u.s.",
+    "economy",
+    "grew",
+    "N",
+    "N",
+    "in",
+    "N",
+    "did",
+    "n't",
+    "it",
+    "<eos>",
+  ]);
+});
+
+Deno.test("tokenize() splits clitics and possessives", () => {
+  assert.deepEqual(
+    tokenize("The company's chief can't say; investors' money won't wait.", { known }),
+    [
+      "the",
+      "company",
+      "'s",
+      "chief",
+      "ca",
+      "n't",
+      "say",
+      "investors",
+      "'",
+      "money",
+      "wo",
+      "n't",
+      "wait",
+      "<eos>",
+    ],
+  );
+});
+
+Deno.test("tokenize() ends sentences at . ? ! but not after known abbreviations", () => {
+  assert.deepEqual(
+    tokenize("Mr. Smith left. He said $1,000 was paid (by Acme Corp.) at once. Really!", { known }),
+    [
+      "mr.",
+      "smith",
+      "left",
+      "<eos>",
+      "he",
+      "said",
+      "$",
+      "N",
+      "was",
+      "paid",
+      "by",
+      "acme",
+      "corp.",
+      "at",
+      "once",
+      "<eos>",
+      "really",
+      "<eos>",
+    ],
+  );
+});
+
+Deno.test("tokenize() keeps PTB-tokenized lines as they are", () => {
+  const line = " no it was n't black monday <unk> $ N million 's ' mr. u.s. ";
+  assert.deepEqual(tokenize(line, { lines: true, known }), [
+    "no",
+    "it",
+    "was",
+    "n't",
+    "black",
+    "monday",
+    "<unk>",
+    "$",
+    "N",
+    "million",
+    "'s",
+    "'",
+    "mr.",
+    "u.s.",
+    "<eos>",
+  ]);
+});
+
+Deno.test("detokenize() re-attaches clitics and breaks lines at <eos>", () => {
+  assert.equal(
+    detokenize(["it", "did", "n't", "fall", "<eos>", "the", "company", "'s", "shares", "<eos>"]),
+    "it didn't fall\nthe company's shares\n",
+  );
+});
