@@ -1,0 +1,211 @@
+/**
+ * A model is a folder: model.json (this schema), weights.bin (tf.io.encodeWeights, float32,
+ * in manifest order) and vocab.txt (one word per line; line number = id).
+ * docs/model-format.md describes it for reimplementation in other languages.
+ */
+import { createHash } from "node:crypto";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { tf } from "./tf.ts";
+import { type ModelConfig, ModelConfigSchema } from "./config.ts";
+import { type Params, paramShapes } from "./model.ts";
+import { makeVocab, type Vocab, vocabFromText, vocabToText } from "./vocab.ts";
+
+export const FORMAT = "rotor-model";
+export const FORMAT_VERSION = 1;
+
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, "a sha256 in hex");
+
+export const ModelFileSchema = z.object({
+  format: z.literal(FORMAT),
+  version: z.number().int(),
+  config: ModelConfigSchema,
+  vocab: z.object({ file: z.string(), size: z.number().int(), sha256: Sha256 }),
+  weights: z.object({
+    file: z.string(),
+    sha256: Sha256,
+    bytes: z.number().int(),
+    manifest: z.array(z.object({
+      name: z.string(),
+      shape: z.array(z.number().int().min(0)),
+      dtype: z.literal("float32"),
+    })),
+  }),
+  /** How the model was made: command, data checksums, backend, hardware, wall time. */
+  provenance: z.record(z.string(), z.unknown()).default({}),
+  /** Measured results, e.g. { valid_ppl, test_ppl, tokens_per_s }. */
+  metrics: z.record(z.string(), z.number()).default({}),
+});
+export type ModelFile = z.infer<typeof ModelFileSchema>;
+
+export interface LoadedModel {
+  config: ModelConfig;
+  params: Params;
+  vocab: Vocab;
+  meta: ModelFile;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Write a file atomically: a temporary name, then rename. */
+export async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, data);
+  await rename(tmp, path);
+}
+
+/** Serialise parameters in paramShapes order (checked against the config). */
+export async function encodeParams(cfg: ModelConfig, params: Params) {
+  const shapes = paramShapes(cfg);
+  const named = Object.keys(shapes).map((name) => {
+    const t = params[name];
+    if (!t) throw new Error(`Parameter "${name}" is missing`);
+    if (t.shape.join(",") !== shapes[name]!.join(",")) {
+      throw new Error(`Parameter "${name}" has shape [${t.shape}], config wants [${shapes[name]}]`);
+    }
+    return { name, tensor: t };
+  });
+  const { data, specs } = await tf.io.encodeWeights(named);
+  return { bytes: new Uint8Array(data), specs };
+}
+
+export async function saveModel(
+  dir: string,
+  m: {
+    config: ModelConfig;
+    params: Params;
+    vocab: Vocab;
+    provenance?: Record<string, unknown>;
+    metrics?: Record<string, number>;
+  },
+): Promise<ModelFile> {
+  await mkdir(dir, { recursive: true });
+  const { bytes, specs } = await encodeParams(m.config, m.params);
+  const vocabText = new TextEncoder().encode(vocabToText(m.vocab));
+  if (m.vocab.words.length !== m.config.vocabSize) {
+    throw new Error(
+      `Vocabulary has ${m.vocab.words.length} words, config says ${m.config.vocabSize}`,
+    );
+  }
+  const meta: ModelFile = {
+    format: FORMAT,
+    version: FORMAT_VERSION,
+    config: m.config,
+    vocab: { file: "vocab.txt", size: m.vocab.words.length, sha256: sha256(vocabText) },
+    weights: {
+      file: "weights.bin",
+      sha256: sha256(bytes),
+      bytes: bytes.length,
+      manifest: specs.map((s) => ({ name: s.name, shape: s.shape, dtype: "float32" as const })),
+    },
+    provenance: m.provenance ?? {},
+    metrics: m.metrics ?? {},
+  };
+  await writeAtomic(join(dir, "weights.bin"), bytes);
+  await writeAtomic(join(dir, "vocab.txt"), vocabText);
+  await writeAtomic(join(dir, "model.json"), JSON.stringify(meta, null, 2) + "\n");
+  return meta;
+}
+
+/** Reads a file of a model folder from disk or, for http(s) URLs, over the network. */
+async function readPart(base: string, file: string): Promise<Uint8Array> {
+  if (/^https?:\/\//.test(base)) {
+    const url = new URL(file, base.endsWith("/") ? base : base + "/");
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`Cannot fetch "${url}": HTTP ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+  try {
+    return await readFile(join(base, file));
+  } catch (err) {
+    throw new Error(`Cannot read "${join(base, file)}": ${(err as Error).message}`);
+  }
+}
+
+/** Validate model.json's content and say what is wrong and where. */
+export function parseModelFile(json: unknown, where: string): ModelFile {
+  if (
+    typeof json === "object" && json !== null && "version" in json &&
+    json.version !== FORMAT_VERSION
+  ) {
+    throw new Error(
+      `${where}: unknown format version "${json.version}" (this rotor reads version ${FORMAT_VERSION})`,
+    );
+  }
+  const r = ModelFileSchema.safeParse(json);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new Error(`${where}: invalid at "${i.path.join(".")}": ${i.message}`);
+  }
+  return r.data;
+}
+
+/** Load a model folder (path or http(s) URL), checking hashes, names, shapes and dtypes. */
+export async function loadModel(base: string): Promise<LoadedModel> {
+  const where = `${base.replace(/\/$/, "")}/model.json`;
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(await readPart(base, "model.json")));
+  } catch (err) {
+    throw new Error(`${where}: ${(err as Error).message}`);
+  }
+  const meta = parseModelFile(json, where);
+  const cfg = meta.config;
+
+  const vocabBytes = await readPart(base, meta.vocab.file);
+  if (sha256(vocabBytes) !== meta.vocab.sha256) {
+    throw new Error(
+      `${meta.vocab.file}: sha256 does not match model.json (file altered or truncated)`,
+    );
+  }
+  const vocab = vocabFromText(new TextDecoder().decode(vocabBytes));
+  if (vocab.words.length !== cfg.vocabSize) {
+    throw new Error(
+      `${meta.vocab.file}: ${vocab.words.length} words, config says ${cfg.vocabSize}`,
+    );
+  }
+
+  const bytes = await readPart(base, meta.weights.file);
+  if (bytes.length !== meta.weights.bytes) {
+    throw new Error(
+      `${meta.weights.file}: ${bytes.length} bytes, model.json says ${meta.weights.bytes} (truncated?)`,
+    );
+  }
+  if (sha256(bytes) !== meta.weights.sha256) {
+    throw new Error(`${meta.weights.file}: sha256 does not match model.json (file altered)`);
+  }
+  const want = paramShapes(cfg);
+  const manifest = new Map(meta.weights.manifest.map((s) => [s.name, s]));
+  for (const [name, shape] of Object.entries(want)) {
+    const spec = manifest.get(name);
+    if (!spec) throw new Error(`${where}: tensor "${name}" is missing from the weights manifest`);
+    if (spec.shape.join(",") !== shape.join(",")) {
+      throw new Error(
+        `${where}: tensor "${name}" has shape [${spec.shape}], the config needs [${shape}]`,
+      );
+    }
+  }
+  for (const name of manifest.keys()) {
+    if (!(name in want)) {
+      throw new Error(`${where}: unexpected tensor "${name}" for a ${cfg.cell} model`);
+    }
+  }
+  const expected = meta.weights.manifest.reduce(
+    (n, s) => n + 4 * s.shape.reduce((a, b) => a * b, 1),
+    0,
+  );
+  if (expected !== bytes.length) {
+    throw new Error(
+      `${meta.weights.file}: manifest needs ${expected} bytes, file has ${bytes.length}`,
+    );
+  }
+  const buf = bytes.buffer.slice(
+    bytes.byteOffset,
+    bytes.byteOffset + bytes.byteLength,
+  ) as ArrayBuffer;
+  const params = tf.io.decodeWeights(buf, meta.weights.manifest) as Params;
+  return { config: cfg, params, vocab: makeVocab(vocab.words), meta };
+}

@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { tf } from "./tf.ts";
+import type { Tensor2D } from "./tf.ts";
+import { forwardLogits, zeroState } from "./model.ts";
+import { loadModel } from "./model_format.ts";
+import { saveSmallModel, useWasm } from "./testing.ts";
+
+async function logitsOf(dir: string): Promise<Float32Array> {
+  const m = await loadModel(dir);
+  const x = tf.tensor2d([[2, 3, 4], [5, 6, 7]], [2, 3], "int32") as Tensor2D;
+  return forwardLogits(m.params, m.config, x, zeroState(m.config, 2)).logits
+    .dataSync() as Float32Array;
+}
+
+Deno.test("saveModel() → loadModel() reproduces logits exactly", async () => {
+  await useWasm();
+  for (const cell of ["rnn", "urnn", "gru", "ugru", "lstm"] as const) {
+    const a = await saveSmallModel({ cell, activation: cell === "urnn" ? "modrelu" : "tanh" }, 3);
+    const b = await saveSmallModel({ cell, activation: cell === "urnn" ? "modrelu" : "tanh" }, 3);
+    assert.deepEqual(await logitsOf(a), await logitsOf(b));
+    const m = await loadModel(a);
+    assert.equal(m.meta.format, "rotor-model");
+  }
+});
+
+async function corrupt(edit: (dir: string) => Promise<void>): Promise<string> {
+  const dir = await saveSmallModel();
+  await edit(dir);
+  return dir;
+}
+
+Deno.test("loadModel() refuses truncated, altered, misshapen, incomplete and unknown-version models", async () => {
+  await useWasm();
+  const w = (d: string) => join(d, "weights.bin");
+  const j = (d: string) => join(d, "model.json");
+  // deno-lint-ignore no-explicit-any
+  const editJson = (d: string, f: (m: Record<string, any>) => void) =>
+    readFile(j(d), "utf8").then((s) => {
+      const m = JSON.parse(s);
+      f(m);
+      return writeFile(j(d), JSON.stringify(m));
+    });
+  const truncated = await corrupt(async (d) =>
+    writeFile(w(d), (await readFile(w(d))).subarray(0, 100))
+  );
+  await assert.rejects(
+    loadModel(truncated),
+    /weights\.bin: 100 bytes, model\.json says \d+ \(truncated\?\)/,
+  );
+  const altered = await corrupt(async (d) => {
+    const b = await readFile(w(d));
+    b[10] = b[10]! ^ 0xff;
+    await writeFile(w(d), b);
+  });
+  await assert.rejects(loadModel(altered), /weights\.bin: sha256 does not match/);
+  const shape = await corrupt((d) => editJson(d, (m) => (m.weights.manifest[0].shape = [8, 32])));
+  await assert.rejects(
+    loadModel(shape),
+    /tensor "embedding" has shape \[8,32\], the config needs \[32,8\]/,
+  );
+  const missing = await corrupt((d) => editJson(d, (m) => m.weights.manifest.splice(1, 1)));
+  await assert.rejects(loadModel(missing), /tensor "layer0\/W" is missing/);
+  const version = await corrupt((d) => editJson(d, (m) => (m.version = 99)));
+  await assert.rejects(loadModel(version), /unknown format version "99"/);
+  const vocab = await corrupt((d) => writeFile(join(d, "vocab.txt"), "<unk>\n<eos>\n"));
+  await assert.rejects(loadModel(vocab), /vocab\.txt: sha256 does not match/);
+  await assert.rejects(
+    loadModel("/nonexistent/model"),
+    /Cannot read "\/nonexistent\/model\/model\.json"/,
+  );
+});

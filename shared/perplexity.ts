@@ -1,0 +1,107 @@
+/**
+ * Perplexity = exp(mean negative log-likelihood) over every target token of a stream,
+ * `<eos>` included (the standard PTB convention); the first token is context only.
+ */
+import { tf } from "./tf.ts";
+import type { Tensor1D, Tensor2D } from "./tf.ts";
+import type { ModelConfig } from "./config.ts";
+import { disposeState, forwardLogits, type ModelState, type Params, zeroState } from "./model.ts";
+import { tokenNll } from "./ops.ts";
+
+export interface Score {
+  /** Summed negative log-likelihood (nats). */
+  nll: number;
+  /** Number of target tokens scored. */
+  tokens: number;
+  perplexity: number;
+}
+
+export interface ScoreOptions {
+  /** Parallel columns (default 10). */
+  batch?: number;
+  /** Steps per window (default 35). */
+  bptt?: number;
+  /** Called after each window with tokens scored so far. */
+  onProgress?: (done: number, total: number) => void;
+  /** Per-token log-probabilities of every target, in stream order. */
+  perToken?: boolean;
+}
+
+/**
+ * Score stream[1..] given stream[0..]. The stream is cut into `batch` contiguous columns run
+ * side by side with the state carried across windows; the tail that does not fill a column
+ * continues from the last column's final state, so every target is scored exactly once.
+ */
+export function scoreStream(
+  params: Params,
+  cfg: ModelConfig,
+  stream: Int32Array,
+  opts: ScoreOptions = {},
+): Score & { logprobs?: Float32Array } {
+  const targetsTotal = stream.length - 1;
+  if (targetsTotal < 1) {
+    return {
+      nll: 0,
+      tokens: 0,
+      perplexity: NaN,
+      ...(opts.perToken ? { logprobs: new Float32Array(0) } : {}),
+    };
+  }
+  const bptt = opts.bptt ?? 35;
+  const b = Math.max(1, Math.min(opts.batch ?? 10, Math.floor(targetsTotal / 2) || 1));
+  const n = Math.floor(targetsTotal / b); // targets per column
+  const logprobs = opts.perToken ? new Float32Array(targetsTotal) : undefined;
+  let nll = 0, done = 0;
+  // Column r covers inputs stream[r·n .. r·n+n−1] and targets stream[r·n+1 .. r·n+n].
+  const run = (rows: number[], len: number, start: number, state: ModelState): ModelState => {
+    const x = new Int32Array(rows.length * len), y = new Int32Array(rows.length * len);
+    rows.forEach((r, k) => {
+      x.set(stream.subarray(r + start, r + start + len), k * len);
+      y.set(stream.subarray(r + start + 1, r + start + 1 + len), k * len);
+    });
+    const { next, values } = tf.tidy(() => {
+      const out = forwardLogits(params, cfg, tf.tensor2d(x, [rows.length, len], "int32"), state);
+      const yt = tf.reshape(tf.transpose(tf.tensor2d(y, [rows.length, len], "int32")), [
+        -1,
+      ]) as Tensor1D;
+      const nlls = tokenNll(out.logits, yt); // time-major [len·rows]
+      return {
+        next: out.state.map((s) => ({ h: tf.keep(s.h), ...(s.c ? { c: tf.keep(s.c) } : {}) })),
+        values: nlls.dataSync(),
+      };
+    });
+    for (let t = 0; t < len; t++) {
+      for (let k = 0; k < rows.length; k++) {
+        const v = values[t * rows.length + k]!;
+        nll += v;
+        if (logprobs) logprobs[rows[k]! + start + t] = -v;
+      }
+    }
+    done += rows.length * len;
+    opts.onProgress?.(done, targetsTotal);
+    disposeState(state);
+    return next;
+  };
+  const rows = Array.from({ length: b }, (_, r) => r * n);
+  let state = zeroState(cfg, b);
+  for (let i = 0; i < n; i += bptt) state = run(rows, Math.min(bptt, n - i), i, state);
+  // The tail continues the last column's stream.
+  const lastState: ModelState = tf.tidy(() =>
+    state.map((s) => ({
+      h: tf.slice(s.h, [b - 1, 0], [1, -1]) as Tensor2D,
+      ...(s.c ? { c: tf.slice(s.c, [b - 1, 0], [1, -1]) as Tensor2D } : {}),
+    }))
+  );
+  disposeState(state);
+  state = lastState;
+  for (let i = b * n; i < targetsTotal; i += bptt) {
+    state = run([0], Math.min(bptt, targetsTotal - i), i, state);
+  }
+  disposeState(state);
+  return {
+    nll,
+    tokens: targetsTotal,
+    perplexity: Math.exp(nll / targetsTotal),
+    ...(logprobs ? { logprobs } : {}),
+  };
+}
