@@ -12,36 +12,49 @@ export interface SampleOptions {
   exclude?: readonly number[];
 }
 
-/** Draw one id from logProbs [V] (natural log, normalised or not). */
+/**
+ * Draw one id from logProbs [V] (natural log, normalised or not). Runs once per generated
+ * token, so it avoids sorting objects: top-k and top-p become one weight threshold found on
+ * a natively sorted copy of the weights, and plain sampling is a single pass.
+ */
 export function sampleToken(logProbs: Float32Array, opts: SampleOptions, prng: Prng): number {
   const v = logProbs.length;
-  const banned = new Set(opts.exclude ?? []);
-  if (opts.temperature <= 0) {
-    let best = -1;
+  const w = new Float64Array(v);
+  let max = -Infinity, best = 0;
+  for (let i = 0; i < v; i++) if (logProbs[i]! > max) [max, best] = [logProbs[i]!, i];
+  for (const i of opts.exclude ?? []) if (i === best) max = -Infinity;
+  if (max === -Infinity) {
+    // The best token is excluded: find the best allowed one.
+    const banned = new Set(opts.exclude);
     for (let i = 0; i < v; i++) {
-      if (!banned.has(i) && (best < 0 || logProbs[i]! > logProbs[best]!)) best = i;
+      if (!banned.has(i) && logProbs[i]! > max) [max, best] = [logProbs[i]!, i];
     }
-    return best;
   }
-  // Candidates, most likely first, only as many as top-k allows.
-  let order = Array.from({ length: v }, (_, i) => i).filter((i) => !banned.has(i));
-  order.sort((a, b) => logProbs[b]! - logProbs[a]!);
-  if (opts.topK && opts.topK > 0) order = order.slice(0, opts.topK);
-  const max = logProbs[order[0]!]!;
-  const weights = order.map((i) => Math.exp((logProbs[i]! - max) / opts.temperature));
-  let total = weights.reduce((a, b) => a + b, 0);
-  const topP = opts.topP ?? 1;
-  if (topP < 1) {
-    let acc = 0, keep = 0;
-    while (keep < weights.length && acc < topP * total) acc += weights[keep++]!;
-    order = order.slice(0, keep);
-    weights.length = keep;
-    total = acc;
+  if (opts.temperature <= 0) return best;
+  let total = 0;
+  for (let i = 0; i < v; i++) total += w[i] = Math.exp((logProbs[i]! - max) / opts.temperature);
+  for (const i of opts.exclude ?? []) if (i >= 0 && i < v) total -= w[i]!, w[i] = 0;
+  let threshold = 0;
+  const k = opts.topK ?? 0, p = opts.topP ?? 1;
+  if ((k > 0 && k < v) || p < 1) {
+    const sorted = w.slice().sort(); // ascending
+    if (k > 0 && k < v) threshold = sorted[v - k]!;
+    if (p < 1) {
+      let acc = 0, j = v - 1;
+      while (j > 0 && (acc += sorted[j]!) < p * total) j--;
+      threshold = Math.max(threshold, sorted[j]!);
+    }
+    total = 0;
+    for (let i = 0; i < v; i++) if (w[i]! >= threshold) total += w[i]!;
   }
   let u = prng.next() * total;
-  for (let k = 0; k < order.length; k++) {
-    u -= weights[k]!;
-    if (u < 0) return order[k]!;
+  let last = best;
+  for (let i = 0; i < v; i++) {
+    const wi = w[i]!;
+    if (wi <= 0 || wi < threshold) continue;
+    last = i;
+    u -= wi;
+    if (u < 0) return i;
   }
-  return order[order.length - 1]!;
+  return last;
 }
