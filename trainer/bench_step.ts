@@ -31,25 +31,50 @@ function time(f: () => void, n: number): number {
 const a = tf.randomNormal([B * T, H]) as Tensor2D, b = tf.randomNormal([H, V]) as Tensor2D;
 const mm = time(() => tf.tidy(() => void tf.matMul(a, b).dataSync()), reps);
 const gflops = (2 * B * T * H * V) / mm / 1e6;
-console.log(`backend ${chosen.name}; matMul [${B * T}×${H}]·[${H}×${V}]: ${mm.toFixed(1)} ms = ${gflops.toFixed(1)} GFLOPS`);
+console.log(
+  `backend ${chosen.name}; matMul [${B * T}×${H}]·[${H}×${V}]: ${mm.toFixed(1)} ms = ${
+    gflops.toFixed(1)
+  } GFLOPS`,
+);
 
 const rows: { cell: string; ms: number; tokS: number }[] = [];
 for (const cell of values.cells.split(",") as CellKind[]) {
-  const cfg = parseModelConfig({ cell, activation: "tanh", vocabSize: V, embedSize: H, hiddenSize: H });
+  const cfg = parseModelConfig({
+    cell,
+    activation: "tanh",
+    vocabSize: V,
+    embedSize: H,
+    hiddenSize: H,
+  });
   const params = initParams(cfg, 1);
-  const vars = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, tf.variable(v, true, `bench/${cell}/${k}`)]));
-  const x = tf.randomUniformInt([B, T], 0, V) as Tensor2D, y = tf.randomUniformInt([B, T], 0, V) as Tensor2D;
+  const vars = Object.fromEntries(
+    Object.entries(params).map(([k, v]) => [k, tf.variable(v, true, `bench/${cell}/${k}`)]),
+  );
+  const x = tf.randomUniformInt([B, T], 0, V) as Tensor2D,
+    y = tf.randomUniformInt([B, T], 0, V) as Tensor2D;
   const ms = time(() =>
     tf.tidy(() => {
-      const { grads } = tf.variableGrads(() => forwardLoss(vars, cfg, x, y, zeroState(cfg, B)).loss as tf.Scalar);
+      const { grads } = tf.variableGrads(() =>
+        forwardLoss(vars, cfg, x, y, zeroState(cfg, B)).loss as tf.Scalar
+      );
       for (const g of Object.values(grads)) (g as Tensor).dataSync();
     }), reps);
   rows.push({ cell, ms, tokS: (B * T) / (ms / 1000) });
-  console.log(`${cell.padEnd(5)} forward+backward ${ms.toFixed(1)} ms/batch  ${((B * T) / (ms / 1000)).toFixed(0)} tokens/s`);
+  console.log(
+    `${cell.padEnd(5)} forward+backward ${ms.toFixed(1)} ms/batch  ${
+      ((B * T) / (ms / 1000)).toFixed(0)
+    } tokens/s`,
+  );
   Object.values(vars).forEach((v) => v.dispose());
 }
 const find = (c: string) => rows.find((r) => r.cell === c);
 for (const [u, p] of [["urnn", "rnn"], ["ugru", "gru"]] as const) {
   const ur = find(u), pr = find(p);
-  if (ur && pr) console.log(`${u} vs ${p}: forward+backward ${((ur.ms / pr.ms - 1) * 100).toFixed(1)} % (no optimizer step)`);
+  if (ur && pr) {
+    console.log(
+      `${u} vs ${p}: forward+backward ${
+        ((ur.ms / pr.ms - 1) * 100).toFixed(1)
+      } % (no optimizer step)`,
+    );
+  }
 }

@@ -1,0 +1,42 @@
+/**
+ * Matrix exponential of a (skew-symmetric) matrix with tfjs ops only, so it runs on wasm:
+ * scaling and squaring with a Taylor polynomial whose degree adapts to ‖A‖ (Higham 2005 uses
+ * Padé; Taylor needs no linear solve, which tfjs lacks on wasm). The optimizer's steps have
+ * small ‖ηA‖, so they need few terms: that is what keeps the orthogonal step cheap.
+ */
+import { tf } from "../shared/tf.ts";
+import type { Tensor2D } from "../shared/tf.ts";
+
+/** Squarings s and Taylor degree m for a matrix of 1-norm `norm`: ‖A/2^s‖ ≤ 1, error < 2⁻²⁶
+ * (each squaring also doubles float32 rounding, so fewer squarings and more terms win). */
+export function expmPlan(norm: number): { squarings: number; degree: number } {
+  const squarings = norm > 1 ? Math.ceil(Math.log2(norm)) : 0;
+  const x = norm / 2 ** squarings;
+  // Remainder of the truncated series ≤ x^(m+1)/(m+1)! · e^x; squaring multiplies it by 2^s.
+  let m = 1, term = x;
+  while (m < 30 && (term * x) / (m + 1) * Math.exp(x) * 2 ** squarings > 2 ** -26) {
+    term = (term * x) / (m + 1);
+    m++;
+  }
+  return { squarings, degree: x === 0 ? 0 : m };
+}
+
+/** exp(A) for square A [n,n], with the plan for its 1-norm (read from the device once). */
+export function expm(a: Tensor2D, norm?: number): Tensor2D {
+  const n1 = norm ?? tf.max(tf.sum(tf.abs(a), 0)).dataSync()[0]!;
+  const { squarings, degree } = expmPlan(n1);
+  return tf.tidy(() => {
+    const n = a.shape[0];
+    const eye = tf.eye(n) as Tensor2D;
+    const x = squarings > 0 ? (tf.mul(a, 1 / 2 ** squarings) as Tensor2D) : a;
+    // Work with F = exp(X) − I, whose entries are small, so float32 rounding stays relative to
+    // ‖F‖ rather than to 1: Horner F = X(I + X/2(I + X/3(… (I + X/m)))), then each squaring
+    // (I + F)² = I + (2F + F·F).
+    if (degree === 0) return eye;
+    let p = eye;
+    for (let k = degree; k >= 2; k--) p = tf.add(eye, tf.mul(tf.matMul(x, p), 1 / k)) as Tensor2D;
+    let f = tf.matMul(x, p);
+    for (let i = 0; i < squarings; i++) f = tf.add(tf.mul(f, 2), tf.matMul(f, f)) as Tensor2D;
+    return tf.add(eye, f) as Tensor2D;
+  });
+}

@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { z } from "zod";
+import { helpText, parseFlags } from "./flags.ts";
+
+const TABLE = {
+  lr: { schema: z.number().positive().default(0.002), help: "Learning rate" },
+  cell: { schema: z.enum(["rnn", "urnn"]).default("urnn"), help: "Cell type" },
+  batch: { schema: z.number().int().min(1).default(20), help: "Batch size" },
+  dryRun: { schema: z.boolean().default(false), help: "A few small batches" },
+  model: { schema: z.string().optional(), help: "Model folder" },
+};
+
+Deno.test("parseFlags() applies types and defaults", () => {
+  const f = parseFlags(TABLE, ["--lr", "0.5", "--dry-run", "--batch=4"], "usage");
+  assert.deepEqual(f, {
+    help: false,
+    lr: 0.5,
+    cell: "urnn",
+    batch: 4,
+    dryRun: true,
+    model: undefined,
+  });
+});
+
+Deno.test("parseFlags() refuses unknown and ill-typed flags, naming the bad value", () => {
+  assert.throws(
+    () => parseFlags(TABLE, ["--lrr", "1"], "u"),
+    /Unknown option '--lrr'.*valid flags: --lr --cell/,
+  );
+  assert.throws(() => parseFlags(TABLE, ["--lr", "abc"], "u"), /Invalid value "abc" for --lr/);
+  assert.throws(
+    () => parseFlags(TABLE, ["--batch", "2.5"], "u"),
+    /Invalid value "2.5" for --batch/,
+  );
+  assert.throws(
+    () => parseFlags(TABLE, ["--cell", "lstm"], "u"),
+    /Invalid value "lstm" for --cell: .*expected one of rnn, urnn/,
+  );
+});
+
+Deno.test("helpText() lists every flag with its type, default and help", () => {
+  const h = helpText("usage: x", TABLE);
+  assert.match(h, /--lr <number>\s+Learning rate \(default 0\.002\)/);
+  assert.match(h, /--cell <rnn\|urnn>\s+Cell type \(default "urnn"\)/);
+  assert.match(h, /--batch <int>/);
+  assert.match(h, /--dry-run\s+A few small batches\n/);
+});

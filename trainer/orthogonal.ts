@@ -1,0 +1,50 @@
+/**
+ * The Lie-group step that keeps a recurrent matrix orthogonal (Wisdom et al. 2016; the poster
+ * behind rotor):  W ← exp(−η·A)·W,  A = D·Wᵀ − W·Dᵀ.
+ * A is skew-symmetric, so exp(−ηA) is a rotation and W stays on the orthogonal group.
+ * D is the loss gradient G (Riemannian SGD) or Adam's normalised direction m̂/(√v̂+ε) of G.
+ *
+ * Descent: the step's first-order change of the loss is −η·½‖S − Sᵀ‖² ≤ 0 with S = WᵀD.
+ */
+import { tf } from "../shared/tf.ts";
+import type { Tensor2D } from "../shared/tf.ts";
+import { expm } from "./expm.ts";
+
+/** A = D·Wᵀ − W·Dᵀ (skew-symmetric), with transposes made explicit for wasm. */
+export function skewGenerator(w: Tensor2D, d: Tensor2D): Tensor2D {
+  return tf.tidy(() => {
+    const dwT = tf.matMul(d, tf.transpose(w)); // [H,H]·[H,H]
+    return tf.sub(dwT, tf.transpose(dwT)) as Tensor2D; // (D·Wᵀ)ᵀ = W·Dᵀ
+  });
+}
+
+/** W ← exp(−η·A)·W for direction D. Returns the new matrix (W itself is not modified). */
+export function rotate(w: Tensor2D, d: Tensor2D, lr: number): Tensor2D {
+  return tf.tidy(() => {
+    const a = tf.mul(skewGenerator(w, d), -lr) as Tensor2D;
+    return tf.matMul(expm(a), w);
+  });
+}
+
+/** max |WᵀW − I|: the drift from orthogonality. */
+export function orthogonalityDrift(w: Tensor2D): number {
+  return tf.tidy(() => {
+    const g = tf.matMul(tf.transpose(w), w);
+    return tf.max(tf.abs(tf.sub(g, tf.eye(w.shape[0])))).dataSync()[0]!;
+  });
+}
+
+/**
+ * Pull W back onto the orthogonal group by Newton–Schulz polar iterations
+ * W ← ½·W·(3I − WᵀW), which converge quadratically from a nearly orthogonal W.
+ */
+export function reorthogonalize(w: Tensor2D, iterations = 3): Tensor2D {
+  return tf.tidy(() => {
+    let x = w;
+    const eye3 = tf.mul(tf.eye(w.shape[0]), 3);
+    for (let i = 0; i < iterations; i++) {
+      x = tf.mul(tf.matMul(x, tf.sub(eye3, tf.matMul(tf.transpose(x), x))), 0.5) as Tensor2D;
+    }
+    return x;
+  });
+}
