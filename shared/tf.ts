@@ -9,3 +9,18 @@
  */
 export * as tf from "@tensorflow/tfjs";
 export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from "@tensorflow/tfjs";
+
+import * as tfjs from "@tensorflow/tfjs";
+
+/**
+ * Like tf.tidy but for a callback that returns plain values (numbers, records of kept
+ * tensors): every tensor created inside is disposed at the end unless tf.keep() was called.
+ */
+export function scoped<T>(f: () => T): T {
+  tfjs.engine().startScope();
+  try {
+    return f();
+  } finally {
+    tfjs.engine().endScope();
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * `deno task eval --model DIR [--split valid|test | --text FILE]`: perplexity of a saved model
+ * on a PTB split or on any text file (tokenized with the model's vocabulary; the
+ * out-of-vocabulary rate is reported).
+ */
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import { BACKENDS, initBackend } from "../shared/backend.ts";
+import { loadModel } from "../shared/model_format.ts";
+import { scoreStream } from "../shared/perplexity.ts";
+import { ptbDir, ptbTokens, readPtbSplit } from "../shared/ptb.ts";
+import { tokenize } from "../shared/tokenize.ts";
+import { encode } from "../shared/vocab.ts";
+import { helpText, parseFlags, runCli } from "./flags.ts";
+import { formatDuration, progressLine } from "./progress.ts";
+
+const USAGE = "usage: deno task eval --model DIR [--split valid|test | --text FILE]";
+export const EVAL_FLAGS = {
+  model: { schema: z.string().optional(), help: "Model folder (or http(s) URL)" },
+  split: { schema: z.enum(["valid", "test"]).default("test"), help: "PTB split to score" },
+  text: { schema: z.string().optional(), help: "Score this text file instead of a PTB split" },
+  data: { schema: z.string().optional(), help: "PTB folder (default $PTB_DIR, else data/ptb)" },
+  batch: { schema: z.number().int().min(1).default(10), help: "Parallel columns while scoring" },
+  bptt: { schema: z.number().int().min(1).default(35), help: "Steps per window while scoring" },
+  backend: { schema: z.enum(BACKENDS).default("auto"), help: "TensorFlow.js backend" },
+  json: { schema: z.boolean().default(false), help: "Print the result as JSON" },
+  dryRun: { schema: z.boolean().default(false), help: "Score only the first 500 tokens" },
+};
+
+export interface EvalResult {
+  perplexity: number;
+  nll: number;
+  tokens: number;
+  oov_tokens: number;
+  oov_rate: number;
+  source: string;
+  seconds: number;
+}
+
+export async function evaluate(argv: string[]): Promise<EvalResult | undefined> {
+  const f = parseFlags(EVAL_FLAGS, argv, USAGE);
+  if (f.help) {
+    console.log(helpText(USAGE, EVAL_FLAGS));
+    return undefined;
+  }
+  if (!f.model) throw new Error("--model is required (a model folder such as models/ptb-ugru)");
+  await initBackend(f.backend);
+  const m = await loadModel(f.model);
+  let tokens: string[];
+  let source: string;
+  if (f.text) {
+    const text = await readFile(f.text, "utf8").catch((e) => {
+      throw new Error(`Cannot read "${f.text}": ${(e as Error).message}`);
+    });
+    tokens = tokenize(text, { known: (w) => m.vocab.index.has(w) });
+    source = f.text;
+  } else {
+    tokens = ptbTokens(await readPtbSplit(ptbDir(f.data), f.split));
+    source = `ptb.${f.split}`;
+  }
+  // The stream starts after an <eos>, as in training, so the first word is predicted too.
+  let { ids, oov } = encode(m.vocab, ["<eos>", ...tokens]);
+  if (f.dryRun) ids = ids.subarray(0, 500);
+  const t0 = performance.now();
+  const s = scoreStream(m.params, m.config, f.text || f.dryRun ? ids : ids.subarray(1), {
+    batch: f.batch,
+    bptt: f.bptt,
+    onProgress: (done, total) => {
+      const el = (performance.now() - t0) / 1000;
+      if (done === total || Math.random() < 0.05) {
+        progressLine(
+          `scoring ${done}/${total} tokens | ${(done / el).toFixed(0)} tok/s | ETA ${
+            formatDuration(((total - done) * el) / done)
+          }`,
+          done === total,
+        );
+      }
+    },
+  });
+  const r: EvalResult = {
+    perplexity: s.perplexity,
+    nll: s.nll,
+    tokens: s.tokens,
+    oov_tokens: oov,
+    oov_rate: oov / Math.max(1, tokens.length),
+    source,
+    seconds: (performance.now() - t0) / 1000,
+  };
+  if (f.json) console.log(JSON.stringify(r));
+  else {
+    console.log(
+      `${source}: perplexity ${r.perplexity.toFixed(2)} over ${r.tokens} tokens ` +
+        `(out of vocabulary: ${oov}, ${(100 * r.oov_rate).toFixed(2)} %) in ${
+          r.seconds.toFixed(1)
+        } s`,
+    );
+  }
+  return r;
+}
+
+if (import.meta.main) runCli(() => evaluate(Deno.args).then(() => {}));

@@ -1,0 +1,163 @@
+/**
+ * `deno task train [flags]`: train a word-level language model on PTB and write a model
+ * folder (shared weight format). `--help` lists the flags.
+ */
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { tf } from "../shared/tf.ts";
+import type { Tensor } from "../shared/tf.ts";
+import { initBackend } from "../shared/backend.ts";
+import { initParams, type Params } from "../shared/model.ts";
+import { saveModel } from "../shared/model_format.ts";
+import { scoreStream } from "../shared/perplexity.ts";
+import { helpText, parseFlags, runCli } from "./flags.ts";
+import { loadCorpus } from "./corpus.ts";
+import { modelConfigOf, runName, TRAIN_FLAGS, type TrainConfig } from "./train_config.ts";
+import { loadResume, NonFiniteLoss, trainLoop } from "./train_loop.ts";
+import { readCheckpoint } from "./checkpoint.ts";
+import { writeAtomic } from "../shared/model_format.ts";
+
+const USAGE = "usage: deno task train [flags]   (npm run train -- [flags])";
+
+export async function train(argv: string[]): Promise<void> {
+  let cfg = parseFlags(TRAIN_FLAGS, argv, USAGE) as TrainConfig & { help: boolean };
+  if (cfg.help) {
+    console.log(helpText(USAGE, TRAIN_FLAGS));
+    return;
+  }
+  const resumeCk = cfg.resume ? await loadResume(cfg.resume) : undefined;
+  if (resumeCk) {
+    // The run's own settings win, except budgets the user gives again on the command line.
+    const given = parseFlags(TRAIN_FLAGS, argv, USAGE);
+    const override = Object.fromEntries(
+      ([
+        "epochs",
+        "maxMinutes",
+        "maxSteps",
+        "checkpointMinutes",
+        "checkpointEvery",
+        "logEvery",
+        "backend",
+      ] as const)
+        .filter((k) =>
+          argv.some((a) => a.startsWith(`--${k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())}`))
+        )
+        .map((k) => [k, given[k]]),
+    );
+    cfg = { ...resumeCk.header.train, ...override, resume: cfg.resume, help: false };
+  }
+  const backend = await initBackend(cfg.backend);
+  const name = runName(cfg);
+  const dir = cfg.resume ?? join(cfg.runs, name);
+  const corpus = await loadCorpus(cfg.data, cfg.skipMd5);
+  const model = resumeCk?.header.model ?? modelConfigOf(cfg, corpus.vocab.words.length);
+  if (model.vocabSize !== corpus.vocab.words.length) {
+    throw new Error(
+      `The checkpoint's vocabulary has ${model.vocabSize} words, the corpus ${corpus.vocab.words.length}`,
+    );
+  }
+  const command = `deno task train ${argv.join(" ")}`.trim();
+  console.log(`backend ${backend.name} (${backend.reason})`);
+  console.log(
+    `run ${dir}\nmodel ${JSON.stringify(model)}\ntraining ${
+      JSON.stringify({ ...cfg, help: undefined })
+    }`,
+  );
+  if (!resumeCk) {
+    await import("node:fs/promises").then((fs) => fs.mkdir(dir, { recursive: true }));
+    await writeAtomic(
+      join(dir, "config.json"),
+      JSON.stringify({ command, model, train: cfg }, null, 2) + "\n",
+    );
+  }
+
+  let params: Params;
+  if (resumeCk) {
+    params = {};
+    for (const [k, t] of Object.entries(resumeCk.tensors)) {
+      if (k.startsWith("param/")) params[k.slice(6)] = t;
+    }
+  } else {
+    params = initParams(model, cfg.seed);
+  }
+  let stop = false;
+  const onSigint = () => {
+    if (stop) process.exit(130);
+    stop = true;
+    console.error(
+      "\ninterrupt: saving a checkpoint at the end of this batch (Ctrl-C again to quit now)",
+    );
+  };
+  process.on("SIGINT", onSigint);
+  let result;
+  try {
+    result = await trainLoop({
+      cfg,
+      model,
+      corpus,
+      dir,
+      params,
+      ...(resumeCk ? { resume: { state: resumeCk.header.state, tensors: resumeCk.tensors } } : {}),
+      stopRequested: () => stop,
+    });
+  } catch (err) {
+    if (err instanceof NonFiniteLoss) throw err;
+    throw err;
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+  if (result.stopped === "interrupted") {
+    console.log(
+      `stopped: checkpoint saved in ${dir}; continue with: deno task train --resume ${dir}`,
+    );
+    return;
+  }
+  // The model folder holds the best parameters by validation perplexity (or the last ones).
+  let best: Params = result.params;
+  if (existsSync(join(dir, "best.bin"))) {
+    best = (await readCheckpoint<unknown>(join(dir, "best.bin"))).tensors as Params;
+  }
+  const evalOpts = { batch: 10, bptt: 35 };
+  const slice = (s: Int32Array) => (cfg.dryRun ? s.subarray(0, 200) : s);
+  const valid = scoreStream(best, model, slice(corpus.valid), evalOpts);
+  const test = scoreStream(best, model, slice(corpus.test), evalOpts);
+  const out = cfg.out ?? join(dir, "model");
+  await saveModel(out, {
+    config: model,
+    params: best,
+    vocab: corpus.vocab,
+    provenance: {
+      command,
+      train_config: { ...cfg, help: undefined },
+      data: { dir: resolve(corpus.dir), md5: corpus.md5 ?? null },
+      backend: backend.name,
+      hardware: `${navigator.hardwareConcurrency} cores, ${process.platform}/${process.arch}`,
+      runtime: typeof Deno !== "undefined"
+        ? `deno ${Deno.version.deno}`
+        : `node-compatible ${process.version}`,
+      epochs: result.state.epoch,
+      steps: result.state.step,
+      wall_seconds: Math.round(result.state.seconds),
+      stopped: result.stopped,
+      reorthogonalisations: result.state.reorths,
+      history: result.state.history,
+      date: new Date().toISOString(),
+    },
+    metrics: {
+      valid_ppl: valid.perplexity,
+      test_ppl: test.perplexity,
+      tokens_per_s: result.tokensPerSecond,
+      steps: result.state.step,
+    },
+  });
+  console.log(
+    `done (${result.stopped}): valid ppl ${valid.perplexity.toFixed(2)}, test ppl ${
+      test.perplexity.toFixed(2)
+    }, ` +
+      `${result.tokensPerSecond.toFixed(0)} tokens/s; model written to ${out}`,
+  );
+  Object.values(best).forEach((t: Tensor) => t.dispose());
+  void tf;
+}
+
+if (import.meta.main) runCli(() => train(Deno.args));
