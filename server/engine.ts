@@ -1,0 +1,277 @@
+/**
+ * Continuous batching: every active generation advances in one batched decoder step; a new
+ * request joins at the next step, and one that finishes or whose client left is dropped from
+ * the batch before the next. Each stream samples with its own PRNG, so a seeded request gives
+ * the same text alone or batched.
+ *
+ *   step k:   [s0 s1 s2]      ← one [3,H]·[H,V] product, one read of [3,V] logits
+ *   step k+1: [s0 s2 s3]      ← s1 finished, s3 joined with its prompt already read
+ */
+import { tf } from "../shared/tf.ts";
+import type { Tensor2D } from "../shared/tf.ts";
+import { disposeState, forwardHidden, type ModelState, zeroState } from "../shared/model.ts";
+import type { Params } from "../shared/model.ts";
+import { createPrng, type Prng } from "../shared/prng.ts";
+import { type SampleOptions, sampleToken } from "../shared/sample.ts";
+import type { Decoder } from "./decoder.ts";
+
+export interface SampledToken {
+  id: number;
+  /** log p(id) under the model (temperature 1, no truncation). */
+  logprob: number;
+  /** The most likely tokens at this position as [id, logprob], when asked for. */
+  top?: [number, number][];
+}
+
+export interface Job {
+  /** Context ids; all but the last are read as the prompt, the last is the first step's input. */
+  context: Int32Array;
+  sampling: SampleOptions;
+  seed: number;
+  /** How many most likely alternatives to report per token (0: none). */
+  topLogprobs?: number;
+  signal?: AbortSignal;
+  /** Called per sampled token; return false to end the generation. */
+  onToken(token: SampledToken): boolean;
+}
+
+/** How a job ended: it said stop, its client left, or the engine failed. */
+export type JobEnd = "finished" | "aborted";
+
+export interface EngineStats {
+  active: number;
+  queued: number;
+}
+
+export class EngineBusyError extends Error {
+  constructor(readonly retryAfterS: number) {
+    super("The server is at capacity; retry later");
+  }
+}
+
+export interface EngineOptions {
+  /** Generations advanced together (the batch size cap). */
+  maxActive: number;
+  /** Requests waiting for a place in the batch; past this, submit throws EngineBusyError. */
+  maxQueue: number;
+  /** Called after each step with the batch size and its duration. */
+  onStep?: (batch: number, seconds: number) => void;
+}
+
+export interface Engine {
+  submit(job: Job): Promise<JobEnd>;
+  /** Whether `n` more jobs fit in the batch and queue now. */
+  canAccept(n: number): boolean;
+  stats(): EngineStats;
+}
+
+interface Stream {
+  job: Job;
+  prng: Prng;
+  input: number;
+  /** The prompt's state while waiting to join the batch, [1,H] per layer. */
+  joining?: ModelState;
+  done: (end: JobEnd) => void;
+  fail: (err: Error) => void;
+  ended: boolean;
+}
+
+/** Yield to the event loop so responses flush and requests arrive; setTimeout(0) clamps to ~1 ms. */
+const yieldTask = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+export function createEngine(
+  params: Params,
+  decoder: Decoder,
+  opts: EngineOptions,
+): Engine {
+  const cfg = decoder.cfg;
+  const v = cfg.vocabSize;
+  const queue: Stream[] = [];
+  let active: Stream[] = [];
+  let state: ModelState | undefined; // rows aligned with `active`
+  let running = false;
+
+  const end = (s: Stream, how: JobEnd | Error) => {
+    if (s.ended) return;
+    s.ended = true;
+    if (s.joining) disposeState(s.joining);
+    s.joining = undefined;
+    if (how instanceof Error) s.fail(how);
+    else s.done(how);
+  };
+
+  /** Read all but the last context id; the state is that of the prompt. */
+  const prefill = (s: Stream): void => {
+    const ctx = s.job.context;
+    s.input = ctx[ctx.length - 1]!;
+    if (ctx.length === 1) {
+      s.joining = zeroState(cfg, 1);
+      return;
+    }
+    s.joining = tf.tidy(() => {
+      const x = tf.tensor2d(ctx.subarray(0, ctx.length - 1), [1, ctx.length - 1], "int32");
+      const out = forwardHidden(params, cfg, x, zeroState(cfg, 1)).state;
+      return out.map((l) => ({ h: tf.keep(l.h), ...(l.c ? { c: tf.keep(l.c) } : {}) }));
+    });
+  };
+
+  /** Rebuild the batch state for `keep` (indices into the old batch) plus the joiners. */
+  const regroup = (keep: number[], joiners: Stream[]): void => {
+    const old = state;
+    const parts = (l: number, k: "h" | "c"): Tensor2D[] => {
+      const out: Tensor2D[] = [];
+      const o = old?.[l]?.[k];
+      if (o && keep.length > 0) {
+        out.push(
+          keep.length === o.shape[0] ? o : tf.gather(o, tf.tensor1d(keep, "int32")) as Tensor2D,
+        );
+      }
+      for (const j of joiners) out.push(j.joining![l]![k]!);
+      return out;
+    };
+    state = tf.tidy(() =>
+      Array.from({ length: cfg.layers }, (_, l) => {
+        const h = tf.keep(tf.concat(parts(l, "h"), 0)) as Tensor2D;
+        if (!(old?.[0]?.c ?? joiners[0]?.joining?.[0]?.c)) return { h };
+        return { h, c: tf.keep(tf.concat(parts(l, "c"), 0)) as Tensor2D };
+      })
+    );
+    if (old) disposeState(old);
+    for (const j of joiners) {
+      disposeState(j.joining!);
+      j.joining = undefined;
+    }
+  };
+
+  /** Drop streams that ended or whose client left; let waiting ones join if `admit`. */
+  const regroupActive = (admit: boolean): void => {
+    const keep: number[] = [];
+    active.forEach((s, i) => {
+      if (s.job.signal?.aborted) end(s, "aborted");
+      if (!s.ended) keep.push(i);
+    });
+    for (const s of queue) if (s.job.signal?.aborted) end(s, "aborted");
+    const waiting = queue.filter((s) => !s.ended);
+    queue.length = 0;
+    // Join: as many waiting streams as there is room for, prompts read one by one.
+    const joiners: Stream[] = [];
+    while (admit && keep.length + joiners.length < opts.maxActive && waiting.length > 0) {
+      const s = waiting.shift()!;
+      try {
+        prefill(s);
+        joiners.push(s);
+      } catch (err) {
+        end(s, err as Error);
+      }
+    }
+    queue.push(...waiting);
+    if (joiners.length === 0 && keep.length === active.length) return;
+    const stayed = keep.map((i) => active[i]!);
+    if (stayed.length + joiners.length === 0) {
+      if (state) disposeState(state);
+      state = undefined;
+    } else regroup(keep, joiners);
+    active = [...stayed, ...joiners];
+  };
+
+  const tick = (): void => {
+    regroupActive(true);
+    if (active.length === 0) return;
+    // Step: one batched product for every active stream.
+    const t0 = performance.now();
+    const ids = Int32Array.from(active, (s) => s.input);
+    const out = decoder.step(ids, state!);
+    let logits: Float32Array;
+    try {
+      logits = out.logits.dataSync() as Float32Array;
+    } finally {
+      out.logits.dispose();
+      disposeState(state!);
+      state = out.state;
+    }
+    for (const [i, s] of active.entries()) {
+      const row = logits.subarray(i * v, (i + 1) * v);
+      try {
+        const id = sampleToken(row, s.job.sampling, s.prng);
+        const lse = logSumExp(row);
+        const k = s.job.topLogprobs ?? 0;
+        const token: SampledToken = { id, logprob: row[id]! - lse };
+        if (k > 0) token.top = topK(row, k).map(([j, x]) => [j, x - lse]);
+        s.input = id;
+        if (!s.job.onToken(token)) end(s, "finished");
+      } catch (err) {
+        end(s, err as Error);
+      }
+    }
+    opts.onStep?.(active.length, (performance.now() - t0) / 1000);
+    // Free finished streams' rows now, before their callers look at the engine again.
+    regroupActive(false);
+  };
+
+  const loop = async (): Promise<void> => {
+    running = true;
+    try {
+      while (active.length > 0 || queue.length > 0) {
+        try {
+          tick();
+        } catch (err) {
+          // A failed step fails every stream in it; the engine itself carries on.
+          for (const s of [...active, ...queue]) end(s, err as Error);
+          active = [];
+          queue.length = 0;
+          if (state) disposeState(state);
+          state = undefined;
+        }
+        await yieldTask();
+      }
+    } finally {
+      running = false;
+    }
+  };
+
+  const canAccept = (n: number) =>
+    active.length + queue.length + n <= opts.maxActive + opts.maxQueue;
+  return {
+    canAccept,
+    submit(job) {
+      if (!canAccept(1)) {
+        throw new EngineBusyError(1);
+      }
+      if (job.context.length < 1) throw new Error("A job needs at least one context id");
+      return new Promise<JobEnd>((resolve, reject) => {
+        queue.push({
+          job,
+          prng: createPrng(job.seed),
+          input: 0,
+          done: resolve,
+          fail: reject,
+          ended: false,
+        });
+        if (!running) void loop();
+      });
+    },
+    stats: () => ({ active: active.length, queued: queue.length }),
+  };
+}
+
+export function logSumExp(row: Float32Array): number {
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) if (row[i]! > max) max = row[i]!;
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) sum += Math.exp(row[i]! - max);
+  return max + Math.log(sum);
+}
+
+/** The k largest entries as [index, value], largest first. */
+export function topK(row: Float32Array, k: number): [number, number][] {
+  const best: [number, number][] = [];
+  for (let i = 0; i < row.length; i++) {
+    const x = row[i]!;
+    if (best.length === k && x <= best[k - 1]![1]) continue;
+    let j = best.length < k ? best.length : k - 1;
+    while (j > 0 && best[j - 1]![1] < x) j--;
+    best.splice(j, 0, [i, x]);
+    if (best.length > k) best.pop();
+  }
+  return best;
+}

@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { tf } from "../shared/tf.ts";
+import { type Engine, EngineBusyError, type Job, topK } from "./engine.ts";
+import { smallServedModel } from "./testing.ts";
+
+function job(seed: number, n: number, out: number[], extra: Partial<Job> = {}): Job {
+  return {
+    context: Int32Array.from([1, 2, 3]),
+    sampling: { temperature: 1 },
+    seed,
+    onToken: (t) => {
+      out.push(t.id);
+      return out.length < n;
+    },
+    ...extra,
+  };
+}
+
+async function run(engine: Engine, seeds: number[], n: number): Promise<number[][]> {
+  const outs = seeds.map(() => [] as number[]);
+  await Promise.all(seeds.map((s, i) => engine.submit(job(s, n, outs[i]!))));
+  return outs;
+}
+
+Deno.test("createEngine() samples the same tokens for a seed alone or batched", async () => {
+  const m = await smallServedModel({ maxActive: 8, maxQueue: 8 });
+  const alone = (await run(m.engine, [11], 30))[0]!;
+  const batched = await run(m.engine, [5, 11, 6, 7], 30);
+  assert.deepEqual(batched[1], alone);
+  assert.notDeepEqual(batched[0], alone);
+  // A late joiner with the same seed still gets the same text.
+  const first: number[] = [], late: number[] = [];
+  const a = m.engine.submit(job(5, 40, first));
+  await new Promise((r) => setTimeout(r, 5));
+  const b = m.engine.submit(job(11, 30, late));
+  await Promise.all([a, b]);
+  assert.deepEqual(late, alone);
+});
+
+Deno.test("createEngine() frees every tensor after finished, aborted and failed jobs", async () => {
+  const m = await smallServedModel({ maxActive: 2, maxQueue: 8 });
+  await run(m.engine, [1], 2); // warm up: kernels may allocate once
+  const idle = tf.memory().numTensors;
+  const abort = new AbortController();
+  const outs: number[][] = [[], [], [], [], []];
+  const ends = [
+    m.engine.submit(job(1, 5, outs[0]!)),
+    m.engine.submit(job(2, 1000, outs[1]!, { signal: abort.signal })),
+    m.engine.submit({
+      ...job(3, 1000, outs[2]!),
+      onToken: () => {
+        throw new Error("Consumer failed");
+      },
+    }),
+    m.engine.submit(job(4, 50, outs[3]!)),
+    m.engine.submit(job(5, 3, outs[4]!, { context: Int32Array.from([1]) })),
+  ];
+  setTimeout(() => abort.abort(), 5);
+  const settled = await Promise.allSettled(ends);
+  assert.deepEqual(settled.map((s) => s.status === "fulfilled" ? s.value : "rejected"), [
+    "finished",
+    "aborted",
+    "rejected",
+    "finished",
+    "finished",
+  ]);
+  assert.equal(tf.memory().numTensors, idle);
+  assert.deepEqual(m.engine.stats(), { active: 0, queued: 0 });
+});
+
+Deno.test("createEngine() refuses jobs past the batch and queue", async () => {
+  const m = await smallServedModel({ maxActive: 1, maxQueue: 1 });
+  const abort = new AbortController();
+  const a = m.engine.submit(job(1, 1e6, [], { signal: abort.signal }));
+  const b = m.engine.submit(job(2, 1e6, [], { signal: abort.signal }));
+  assert.equal(m.engine.canAccept(1), false);
+  assert.throws(() => m.engine.submit(job(3, 1, [])), EngineBusyError);
+  abort.abort();
+  assert.deepEqual(await Promise.all([a, b]), ["aborted", "aborted"]);
+});
+
+Deno.test("topK() gives the largest entries, largest first", () => {
+  assert.deepEqual(topK(Float32Array.from([0.5, 3, -1, 2, 3.5]), 3), [[4, 3.5], [1, 3], [3, 2]]);
+});

@@ -1,0 +1,65 @@
+/** The error body every route answers with: `{"error": {"message", "type", "param"}}`. */
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { z } from "zod";
+
+export type ErrorType =
+  | "invalid_request_error"
+  | "not_found_error"
+  | "request_too_large"
+  | "rate_limit_error"
+  | "service_unavailable"
+  | "server_error";
+
+export interface ErrorBody {
+  error: { message: string; type: ErrorType; param: string | null };
+}
+
+/** An error a route throws to answer with a given status; `app.onError` renders it. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly type: ErrorType,
+    message: string,
+    readonly param: string | null = null,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function errorBody(type: ErrorType, message: string, param: string | null): ErrorBody {
+  return { error: { message, type, param } };
+}
+
+export function errorResponse(c: Context, err: ApiError): Response {
+  for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
+  return c.json(errorBody(err.type, err.message, err.param), err.status);
+}
+
+/** Parse a body with a schema; the first problem becomes a 400 naming the field. */
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const r = schema.safeParse(body);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const param = issue.path.join(".") || null;
+  let value: unknown = body;
+  for (const k of issue.path) value = (value as Record<PropertyKey, unknown> | undefined)?.[k];
+  const shown = value === undefined ? "" : ` ${JSON.stringify(value)?.slice(0, 80)}`;
+  const message = param ? `Invalid "${param}"${shown}: ${issue.message}` : issue.message;
+  throw new ApiError(400, "invalid_request_error", message, param);
+}
+
+/** The JSON body of a request, or a 400 saying why it is not JSON. */
+export async function readJson(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ApiError(
+      400,
+      "invalid_request_error",
+      `Body is not valid JSON: ${(err as Error).message}`,
+    );
+  }
+}

@@ -1,0 +1,95 @@
+/** The models a server holds: each loaded once, with its decoder, engine and public card. */
+import { readdir, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
+import type { ModelConfig } from "../shared/config.ts";
+import { type LoadedModel, loadModel } from "../shared/model_format.ts";
+import type { Params } from "../shared/model.ts";
+import type { Vocab } from "../shared/vocab.ts";
+import { createDecoder } from "./decoder.ts";
+import { createEngine, type Engine, type EngineOptions } from "./engine.ts";
+
+export interface ModelCard {
+  id: string;
+  object: "model";
+  created: number;
+  owned_by: "rotor";
+  architecture: ModelConfig;
+  parameters: number;
+  size_bytes: number;
+  vocab_size: number;
+  valid_ppl: number | null;
+  test_ppl: number | null;
+  provenance: Record<string, unknown>;
+}
+
+export interface ServedModel {
+  name: string;
+  config: ModelConfig;
+  params: Params;
+  vocab: Vocab;
+  engine: Engine;
+  card: ModelCard;
+}
+
+export function serveModel(name: string, m: LoadedModel, engine: EngineOptions): ServedModel {
+  const decoder = createDecoder(m.params, m.config);
+  const parameters = Object.values(m.params).reduce((n, t) => n + t.size, 0);
+  return {
+    name,
+    config: m.config,
+    params: m.params,
+    vocab: m.vocab,
+    engine: createEngine(m.params, decoder, engine),
+    card: {
+      id: name,
+      object: "model",
+      created: Math.floor(Date.now() / 1000),
+      owned_by: "rotor",
+      architecture: m.config,
+      parameters,
+      size_bytes: m.meta.weights.bytes,
+      vocab_size: m.config.vocabSize,
+      valid_ppl: m.meta.metrics.valid_ppl ?? null,
+      test_ppl: m.meta.metrics.test_ppl ?? null,
+      provenance: m.meta.provenance,
+    },
+  };
+}
+
+/** Model folders (those holding a model.json) directly under `dir`, by folder name. */
+export async function findModelDirs(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return out;
+  }
+  for (const name of names.sort()) {
+    const path = join(dir, name);
+    try {
+      if ((await stat(join(path, "model.json"))).isFile()) out.set(name, path);
+    } catch {
+      // not a model folder
+    }
+  }
+  return out;
+}
+
+/** A model's name from its folder or URL: the last path segment. */
+export function modelName(location: string): string {
+  const path = /^https?:\/\//.test(location) ? new URL(location).pathname : location;
+  return basename(path.replace(/\/+$/, "")) || "model";
+}
+
+/** Load every named location (folder or http(s) URL) and wrap it for serving. */
+export async function loadModels(
+  locations: Map<string, string>,
+  engine: EngineOptions,
+): Promise<Map<string, ServedModel>> {
+  const models = new Map<string, ServedModel>();
+  for (const [name, location] of locations) {
+    models.set(name, serveModel(name, await loadModel(location), engine));
+  }
+  return models;
+}

@@ -1,0 +1,206 @@
+/**
+ * POST /v1/completions, compatible with OpenAI's legacy completions API so its client
+ * libraries and evaluation tools work. Tokens are the model's words; a token's text is the
+ * piece it adds to the output (" word", "n't", "\n" for `<eos>`), so tokens join to `text`.
+ */
+import type { Context } from "hono";
+import { z } from "zod";
+import { type Deps, type Limits, pickModel } from "../deps.ts";
+import { ApiError, errorBody, parseBody, readJson } from "../errors.ts";
+import { generate, type GenerateParams, type TokenEvent } from "../generation.ts";
+import type { ServedModel } from "../models.ts";
+import { promptLogprobs } from "../prompt_logprobs.ts";
+import { sseResponse } from "../sse.ts";
+import { pieces, promptContext } from "../text.ts";
+import { admit, freshSeed, Seed, Stop } from "./sampling.ts";
+import { tokenMeter } from "./generate.ts";
+
+export function completionsSchema(limits: Limits) {
+  return z.object({
+    model: z.string().optional(),
+    prompt: z.union([z.string(), z.array(z.string()).min(1)]).default(""),
+    max_tokens: z.number().int().min(0).max(limits.maxTokens).nullish().transform((x) => x ?? 16),
+    temperature: z.number().min(0).max(2).nullish().transform((x) => x ?? 1),
+    top_p: z.number().gt(0).max(1).nullish().transform((x) => x ?? 1),
+    n: z.number().int().min(1).max(limits.maxChoices).nullish().transform((x) => x ?? 1),
+    stream: z.boolean().nullish().transform((x) => x ?? false),
+    logprobs: z.number().int().min(0).max(5).nullish(),
+    echo: z.boolean().nullish().transform((x) => x ?? false),
+    stop: Stop,
+    seed: Seed,
+    // Accepted for compatibility; a word model has no use for them.
+    suffix: z.string().nullish(),
+    user: z.string().nullish(),
+    presence_penalty: z.number().nullish(),
+    frequency_penalty: z.number().nullish(),
+    best_of: z.number().int().nullish(),
+    logit_bias: z.record(z.string(), z.number()).nullish(),
+  });
+}
+
+interface Logprobs {
+  tokens: string[];
+  token_logprobs: (number | null)[];
+  top_logprobs: (Record<string, number> | null)[];
+  text_offset: number[];
+}
+
+const emptyLogprobs = (): Logprobs => ({
+  tokens: [],
+  token_logprobs: [],
+  top_logprobs: [],
+  text_offset: [],
+});
+
+function topObject(top: [string, number][] | undefined): Record<string, number> {
+  const o: Record<string, number> = {};
+  for (const [t, lp] of top ?? []) if (!(t in o)) o[t] = lp;
+  return o;
+}
+
+/** The echoed prompt as text and, when asked for, its token logprobs (the first is null). */
+function echoPrompt(model: ServedModel, prompt: string, k: number | null | undefined) {
+  const ctx = promptContext(model.vocab, prompt);
+  const ps = pieces(ctx.tokens);
+  const text = ps.join("");
+  if (k == null) return { text, logprobs: null, count: ctx.tokens.length };
+  const scored = promptLogprobs(model, ctx.ids, k);
+  const lp = emptyLogprobs();
+  let offset = 0;
+  ps.forEach((p, i) => {
+    lp.tokens.push(p);
+    lp.token_logprobs.push(i === 0 ? null : scored.logprobs[i]!);
+    const lineStart = i === 0 || ctx.tokens[i - 1] === "<eos>";
+    lp.top_logprobs.push(
+      i === 0 ? null : topObject(
+        scored.top[i]!.map(([id, x]) => [pieces([model.vocab.words[id]!], lineStart)[0]!, x]),
+      ),
+    );
+    lp.text_offset.push(offset);
+    offset += p.length;
+  });
+  return { text, logprobs: lp, count: ctx.tokens.length };
+}
+
+const finish = (r: string) => (r === "length" ? "length" : "stop");
+
+export function completionsHandler(deps: Deps) {
+  const schema = completionsSchema(deps.limits);
+  return async function completionsRoute(c: Context): Promise<Response> {
+    const body = parseBody(schema, await readJson(c));
+    const model = pickModel(deps, body.model);
+    const prompts = typeof body.prompt === "string" ? [body.prompt] : body.prompt;
+    const total = prompts.length * body.n;
+    if (total > deps.limits.maxChoices) {
+      throw new ApiError(
+        400,
+        "invalid_request_error",
+        `Prompts × n is ${total}, more than the limit of ${deps.limits.maxChoices}`,
+        "n",
+      );
+    }
+    const id = `cmpl-${crypto.randomUUID().replaceAll("-", "")}`;
+    const created = Math.floor(Date.now() / 1000);
+    const baseSeed = body.seed ?? freshSeed();
+    const choices = prompts.flatMap((prompt, i) =>
+      Array.from({ length: body.n }, (_, j) => {
+        const index = i * body.n + j;
+        const params: GenerateParams = {
+          prompt,
+          maxTokens: body.max_tokens,
+          temperature: body.temperature,
+          topP: body.top_p < 1 ? body.top_p : undefined,
+          seed: (baseSeed + index) >>> 0,
+          stop: body.stop,
+          topLogprobs: body.logprobs ?? undefined,
+        };
+        return { index, prompt, params };
+      })
+    );
+    if (body.max_tokens > 0) admit(model, total);
+    const meter = tokenMeter(deps, model.name);
+
+    const addToken = (lp: Logprobs, t: TokenEvent, offset: number) => {
+      lp.tokens.push(t.piece);
+      lp.token_logprobs.push(t.logprob);
+      lp.top_logprobs.push(topObject(t.top));
+      lp.text_offset.push(offset);
+    };
+
+    if (!body.stream) {
+      let promptTokens = 0, completionTokens = 0;
+      const out = await Promise.all(choices.map(async (ch) => {
+        const echo = body.echo ? echoPrompt(model, ch.prompt, body.logprobs) : undefined;
+        const lp = echo?.logprobs ?? (body.logprobs != null ? emptyLogprobs() : null);
+        let text = echo?.text ?? "";
+        const start = text.length;
+        const r = await generate(model, model.engine, ch.params, (ev) => {
+          meter(ev);
+          if (ev.type !== "token") return;
+          if (lp) addToken(lp, ev.data, start + (text.length - start));
+          text += ev.data.piece;
+        }, c.req.raw.signal);
+        promptTokens += r.promptTokens;
+        completionTokens += r.done.generated_tokens;
+        return {
+          text: text.slice(0, start) + r.text,
+          index: ch.index,
+          logprobs: lp,
+          finish_reason: finish(r.done.finish_reason),
+        };
+      }));
+      return c.json({
+        id,
+        object: "text_completion",
+        created,
+        model: model.name,
+        choices: out,
+        usage: {
+          prompt_tokens: promptTokens,
+          completion_tokens: completionTokens,
+          total_tokens: promptTokens + completionTokens,
+        },
+      });
+    }
+
+    return sseResponse(c.req.raw.signal, async (w) => {
+      const chunk = (
+        index: number,
+        text: string,
+        logprobs: Logprobs | null,
+        reason: string | null,
+      ) =>
+        w.send(JSON.stringify({
+          id,
+          object: "text_completion",
+          created,
+          model: model.name,
+          choices: [{ text, index, logprobs, finish_reason: reason }],
+        }));
+      await Promise.all(choices.map(async (ch) => {
+        let offset = 0;
+        if (body.echo) {
+          const echo = echoPrompt(model, ch.prompt, body.logprobs);
+          chunk(ch.index, echo.text, echo.logprobs, null);
+          offset = echo.text.length;
+        }
+        let streamed = "";
+        const r = await generate(model, model.engine, ch.params, (ev) => {
+          meter(ev);
+          if (ev.type !== "token") return;
+          let lp: Logprobs | null = null;
+          if (body.logprobs != null) addToken(lp = emptyLogprobs(), ev.data, offset);
+          chunk(ch.index, ev.data.piece, lp, null);
+          offset += ev.data.piece.length;
+          streamed += ev.data.piece;
+        }, w.signal);
+        const tail = r.text.slice(streamed.length);
+        chunk(ch.index, tail, null, finish(r.done.finish_reason));
+      }));
+      w.send("[DONE]");
+    }, (w, err) => {
+      w.send(JSON.stringify(errorBody("server_error", err.message, null)));
+      w.send("[DONE]");
+    });
+  };
+}

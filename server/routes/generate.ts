@@ -1,0 +1,80 @@
+/** POST /v1/generate: sentences from a prompt, streamed as SSE or as one JSON document. */
+import type { Context } from "hono";
+import { z } from "zod";
+import { type Deps, type Limits, pickModel } from "../deps.ts";
+import { errorBody, parseBody, readJson } from "../errors.ts";
+import { generate, type GenerateParams, type GenEvent } from "../generation.ts";
+import { inc, labels, observe } from "../metrics.ts";
+import { sseResponse } from "../sse.ts";
+import { admit, freshSeed, Seed, Stop } from "./sampling.ts";
+
+export function generateSchema(limits: Limits) {
+  return z.object({
+    prompt: z.string().max(100_000).default(""),
+    model: z.string().optional(),
+    max_tokens: z.number().int().min(1).max(limits.maxTokens).default(100),
+    max_sentences: z.number().int().min(1).optional(),
+    temperature: z.number().min(0).max(5).default(1),
+    top_k: z.number().int().min(0).optional(),
+    top_p: z.number().gt(0).max(1).optional(),
+    seed: Seed,
+    stop: Stop,
+    stream: z.boolean().default(true),
+  }).strict();
+}
+
+/** Metrics for one stream's events: tokens counted, time between tokens observed. */
+export function tokenMeter(deps: Deps, model: string): (ev: GenEvent) => void {
+  let last = performance.now();
+  const key = labels({ model });
+  return (ev) => {
+    if (ev.type !== "token") return;
+    const now = performance.now();
+    inc(deps.metrics.tokensGenerated, key);
+    observe(deps.metrics.timePerToken, "", (now - last) / 1000);
+    last = now;
+  };
+}
+
+export function generateHandler(deps: Deps) {
+  const schema = generateSchema(deps.limits);
+  return async function generateRoute(c: Context): Promise<Response> {
+    const body = parseBody(schema, await readJson(c));
+    const model = pickModel(deps, body.model);
+    const params: GenerateParams = {
+      prompt: body.prompt,
+      maxTokens: body.max_tokens,
+      maxSentences: body.max_sentences,
+      temperature: body.temperature,
+      topK: body.top_k,
+      topP: body.top_p,
+      seed: body.seed ?? freshSeed(),
+      stop: body.stop,
+    };
+    admit(model, 1);
+    const meter = tokenMeter(deps, model.name);
+    if (!body.stream) {
+      const tokens: { id: number; text: string; logprob: number }[] = [];
+      const sentences: unknown[] = [];
+      const r = await generate(model, model.engine, params, (ev) => {
+        meter(ev);
+        if (ev.type === "token") {
+          tokens.push({ id: ev.data.id, text: ev.data.text, logprob: ev.data.logprob });
+        } else if (ev.type === "sentence") sentences.push(ev.data);
+      }, c.req.raw.signal);
+      return c.json({ model: model.name, text: r.text, sentences, tokens, ...r.done });
+    }
+    return sseResponse(c.req.raw.signal, async (w) => {
+      const r = await generate(model, model.engine, params, (ev) => {
+        meter(ev);
+        if (ev.type === "token") {
+          const { id, text, logprob } = ev.data;
+          w.send(JSON.stringify({ id, text, logprob }), "token");
+        } else w.send(JSON.stringify(ev.data), ev.type);
+      }, w.signal);
+      w.send(JSON.stringify(r.done), "done");
+    }, (w, err) => {
+      w.send(JSON.stringify(errorBody("server_error", err.message, null)), "error");
+    });
+  };
+}

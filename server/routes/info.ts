@@ -1,0 +1,52 @@
+/** GET /v1/models, /health and /metrics: what is served and how it is doing. */
+import type { Context } from "hono";
+import type { Deps } from "../deps.ts";
+import { ApiError } from "../errors.ts";
+import { labels, renderMetrics } from "../metrics.ts";
+
+export function modelsHandler(deps: Deps) {
+  return function modelsRoute(c: Context): Response {
+    return c.json({ object: "list", data: [...deps.models.values()].map((m) => m.card) });
+  };
+}
+
+export function modelHandler(deps: Deps) {
+  return function modelRoute(c: Context): Response {
+    const m = deps.models.get(c.req.param("id") ?? "");
+    if (!m) {
+      throw new ApiError(
+        404,
+        "not_found_error",
+        `Model "${c.req.param("id")}" does not exist`,
+        "model",
+      );
+    }
+    return c.json(m.card);
+  };
+}
+
+/** 200 once models are loaded, 503 before (or when none could be). */
+export function healthHandler(deps: Deps, backend: string, ready: () => boolean) {
+  return function healthRoute(c: Context): Response {
+    const ok = ready() && deps.models.size > 0;
+    return c.json({
+      status: ok ? "ok" : "loading",
+      backend,
+      models: [...deps.models.keys()],
+    }, ok ? 200 : 503);
+  };
+}
+
+export function metricsHandler(deps: Deps) {
+  return function metricsRoute(c: Context): Response {
+    const activeStreams = new Map<string, number>(), queueDepth = new Map<string, number>();
+    for (const m of deps.models.values()) {
+      const s = m.engine.stats();
+      activeStreams.set(labels({ model: m.name }), s.active);
+      queueDepth.set(labels({ model: m.name }), s.queued);
+    }
+    return c.text(renderMetrics(deps.metrics, { activeStreams, queueDepth }), 200, {
+      "content-type": "text/plain; version=0.0.4; charset=utf-8",
+    });
+  };
+}

@@ -1,0 +1,87 @@
+/** POST /v1/perplexity: how well a model predicts a text, every word and `<eos>` scored. */
+import type { Context } from "hono";
+import { z } from "zod";
+import { scoreStream } from "../../shared/perplexity.ts";
+import { tokenize } from "../../shared/tokenize.ts";
+import { encode } from "../../shared/vocab.ts";
+import { type Deps, pickModel } from "../deps.ts";
+import { ApiError, parseBody, readJson } from "../errors.ts";
+import { inc, labels } from "../metrics.ts";
+import type { ServedModel } from "../models.ts";
+
+export const PerplexitySchema = z.object({
+  text: z.string().optional(),
+  texts: z.array(z.string()).min(1).max(1000).optional(),
+  model: z.string().optional(),
+  per_token: z.boolean().default(false),
+  /** Each line is one sentence (PTB files); otherwise sentences end at . ? ! */
+  lines: z.boolean().default(false),
+}).strict().refine((b) => (b.text === undefined) !== (b.texts === undefined), {
+  message: 'Give exactly one of "text" and "texts"',
+  path: ["text"],
+});
+
+interface Scored {
+  perplexity: number;
+  nll: number;
+  tokens: number;
+  oov_tokens: number;
+  per_token?: { token: string; logprob: number }[];
+}
+
+/**
+ * Short texts run as one sequence; long ones as 10 side-by-side columns (the usual PTB
+ * evaluation layout), which makes the output projection one product over many positions.
+ */
+export function scoreTokens(model: ServedModel, tokens: string[], perToken: boolean): Scored {
+  const { ids, oov } = encode(model.vocab, tokens);
+  const stream = new Int32Array(ids.length + 1);
+  stream[0] = model.vocab.eos;
+  stream.set(ids, 1);
+  const s = scoreStream(model.params, model.config, stream, {
+    batch: ids.length >= 5000 ? 10 : 1,
+    bptt: 64,
+    perToken,
+  });
+  return {
+    perplexity: s.tokens > 0 ? s.perplexity : 0,
+    nll: s.nll,
+    tokens: s.tokens,
+    oov_tokens: oov,
+    ...(perToken
+      ? { per_token: tokens.map((token, i) => ({ token, logprob: s.logprobs![i]! })) }
+      : {}),
+  };
+}
+
+export function perplexityHandler(deps: Deps) {
+  return async function perplexityRoute(c: Context): Promise<Response> {
+    const body = parseBody(PerplexitySchema, await readJson(c));
+    const model = pickModel(deps, body.model);
+    const known = (w: string) => model.vocab.index.has(w);
+    const texts = body.texts ?? [body.text!];
+    const tokenized = texts.map((t) => tokenize(t, { known, lines: body.lines }));
+    const count = tokenized.reduce((n, t) => n + t.length, 0);
+    if (count > deps.limits.maxScoreTokens) {
+      throw new ApiError(
+        413,
+        "request_too_large",
+        `Text has ${count} tokens, more than the limit of ${deps.limits.maxScoreTokens}`,
+        body.text === undefined ? "texts" : "text",
+      );
+    }
+    const results = tokenized.map((t) => scoreTokens(model, t, body.per_token));
+    inc(deps.metrics.tokensScored, labels({ model: model.name }), count);
+    if (body.text !== undefined) return c.json({ model: model.name, ...results[0]! });
+    const nll = results.reduce((n, r) => n + r.nll, 0);
+    const tokens = results.reduce((n, r) => n + r.tokens, 0);
+    return c.json({
+      model: model.name,
+      perplexity: tokens > 0 ? Math.exp(nll / tokens) : 0,
+      nll,
+      tokens,
+      oov_tokens: results.reduce((n, r) => n + r.oov_tokens, 0),
+      results,
+    });
+  };
+}

@@ -1,0 +1,58 @@
+/** POST /tokenize and /detokenize: the model's view of a text, and back. */
+import type { Context } from "hono";
+import { z } from "zod";
+import { detokenize, tokenize } from "../../shared/tokenize.ts";
+import { decode, encode } from "../../shared/vocab.ts";
+import { type Deps, pickModel } from "../deps.ts";
+import { ApiError, parseBody, readJson } from "../errors.ts";
+
+export const TokenizeSchema = z.object({
+  text: z.string(),
+  model: z.string().optional(),
+  lines: z.boolean().default(false),
+}).strict();
+
+export const DetokenizeSchema = z.object({
+  ids: z.array(z.number().int().min(0)).optional(),
+  tokens: z.array(z.string()).optional(),
+  model: z.string().optional(),
+}).strict().refine((b) => (b.ids === undefined) !== (b.tokens === undefined), {
+  message: 'Give exactly one of "ids" and "tokens"',
+  path: ["ids"],
+});
+
+export function tokenizeHandler(deps: Deps) {
+  return async function tokenizeRoute(c: Context): Promise<Response> {
+    const body = parseBody(TokenizeSchema, await readJson(c));
+    const model = pickModel(deps, body.model);
+    const tokens = tokenize(body.text, {
+      known: (w) => model.vocab.index.has(w),
+      lines: body.lines,
+    });
+    const { ids, oov } = encode(model.vocab, tokens);
+    return c.json({ model: model.name, tokens, ids: Array.from(ids), oov_tokens: oov });
+  };
+}
+
+export function detokenizeHandler(deps: Deps) {
+  return async function detokenizeRoute(c: Context): Promise<Response> {
+    const body = parseBody(DetokenizeSchema, await readJson(c));
+    const model = pickModel(deps, body.model);
+    let tokens = body.tokens;
+    if (body.ids) {
+      const bad = body.ids.findIndex((id) => id >= model.vocab.words.length);
+      if (bad >= 0) {
+        throw new ApiError(
+          400,
+          "invalid_request_error",
+          `Invalid "ids.${bad}" ${
+            body.ids[bad]
+          }: the vocabulary has ${model.vocab.words.length} words`,
+          `ids.${bad}`,
+        );
+      }
+      tokens = decode(model.vocab, body.ids);
+    }
+    return c.json({ model: model.name, text: detokenize(tokens!) });
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * What both entry points do before serving: read the environment, pick the backend, load
+ * every model, and say so. No model installed is an error that says how to get one.
+ */
+import { initBackend } from "../shared/backend.ts";
+import { createApp } from "./app.ts";
+import { findModelDirs, loadModels, modelName } from "./models.ts";
+
+export interface ServeEnv {
+  modelsDir: string;
+  modelUrl?: string;
+  defaultModel?: string;
+  port: number;
+  host: string;
+  maxActive: number;
+  maxQueue: number;
+}
+
+function intEnv(env: Record<string, string | undefined>, name: string, dflt: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new Error(`Environment variable ${name} must be a non-negative integer, got "${raw}"`);
+  }
+  return n;
+}
+
+export function readServeEnv(env: Record<string, string | undefined>): ServeEnv {
+  return {
+    modelsDir: env.MODELS_DIR || "models",
+    modelUrl: env.MODEL_URL || undefined,
+    defaultModel: env.DEFAULT_MODEL || undefined,
+    port: intEnv(env, "PORT", 8000),
+    host: env.HOST || "127.0.0.1",
+    maxActive: intEnv(env, "MAX_ACTIVE_STREAMS", 32),
+    maxQueue: intEnv(env, "MAX_QUEUED_STREAMS", 64),
+  };
+}
+
+export const NO_MODEL_HELP = (dir: string) =>
+  `No model is installed: "${dir}" holds no model folder (one with a model.json).\n` +
+  `Train one with\n  deno task train --out ${dir}/ptb-ugru ...\n` +
+  `or point MODELS_DIR at a folder of models, or MODEL_URL at a model served over HTTP(S).`;
+
+/** Load the models and build the app; throws with NO_MODEL_HELP when there is none. */
+export async function prepare(env: ServeEnv) {
+  const t0 = performance.now();
+  const backend = await initBackend("wasm");
+  const locations = env.modelUrl
+    ? new Map([[modelName(env.modelUrl), env.modelUrl]])
+    : await findModelDirs(env.modelsDir);
+  if (locations.size === 0) throw new Error(NO_MODEL_HELP(env.modelsDir));
+  const models = await loadModels(locations, { maxActive: env.maxActive, maxQueue: env.maxQueue });
+  if (env.defaultModel && !models.has(env.defaultModel)) {
+    throw new Error(
+      `DEFAULT_MODEL "${env.defaultModel}" is not among the loaded models: ${
+        [...models.keys()].join(", ")
+      }`,
+    );
+  }
+  const ms = performance.now() - t0;
+  console.log(`backend ${backend.name} (${backend.reason})`);
+  for (const m of models.values()) {
+    console.log(
+      `model ${m.name}: ${m.config.cell} ${m.config.layers}×${m.config.hiddenSize}, ` +
+        `${m.card.parameters.toLocaleString("en")} parameters, vocabulary ${m.config.vocabSize}`,
+    );
+  }
+  console.log(`loaded ${models.size} model(s) in ${ms.toFixed(0)} ms`);
+  const app = createApp({ models, defaultModel: env.defaultModel, backend: backend.name });
+  return { app, models };
+}

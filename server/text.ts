@@ -1,0 +1,48 @@
+/** Between text and a word model's ids: prompts in, display text out. */
+import { tokenize } from "../shared/tokenize.ts";
+import { encode, EOS, type Vocab } from "../shared/vocab.ts";
+
+const CLITICS = new Set(["n't", "'s", "'re", "'ve", "'m", "'ll", "'d", "'"]);
+
+/** PTB tokens of a prompt; a trailing `<eos>` only when the text ends a sentence. */
+export function promptTokens(vocab: Vocab, prompt: string): string[] {
+  const tokens = tokenize(prompt, { known: (w) => vocab.index.has(w) });
+  const endsSentence = /[.?!]["')\]]*\s*$/.test(prompt) || /\n\s*$/.test(prompt);
+  if (!endsSentence && tokens.at(-1) === EOS) tokens.pop();
+  return tokens;
+}
+
+export interface Context {
+  /** `<eos>` followed by the prompt's ids: the model reads a prompt as the start of a text. */
+  ids: Int32Array;
+  /** The prompt's tokens (without the leading `<eos>`). */
+  tokens: string[];
+  oov: number;
+}
+
+export function promptContext(vocab: Vocab, prompt: string): Context {
+  const tokens = promptTokens(vocab, prompt);
+  const { ids, oov } = encode(vocab, tokens);
+  const all = new Int32Array(ids.length + 1);
+  all[0] = vocab.eos;
+  all.set(ids, 1);
+  return { ids: all, tokens, oov };
+}
+
+/**
+ * The text a token adds after text that does (`lineStart`) or does not end a line; the pieces
+ * of a token sequence concatenate to `detokenize` of it.
+ */
+export function piece(token: string, lineStart: boolean): string {
+  if (token === EOS) return "\n";
+  return lineStart || CLITICS.has(token) ? token : " " + token;
+}
+
+/** Pieces of a sequence of tokens, starting at a line start unless told otherwise. */
+export function pieces(tokens: readonly string[], lineStart = true): string[] {
+  return tokens.map((t) => {
+    const p = piece(t, lineStart);
+    lineStart = t === EOS;
+    return p;
+  });
+}

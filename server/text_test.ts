@@ -1,0 +1,25 @@
+import assert from "node:assert/strict";
+import { detokenize } from "../shared/tokenize.ts";
+import { smallVocab } from "../shared/testing.ts";
+import { piece, pieces, promptContext, promptTokens } from "./text.ts";
+
+Deno.test("pieces() join to what detokenize() gives", () => {
+  const tokens = ["the", "company", "'s", "profit", "<eos>", "it", "did", "n't", "<eos>"];
+  assert.equal(pieces(tokens).join(""), detokenize(tokens));
+  assert.equal(piece("the", false), " the");
+  assert.equal(piece("<eos>", false), "\n");
+});
+
+Deno.test("promptTokens() ends with <eos> only when the prompt ends a sentence", () => {
+  const vocab = smallVocab();
+  assert.deepEqual(promptTokens(vocab, "The company"), ["the", "company"]);
+  assert.deepEqual(promptTokens(vocab, "It said so."), ["it", "said", "so", "<eos>"]);
+  assert.deepEqual(promptTokens(vocab, ""), []);
+});
+
+Deno.test("promptContext() starts with <eos> and counts unknown words", () => {
+  const vocab = smallVocab();
+  const ctx = promptContext(vocab, "the zebra");
+  assert.deepEqual(Array.from(ctx.ids), [vocab.eos, vocab.index.get("the"), vocab.unk]);
+  assert.equal(ctx.oov, 1);
+});
