@@ -102,7 +102,7 @@ Deno.test("POST /v1/completions echoes prompt logprobs, the first null", async (
   assert.deepEqual(ch.logprobs.tokens, ["the", " company", " said", " it"]);
   assert.equal(ch.logprobs.token_logprobs[0], null);
   assert.equal(ch.logprobs.top_logprobs[0], null);
-  assert.deepEqual(ch.logprobs.text_offset, [0, 3, 13, 18]);
+  assert.deepEqual(ch.logprobs.text_offset, [0, 3, 11, 16]);
   // The same numbers /v1/perplexity gives, per token.
   const pp = await (await app.request(post("/v1/perplexity", {
     text: "the company said it",
