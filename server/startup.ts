@@ -40,7 +40,7 @@ export function readServeEnv(env: Record<string, string | undefined>): ServeEnv 
 
 export const NO_MODEL_HELP = (dir: string) =>
   `No model is installed: "${dir}" holds no model folder (one with a model.json).\n` +
-  `Train one with\n  deno task train --out ${dir}/ptb-ugru ...\n` +
+  `Train one (PTB in $PTB_DIR or data/ptb) with\n  deno task train --cell ugru --hidden 256 --out ${dir}/ptb-ugru\n` +
   `or point MODELS_DIR at a folder of models, or MODEL_URL at a model served over HTTP(S).`;
 
 /** Load the models and build the app; throws with NO_MODEL_HELP when there is none. */

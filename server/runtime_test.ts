@@ -1,0 +1,100 @@
+/** The real entry points as subprocesses, under Deno and under Bun. */
+import assert from "node:assert/strict";
+import { rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { saveSmallModel, tempDir, useWasm } from "../shared/testing.ts";
+
+async function modelsDir(): Promise<string> {
+  await useWasm();
+  const parent = await tempDir("rotor-models-");
+  await rename(await saveSmallModel({}, 5), join(parent, "tiny"));
+  return parent;
+}
+
+/** Start a server, wait for its "listening on" line, run `f` against it, then stop it. */
+async function withServer(
+  cmd: string[],
+  env: Record<string, string>,
+  f: (url: string) => Promise<void>,
+): Promise<void> {
+  const child = new Deno.Command(cmd[0]!, {
+    args: cmd.slice(1),
+    env: { ...env, PORT: "0" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let log = "";
+  try {
+    let url: string | undefined;
+    const deadline = Date.now() + 30_000;
+    while (!url && Date.now() < deadline) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      log += value;
+      url = /listening on (http:\/\/[\d.]+:\d+)\//.exec(log)?.[1];
+    }
+    assert.ok(url, `the server did not start:\n${log}`);
+    assert.match(log, /backend wasm/);
+    assert.match(log, /model tiny: ugru 1×8/);
+    await f(url);
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await lines.cancel().catch(() => {});
+    await child.stderr.cancel().catch(() => {});
+  }
+}
+
+async function exercise(url: string): Promise<void> {
+  const health = await fetch(`${url}/health`);
+  assert.equal(health.status, 200);
+  await health.body?.cancel();
+  const res = await fetch(`${url}/v1/generate`, {
+    method: "POST",
+    body: JSON.stringify({ prompt: "the", max_tokens: 8, seed: 1 }),
+  });
+  assert.equal(res.headers.get("content-type"), "text/event-stream; charset=utf-8");
+  const text = await res.text();
+  assert.equal(text.match(/^event: token$/gm)?.length, 8);
+  assert.match(text, /event: done\ndata: \{"finish_reason":"length","generated_tokens":8,"seed":1/);
+  const pp = await (await fetch(`${url}/v1/perplexity`, {
+    method: "POST",
+    body: JSON.stringify({ text: "It said the company is N." }),
+  })).json();
+  assert.equal(pp.tokens, 7);
+  assert.ok(pp.perplexity > 1 && pp.perplexity < 64, `perplexity ${pp.perplexity}`);
+}
+
+const bin = (name: string) => join(Deno.cwd(), "node_modules", ".bin", name);
+
+Deno.test("server/main.ts serves under Deno: streams a generation and scores a text", async () => {
+  const dir = await modelsDir();
+  try {
+    await withServer([bin("deno"), "run", "-A", "server/main.ts"], { MODELS_DIR: dir }, exercise);
+  } finally {
+    await rm(dir, { recursive: true });
+  }
+});
+
+Deno.test("server/main_bun.ts serves under Bun: streams a generation and scores a text", async () => {
+  const dir = await modelsDir();
+  try {
+    await withServer([bin("bun"), "server/main_bun.ts"], { MODELS_DIR: dir }, exercise);
+  } finally {
+    await rm(dir, { recursive: true });
+  }
+});
+
+Deno.test("server/main.ts without a model says how to train one and exits 1", async () => {
+  const dir = await tempDir("rotor-empty-");
+  const out = await new Deno.Command(bin("deno"), {
+    args: ["run", "-A", "server/main.ts"],
+    env: { MODELS_DIR: dir },
+  }).output();
+  assert.equal(out.code, 1);
+  const err = new TextDecoder().decode(out.stderr);
+  assert.match(err, /No model is installed/);
+  assert.match(err, /deno task train --cell ugru --hidden 256 --out /);
+  await rm(dir, { recursive: true });
+});
