@@ -44,11 +44,9 @@ export async function readCheckpoint<H>(path: string): Promise<CheckpointData<H>
   }
   const len = new DataView(buf.buffer, buf.byteOffset).getUint32(8, true);
   const header = JSON.parse(new TextDecoder().decode(buf.subarray(12, 12 + len)));
-  const body = buf.slice(12 + len);
-  const tensors = tf.io.decodeWeights(body.buffer as ArrayBuffer, header.specs) as Record<
-    string,
-    Tensor
-  >;
+  // An ArrayBuffer of exactly the tensor bytes (a Node Buffer may be a view into a pool).
+  const body = buf.buffer.slice(buf.byteOffset + 12 + len, buf.byteOffset + buf.byteLength);
+  const tensors = tf.io.decodeWeights(body as ArrayBuffer, header.specs) as Record<string, Tensor>;
   delete header.specs;
   return { header: header as H, tensors };
 }

@@ -1,0 +1,31 @@
+/** Test helpers for the trainer: a small generated corpus in the PTB file layout. */
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { createPrng } from "../shared/prng.ts";
+import { tempDir } from "../shared/testing.ts";
+
+const SUBJECTS = ["the company", "the market", "investors", "the bank", "mr. smith", "analysts"];
+const VERBS = ["said", "expects", "reported", "sold", "bought", "rose", "fell"];
+const OBJECTS = ["N shares", "the stock", "$ N million", "its stake", "the bonds", "profit"];
+const TAILS = ["", "in N", "last year", "on friday", "for the quarter"];
+
+/**
+ * Writes ptb.{train,valid,test}.txt of sentences from a small grammar (so a model can learn
+ * it quickly); returns the folder. Use with --skip-md5.
+ */
+export async function writeSmallCorpus(seed = 1, trainLines = 400): Promise<string> {
+  const prng = createPrng(seed);
+  const pick = (a: string[]) => a[prng.int(a.length)]!;
+  const lines = (n: number) =>
+    Array.from(
+      { length: n },
+      () =>
+        ` ${pick(SUBJECTS)} ${pick(VERBS)} ${pick(OBJECTS)} ${pick(TAILS)} `.replace(/ +/g, " "),
+    )
+      .join("\n") + "\n";
+  const dir = await tempDir("rotor-corpus-");
+  await writeFile(join(dir, "ptb.train.txt"), lines(trainLines));
+  await writeFile(join(dir, "ptb.valid.txt"), lines(60));
+  await writeFile(join(dir, "ptb.test.txt"), lines(60));
+  return dir;
+}

@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { tf } from "../shared/tf.ts";
+import { ACTIVATIONS } from "../shared/activations.ts";
+import { CELL_KINDS } from "../shared/config.ts";
+import { loadModel } from "../shared/model_format.ts";
+import { ptbForTests } from "../shared/ptb.ts";
+import { tempDir, useWasm } from "../shared/testing.ts";
+import { readCheckpoint } from "./checkpoint.ts";
+import { evaluate } from "./eval.ts";
+import { writeSmallCorpus } from "./testing.ts";
+import { train } from "./train.ts";
+
+const quiet = async (f: () => Promise<unknown>) => {
+  const log = console.log;
+  console.log = () => {};
+  try {
+    return await f();
+  } finally {
+    console.log = log;
+  }
+};
+
+Deno.test("train --dry-run runs on PTB for every cell type and rnn activation", async () => {
+  const data = await ptbForTests();
+  if (!data) return;
+  await useWasm();
+  const runs = await tempDir();
+  const variants = [
+    ...CELL_KINDS.filter((c) => c !== "rnn").map((c) => [`--cell`, c]),
+    ...ACTIVATIONS.map((a) => ["--cell", "rnn", "--activation", a]),
+  ];
+  for (const v of variants) {
+    await quiet(() =>
+      train([
+        ...v,
+        "--dry-run",
+        "--hidden",
+        "8",
+        "--data",
+        data,
+        "--runs",
+        runs,
+        "--backend",
+        "wasm",
+      ])
+    );
+  }
+  const m = await loadModel(join(runs, "ugru-h8-bptt35-s1", "model"));
+  assert.equal(m.config.vocabSize, 10000);
+  assert.equal(m.meta.provenance.stopped, "dry-run");
+});
+
+async function params(path: string): Promise<Record<string, Float32Array>> {
+  const ck = await readCheckpoint<unknown>(path);
+  return Object.fromEntries(
+    Object.entries(ck.tensors).filter(([k]) => k.startsWith("param/")).map((
+      [k, t],
+    ) => [k, t.dataSync() as Float32Array]),
+  );
+}
+
+const SMALL = [
+  "--hidden",
+  "8",
+  "--batch",
+  "4",
+  "--bptt",
+  "5",
+  "--skip-md5",
+  "--backend",
+  "wasm",
+  "--dropout",
+  "0.2",
+];
+
+Deno.test("train --resume after SIGKILL continues bitwise like a straight run", async () => {
+  await useWasm();
+  const data = await writeSmallCorpus(2);
+  const runs = await tempDir();
+  const args = (
+    name: string,
+  ) => [...SMALL, "--data", data, "--runs", runs, "--name", name, "--cell", "ugru"];
+  // A run in a subprocess, killed with SIGKILL once it has written a checkpoint.
+  const child = spawn(process.execPath, [
+    "run",
+    "-A",
+    "trainer/train.ts",
+    ...args("killed"),
+    "--checkpoint-every",
+    "4",
+    "--epochs",
+    "50",
+  ], {
+    stdio: "ignore",
+  });
+  const ck = join(runs, "killed", "checkpoint.bin");
+  for (let i = 0; i < 600 && !existsSync(ck); i++) await new Promise((r) => setTimeout(r, 50));
+  child.kill("SIGKILL");
+  await new Promise((r) => child.on("exit", r));
+  assert.ok(existsSync(ck), "the killed run wrote a checkpoint");
+  const at = (await readCheckpoint<{ state: { step: number } }>(ck)).header.state.step;
+  const target = at + 12;
+  await quiet(() => train(["--resume", join(runs, "killed"), "--max-steps", String(target)]));
+  await quiet(() => train([...args("straight"), "--max-steps", String(target), "--epochs", "50"]));
+  const a = await params(ck), b = await params(join(runs, "straight", "checkpoint.bin"));
+  assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort());
+  for (const k of Object.keys(a)) assert.deepEqual(a[k], b[k], `${k} differs after resume`);
+});
+
+Deno.test("training a tiny model makes the loss fall, and eval reproduces the reported perplexity", async () => {
+  await useWasm();
+  const data = await writeSmallCorpus(3);
+  const runs = await tempDir();
+  await quiet(() =>
+    train([
+      ...SMALL,
+      "--data",
+      data,
+      "--runs",
+      runs,
+      "--name",
+      "fall",
+      "--epochs",
+      "3",
+      "--lr",
+      "0.01",
+      "--log-every",
+      "1",
+    ])
+  );
+  const lines = (await readFile(join(runs, "fall", "metrics.jsonl"), "utf8")).trim().split("\n")
+    .map((l) => JSON.parse(l));
+  const batches = lines.filter((l) => l.type === "batch");
+  const epochs = lines.filter((l) => l.type === "epoch");
+  assert.equal(epochs.length, 3);
+  assert.ok(
+    batches.at(-1).loss < batches[0].loss - 1,
+    `loss ${batches[0].loss} → ${batches.at(-1).loss}`,
+  );
+  assert.ok(epochs[2].valid_ppl < epochs[0].valid_ppl);
+  const model = join(runs, "fall", "model");
+  const m = await loadModel(model);
+  const r = await quiet(() =>
+    evaluate([
+      "--model",
+      model,
+      "--data",
+      data,
+      "--split",
+      "valid",
+      "--skip-md5",
+      "--backend",
+      "wasm",
+    ])
+  );
+  assert.ok(Math.abs((r as { perplexity: number }).perplexity - m.meta.metrics.valid_ppl!) < 1e-3);
+  assert.ok(m.meta.metrics.valid_ppl! < 30, `valid ppl ${m.meta.metrics.valid_ppl}`);
+  void tf;
+});
