@@ -25,6 +25,8 @@ export async function train(argv: string[]): Promise<void> {
     console.log(helpText(USAGE, TRAIN_FLAGS));
     return;
   }
+  // Tensors (a checkpoint's included) can only be made once a backend is up.
+  const backend = await initBackend(cfg.backend);
   const resumeCk = cfg.resume ? await loadResume(cfg.resume) : undefined;
   if (resumeCk) {
     // The run's own settings win, except budgets the user gives again on the command line.
@@ -46,7 +48,6 @@ export async function train(argv: string[]): Promise<void> {
     );
     cfg = { ...resumeCk.header.train, ...override, resume: cfg.resume, help: false };
   }
-  const backend = await initBackend(cfg.backend);
   const name = runName(cfg);
   const dir = cfg.resume ?? join(cfg.runs, name);
   const corpus = await loadCorpus(cfg.data, cfg.skipMd5);
