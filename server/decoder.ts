@@ -57,7 +57,7 @@ export function createDecoder(params: Params, cfg: ModelConfig): Decoder {
           next.push(s);
           x = s.h; // [B,H]
         }
-        const logits = tf.add(tf.matMul(x, outW), outB) as Tensor2D; // [B,H]·[H,V] → [B,V]
+        const logits = tf.fused.matMul({ a: x, b: outW, bias: outB }) as Tensor2D; // [B,H]·[H,V] + b → [B,V]
         out = {
           logits: tf.keep(logits),
           state: next.map((s) => ({ h: tf.keep(s.h), ...(s.c ? { c: tf.keep(s.c) } : {}) })),
