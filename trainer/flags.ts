@@ -56,7 +56,7 @@ export function helpText(usage: string, table: FlagTable): string {
 export function parseFlags<T extends FlagTable>(
   table: T,
   argv: string[],
-  usage: string,
+  _usage: string,
 ): Flags<T> & { help: boolean } {
   const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" } };
   for (const [k, f] of Object.entries(table)) {
