@@ -9,7 +9,7 @@ let dir: Promise<string> | undefined;
 
 /** The folder of a tiny saved uGRU (32 words, H = 8), made once per test process. */
 export function smallModelDir(): Promise<string> {
-  dir ??= saveSmallModel({}, 7);
+  dir ??= useWasm().then(() => saveSmallModel({}, 7));
   return dir;
 }
 

@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { useWasm } from "../shared/testing.ts";
+import { findModelDirs, loadModels, modelName } from "./models.ts";
+import { readServeEnv } from "./startup.ts";
+import { smallModelDir } from "./testing.ts";
+
+Deno.test("findModelDirs() lists folders holding a model.json, by name", async () => {
+  const dir = await smallModelDir();
+  const parent = join(dir, "..");
+  const found = await findModelDirs(parent);
+  assert.equal(found.get(modelName(dir)), dir);
+  assert.equal((await findModelDirs("/nonexistent/rotor")).size, 0);
+});
+
+Deno.test("loadModels() loads a model over HTTP, as MODEL_URL does", async () => {
+  await useWasm();
+  const dir = await smallModelDir();
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async (req) => {
+    const file = new URL(req.url).pathname.replace(/^\/models\/tiny\//, "");
+    try {
+      return new Response(await readFile(join(dir, file)));
+    } catch {
+      return new Response("missing", { status: 404 });
+    }
+  });
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}/models/tiny/`;
+    assert.equal(modelName(url), "tiny");
+    const models = await loadModels(new Map([["tiny", url]]), { maxActive: 1, maxQueue: 0 });
+    const m = models.get("tiny")!;
+    assert.equal(m.card.vocab_size, 32);
+    assert.equal(m.card.parameters, m.card.size_bytes / 4);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("readServeEnv() applies defaults and refuses a bad PORT", () => {
+  assert.deepEqual(readServeEnv({}), {
+    modelsDir: "models",
+    modelUrl: undefined,
+    defaultModel: undefined,
+    port: 8000,
+    host: "127.0.0.1",
+    maxActive: 32,
+    maxQueue: 64,
+  });
+  assert.throws(
+    () => readServeEnv({ PORT: "eighty" }),
+    /PORT must be a non-negative integer, got "eighty"/,
+  );
+});
