@@ -86,8 +86,15 @@ export function softmaxCrossEntropy(logits: Tensor2D, targets: Tensor1D): Tensor
 /** Per-row −log softmax(logits)[target]: logits [N,V], targets [N] → [N] (no gradient). */
 export function tokenNll(logits: Tensor2D, targets: Tensor1D): Tensor1D {
   return tf.tidy(() => {
+    const [n, v] = logits.shape;
     const lse = tf.logSumExp(logits, 1); // [N]
-    const picked = tf.sum(tf.mul(logits, tf.oneHot(targets, logits.shape[1])), 1); // [N]
+    // Pick logits[i, targets[i]] from the flat [N·V] view (gather has no gradient on wasm,
+    // but none is needed here; it avoids a [N,V] one-hot).
+    const flat = tf.add(
+      tf.mul(tf.range(0, n, 1, "int32"), tf.scalar(v, "int32")),
+      tf.cast(targets, "int32"),
+    );
+    const picked = tf.gather(tf.reshape(logits, [-1]), flat); // [N]
     return tf.sub(lse, picked) as Tensor1D;
   });
 }
