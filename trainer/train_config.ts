@@ -75,6 +75,10 @@ export const TRAIN_FLAGS = {
   checkpointEvery: { schema: int(0).default(0), help: "Also checkpoint every N steps (0: off)" },
   logEvery: { schema: int(1).default(20), help: "Steps between metrics lines" },
   backend: { schema: z.enum(BACKENDS).default("auto"), help: "TensorFlow.js backend" },
+  workers: {
+    schema: int(1).max(16).default(1),
+    help: "Data-parallel shards of each batch, one thread each (use the machine's cores)",
+  },
   dryRun: { schema: z.boolean().default(false), help: "A few small batches, then exit" },
 };
 

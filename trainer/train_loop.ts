@@ -8,7 +8,7 @@ import { scoped, tf } from "../shared/tf.ts";
 import type { Tensor, Tensor2D, Variable } from "../shared/tf.ts";
 import type { ModelConfig } from "../shared/config.ts";
 import {
-  forwardLoss,
+  disposeState,
   type ModelState,
   orthogonalParams,
   type Params,
@@ -17,6 +17,7 @@ import {
 import { batchify, window } from "../shared/ptb.ts";
 import { scoreStream } from "../shared/perplexity.ts";
 import { createPrng } from "../shared/prng.ts";
+import { createGradEngine } from "./grad_pool.ts";
 import { applyStep, initOptState, type OptimizerConfig, type OptState } from "./optimizer.ts";
 import { orthogonalityDrift, reorthogonalize } from "./orthogonal.ts";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
@@ -132,232 +133,224 @@ export async function trainLoop(o: LoopOptions): Promise<TrainResult> {
   };
   const prng = createPrng(st.prng);
   const batches = batchify(corpus.train, cfg.batch);
-  let hidden: ModelState = zeroState(model, cfg.batch);
+  const engine = await createGradEngine(model, cfg.batch, cfg.workers, cfg.dropout, prng, o.params);
   if (o.resume) {
     opt.step = st.step;
     for (const [k, t] of Object.entries(o.resume.tensors)) {
       if (k.startsWith("m/")) opt.m[k.slice(2)] = t;
       else if (k.startsWith("v/")) opt.v[k.slice(2)] = t;
     }
-    hidden = hidden.map((l, i) => ({
+    const saved = zeroState(model, cfg.batch).map((l, i) => ({
       h: (o.resume!.tensors[`state/${i}/h`] as Tensor2D) ?? l.h,
       ...(l.c ? { c: (o.resume!.tensors[`state/${i}/c`] as Tensor2D) ?? l.c } : {}),
     }));
+    await engine.setState(saved);
   }
-  await mkdir(dir, { recursive: true });
-  const metricsPath = join(dir, "metrics.jsonl");
-  const log = (rec: Record<string, unknown>) => appendFile(metricsPath, JSON.stringify(rec) + "\n");
+  try {
+    return await loop();
+  } finally {
+    engine.close();
+  }
 
-  const checkpoint = async () => {
-    st.prng = prng.state();
-    const tensors: Record<string, Tensor> = { ...stateTensors(hidden) };
-    for (const [k, v] of Object.entries(vars)) tensors[`param/${k}`] = v;
-    for (const [k, v] of Object.entries(opt.m)) tensors[`m/${k}`] = v;
-    for (const [k, v] of Object.entries(opt.v)) tensors[`v/${k}`] = v;
-    const header: CheckpointHeader = {
-      format: "rotor-checkpoint",
-      version: 1,
-      model,
-      train: cfg,
-      state: st,
+  async function loop(): Promise<TrainResult> {
+    await mkdir(dir, { recursive: true });
+    const metricsPath = join(dir, "metrics.jsonl");
+    const log = (rec: Record<string, unknown>) =>
+      appendFile(metricsPath, JSON.stringify(rec) + "\n");
+
+    const checkpoint = async () => {
+      st.prng = prng.state();
+      const hidden = await engine.getState();
+      const tensors: Record<string, Tensor> = { ...stateTensors(hidden) };
+      for (const [k, v] of Object.entries(vars)) tensors[`param/${k}`] = v;
+      for (const [k, v] of Object.entries(opt.m)) tensors[`m/${k}`] = v;
+      for (const [k, v] of Object.entries(opt.v)) tensors[`v/${k}`] = v;
+      const header: CheckpointHeader = {
+        format: "rotor-checkpoint",
+        version: 1,
+        model,
+        train: cfg,
+        state: st,
+      };
+      await writeCheckpoint(join(dir, "checkpoint.bin"), { header, tensors });
+      disposeState(hidden);
     };
-    await writeCheckpoint(join(dir, "checkpoint.bin"), { header, tensors });
-  };
 
-  const params = () => vars as unknown as Params;
-  const validate = (stream: Int32Array) =>
-    scoreStream(params(), model, dry ? stream.subarray(0, 200) : stream, { batch: 10, bptt: 35 });
+    const params = () => vars as unknown as Params;
+    const validate = (stream: Int32Array) =>
+      scoreStream(params(), model, dry ? stream.subarray(0, 200) : stream, { batch: 10, bptt: 35 });
 
-  const windowsPerEpoch = Math.ceil((batches.n - 1) / cfg.bptt);
-  const totalSteps = cfg.maxSteps > 0 ? cfg.maxSteps : cfg.epochs * windowsPerEpoch;
-  const t0 = performance.now() - st.seconds * 1000;
-  let lastCkpt = performance.now();
-  let runTokens = 0;
-  const runStart = performance.now();
-  let stopped: TrainResult["stopped"] = "done";
-  let lossSum = 0, lossCount = 0, epochLossSum = 0, epochLossCount = 0;
+    const windowsPerEpoch = Math.ceil((batches.n - 1) / cfg.bptt);
+    const totalSteps = cfg.maxSteps > 0 ? cfg.maxSteps : cfg.epochs * windowsPerEpoch;
+    const t0 = performance.now() - st.seconds * 1000;
+    let lastCkpt = performance.now();
+    let runTokens = 0;
+    const runStart = performance.now();
+    let stopped: TrainResult["stopped"] = "done";
+    let lossSum = 0, lossCount = 0, epochLossSum = 0, epochLossCount = 0;
 
-  outer: while (st.epoch < cfg.epochs) {
-    const epochStart = performance.now();
-    while (st.position < batches.n - 1) {
-      if (o.stopRequested()) {
-        stopped = "interrupted";
-        break outer;
-      }
-      if (cfg.maxSteps > 0 && st.step >= cfg.maxSteps) {
-        stopped = "steps";
-        break outer;
-      }
-      if (cfg.maxMinutes > 0 && (performance.now() - runStart) / 60000 >= cfg.maxMinutes) {
-        stopped = "time";
-        break outer;
-      }
-      if (dry && st.step >= 3) {
-        stopped = "dry-run";
-        break outer;
-      }
-      const w = window(batches, st.position, cfg.bptt);
-      const lr = st.lr, lrOrth = st.lrOrth;
-      const { loss, gradNorm, next } = scoped(() => {
-        const x = tf.tensor2d(w.x, [cfg.batch, w.len], "int32") as Tensor2D;
-        const y = tf.tensor2d(w.y, [cfg.batch, w.len], "int32") as Tensor2D;
-        let kept: ModelState = [];
-        const { value, grads } = tf.variableGrads(() => {
-          const out = forwardLoss(params(), model, x, y, hidden, { dropout: cfg.dropout, prng });
-          kept = out.state.map((s) => ({ h: tf.keep(s.h), ...(s.c ? { c: tf.keep(s.c) } : {}) }));
-          return out.loss as tf.Scalar;
-        }, Object.values(vars));
-        const lossValue = value.dataSync()[0]!;
-        if (!Number.isFinite(lossValue)) {
-          kept.forEach((s) => (s.h.dispose(), s.c?.dispose()));
-          return { loss: lossValue, gradNorm: NaN, next: hidden };
+    outer: while (st.epoch < cfg.epochs) {
+      const epochStart = performance.now();
+      while (st.position < batches.n - 1) {
+        if (o.stopRequested()) {
+          stopped = "interrupted";
+          break outer;
         }
-        // variableGrads keys gradients by the variables' own (unique) names.
-        const byParam: Record<string, Tensor> = {};
-        for (const [k, v] of Object.entries(vars)) if (grads[v.name]) byParam[k] = grads[v.name]!;
-        const gradNorm = applyStep(
-          vars,
-          byParam,
-          orth,
-          optConfig(cfg),
-          opt,
-          lr,
-          lrOrth,
-        );
-        return { loss: lossValue, gradNorm, next: kept };
-      });
-      if (!Number.isFinite(loss)) {
-        throw new NonFiniteLoss(
-          `Loss became ${loss} at step ${st.step + 1} (epoch ${
-            st.epoch + 1
-          }); stopping. The last good checkpoint ` +
-            `in "${dir}" is kept: resume it with a lower --lr or a tighter --clip`,
-        );
-      }
-      for (const s of hidden) (s.h.dispose(), s.c?.dispose());
-      hidden = next;
-      st.step++;
-      st.position += w.len;
-      const ntok = cfg.batch * w.len;
-      st.tokens += ntok;
-      runTokens += ntok;
-      lossSum += loss * ntok;
-      lossCount += ntok;
-      epochLossSum += loss * ntok;
-      epochLossCount += ntok;
+        if (cfg.maxSteps > 0 && st.step >= cfg.maxSteps) {
+          stopped = "steps";
+          break outer;
+        }
+        if (cfg.maxMinutes > 0 && (performance.now() - runStart) / 60000 >= cfg.maxMinutes) {
+          stopped = "time";
+          break outer;
+        }
+        if (dry && st.step >= 3) {
+          stopped = "dry-run";
+          break outer;
+        }
+        const w = window(batches, st.position, cfg.bptt);
+        const lr = st.lr, lrOrth = st.lrOrth;
+        const { loss, grads } = await engine.step(vars, w.x, w.y, w.len);
+        const gradNorm = Number.isFinite(loss)
+          ? scoped(() => applyStep(vars, grads, orth, optConfig(cfg), opt, lr, lrOrth))
+          : NaN;
+        Object.values(grads).forEach((g) => g.dispose());
+        if (!Number.isFinite(loss)) {
+          throw new NonFiniteLoss(
+            `Loss became ${loss} at step ${st.step + 1} (epoch ${
+              st.epoch + 1
+            }); stopping. The last good checkpoint ` +
+              `in "${dir}" is kept: resume it with a lower --lr or a tighter --clip`,
+          );
+        }
+        st.step++;
+        st.position += w.len;
+        const ntok = cfg.batch * w.len;
+        st.tokens += ntok;
+        runTokens += ntok;
+        lossSum += loss * ntok;
+        lossCount += ntok;
+        epochLossSum += loss * ntok;
+        epochLossCount += ntok;
 
-      let drift: number | undefined;
-      if (orth.size > 0 && (st.step % cfg.orthCheckEvery === 0 || dry)) {
-        drift = 0;
-        for (const name of orth) {
-          const v = vars[name]!;
-          const d = orthogonalityDrift(v as Tensor2D);
-          drift = Math.max(drift, d);
-          if (d > cfg.orthTol) {
-            const fixed = reorthogonalize(v as Tensor2D);
-            v.assign(fixed);
-            fixed.dispose();
-            const after = orthogonalityDrift(v as Tensor2D);
-            st.reorths++;
-            await log({ type: "reorth", step: st.step, param: name, before: d, after });
-            progressLine(
-              `re-orthogonalised ${name} at step ${st.step}: drift ${d.toExponential(2)} → ${
-                after.toExponential(2)
-              }`,
-              true,
-            );
+        let drift: number | undefined;
+        if (orth.size > 0 && (st.step % cfg.orthCheckEvery === 0 || dry)) {
+          drift = 0;
+          for (const name of orth) {
+            const v = vars[name]!;
+            const d = orthogonalityDrift(v as Tensor2D);
+            drift = Math.max(drift, d);
+            if (d > cfg.orthTol) {
+              const fixed = reorthogonalize(v as Tensor2D);
+              v.assign(fixed);
+              fixed.dispose();
+              const after = orthogonalityDrift(v as Tensor2D);
+              st.reorths++;
+              await log({ type: "reorth", step: st.step, param: name, before: d, after });
+              progressLine(
+                `re-orthogonalised ${name} at step ${st.step}: drift ${d.toExponential(2)} → ${
+                  after.toExponential(2)
+                }`,
+                true,
+              );
+            }
           }
         }
+        const elapsed = (performance.now() - runStart) / 1000;
+        const tokS = runTokens / elapsed;
+        if (st.step % cfg.logEvery === 0 || dry) {
+          const avg = lossSum / lossCount;
+          await log({
+            type: "batch",
+            step: st.step,
+            epoch: st.epoch + 1,
+            loss: avg,
+            ppl: Math.exp(avg),
+            tokens_per_s: tokS,
+            grad_norm: gradNorm,
+            ...(drift !== undefined ? { orth_drift: drift } : {}),
+            lr,
+            lr_orth: lrOrth,
+            t: (performance.now() - t0) / 1000,
+          });
+          const eta = (totalSteps - st.step) *
+            (elapsed / Math.max(1, runTokens / (cfg.batch * cfg.bptt)));
+          progressLine(
+            `epoch ${st.epoch + 1}/${cfg.epochs} | step ${st.step}/${totalSteps} | loss ${
+              avg.toFixed(3)
+            } | ` +
+              `ppl ${Math.exp(avg).toFixed(1)} | ${tokS.toFixed(0)} tok/s | ‖g‖ ${
+                gradNorm.toFixed(2)
+              } | ETA ${formatDuration(eta)}`,
+          );
+          lossSum = 0;
+          lossCount = 0;
+        }
+        const byTime = (performance.now() - lastCkpt) / 60000 >= cfg.checkpointMinutes;
+        const bySteps = cfg.checkpointEvery > 0 && st.step % cfg.checkpointEvery === 0;
+        if (byTime || bySteps) {
+          st.seconds = (performance.now() - t0) / 1000;
+          await checkpoint();
+          lastCkpt = performance.now();
+        }
       }
-      const elapsed = (performance.now() - runStart) / 1000;
-      const tokS = runTokens / elapsed;
-      if (st.step % cfg.logEvery === 0 || dry) {
-        const avg = lossSum / lossCount;
-        await log({
-          type: "batch",
-          step: st.step,
-          epoch: st.epoch + 1,
-          loss: avg,
-          ppl: Math.exp(avg),
-          tokens_per_s: tokS,
-          grad_norm: gradNorm,
-          ...(drift !== undefined ? { orth_drift: drift } : {}),
-          lr,
-          lr_orth: lrOrth,
-          t: (performance.now() - t0) / 1000,
-        });
-        const eta = (totalSteps - st.step) *
-          (elapsed / Math.max(1, runTokens / (cfg.batch * cfg.bptt)));
-        progressLine(
-          `epoch ${st.epoch + 1}/${cfg.epochs} | step ${st.step}/${totalSteps} | loss ${
-            avg.toFixed(3)
-          } | ` +
-            `ppl ${Math.exp(avg).toFixed(1)} | ${tokS.toFixed(0)} tok/s | ‖g‖ ${
-              gradNorm.toFixed(2)
-            } | ETA ${formatDuration(eta)}`,
-        );
-        lossSum = 0;
-        lossCount = 0;
-      }
-      const byTime = (performance.now() - lastCkpt) / 60000 >= cfg.checkpointMinutes;
-      const bySteps = cfg.checkpointEvery > 0 && st.step % cfg.checkpointEvery === 0;
-      if (byTime || bySteps) {
-        st.seconds = (performance.now() - t0) / 1000;
-        await checkpoint();
-        lastCkpt = performance.now();
-      }
-    }
-    // End of epoch: validate, decay the learning rate on a plateau, checkpoint.
-    const valid = validate(corpus.valid).perplexity;
-    const trainPpl = Math.exp(epochLossSum / Math.max(1, epochLossCount));
-    const rec: EpochRecord = {
-      epoch: st.epoch + 1,
-      trainPpl,
-      validPpl: valid,
-      seconds: (performance.now() - epochStart) / 1000,
-      lr: st.lr,
-    };
-    st.history.push(rec);
-    await log({ type: "epoch", ...rec, train_ppl: trainPpl, valid_ppl: valid, time: rec.seconds });
-    progressLine(
-      `epoch ${rec.epoch} done: train ppl ${trainPpl.toFixed(1)}, valid ppl ${valid.toFixed(2)}, ${
-        formatDuration(rec.seconds)
-      }`,
-      true,
-    );
-    if (valid < st.bestValid) {
-      st.bestValid = valid;
-      await saveBest(vars, dir);
-    } else {
-      st.lr *= cfg.lrDecay;
-      st.lrOrth *= cfg.lrDecay;
+      // End of epoch: validate, decay the learning rate on a plateau, checkpoint.
+      const valid = validate(corpus.valid).perplexity;
+      const trainPpl = Math.exp(epochLossSum / Math.max(1, epochLossCount));
+      const rec: EpochRecord = {
+        epoch: st.epoch + 1,
+        trainPpl,
+        validPpl: valid,
+        seconds: (performance.now() - epochStart) / 1000,
+        lr: st.lr,
+      };
+      st.history.push(rec);
+      await log({
+        type: "epoch",
+        ...rec,
+        train_ppl: trainPpl,
+        valid_ppl: valid,
+        time: rec.seconds,
+      });
       progressLine(
-        `validation did not improve: lr → ${st.lr.toExponential(2)}, lr-orth → ${
-          st.lrOrth.toExponential(2)
-        }`,
+        `epoch ${rec.epoch} done: train ppl ${trainPpl.toFixed(1)}, valid ppl ${
+          valid.toFixed(2)
+        }, ${formatDuration(rec.seconds)}`,
         true,
       );
+      if (valid < st.bestValid) {
+        st.bestValid = valid;
+        await saveBest(vars, dir);
+      } else {
+        st.lr *= cfg.lrDecay;
+        st.lrOrth *= cfg.lrDecay;
+        progressLine(
+          `validation did not improve: lr → ${st.lr.toExponential(2)}, lr-orth → ${
+            st.lrOrth.toExponential(2)
+          }`,
+          true,
+        );
+      }
+      epochLossSum = 0;
+      epochLossCount = 0;
+      st.epoch++;
+      st.position = 0;
+      await engine.reset();
+      st.seconds = (performance.now() - t0) / 1000;
+      await checkpoint();
+      lastCkpt = performance.now();
     }
-    epochLossSum = 0;
-    epochLossCount = 0;
-    st.epoch++;
-    st.position = 0;
-    for (const s of hidden) (s.h.dispose(), s.c?.dispose());
-    hidden = zeroState(model, cfg.batch);
     st.seconds = (performance.now() - t0) / 1000;
-    await checkpoint();
-    lastCkpt = performance.now();
+    if (stopped !== "done") await checkpoint();
+    const out: Params = {};
+    for (const [k, v] of Object.entries(vars)) out[k] = v;
+    return {
+      params: out,
+      state: st,
+      stopped,
+      tokensPerSecond: runTokens / ((performance.now() - runStart) / 1000),
+    };
   }
-  st.seconds = (performance.now() - t0) / 1000;
-  if (stopped !== "done") await checkpoint();
-  const out: Params = {};
-  for (const [k, v] of Object.entries(vars)) out[k] = v;
-  return {
-    params: out,
-    state: st,
-    stopped,
-    tokensPerSecond: runTokens / ((performance.now() - runStart) / 1000),
-  };
 }
 
 /** The best-so-far parameters (by validation perplexity), for the final model folder. */

@@ -1,0 +1,52 @@
+/**
+ * Loss and gradients of one batch (or one shard of a batch) from a carried hidden state:
+ * the unit of work that a training step does, in the main thread or in a gradient worker.
+ */
+import { scoped, tf } from "../shared/tf.ts";
+import type { Tensor, Tensor2D } from "../shared/tf.ts";
+import type { ModelConfig } from "../shared/config.ts";
+import { forwardLoss, type ModelState, type Params } from "../shared/model.ts";
+import type { Prng } from "../shared/prng.ts";
+
+export interface ShardResult {
+  loss: number;
+  /** ∂loss/∂param by parameter name; kept: the caller disposes them. */
+  grads: Record<string, Tensor>;
+  /** The final hidden state, detached and kept. */
+  state: ModelState;
+}
+
+/** x, y: [rows, len] int32 row-major. Non-finite losses return no gradients. */
+export function shardStep(
+  params: Params,
+  model: ModelConfig,
+  x: Int32Array,
+  y: Int32Array,
+  rows: number,
+  len: number,
+  hidden: ModelState,
+  dropout: number,
+  prng: Prng,
+): ShardResult {
+  return scoped(() => {
+    const names = Object.keys(params);
+    const xt = tf.tensor2d(x, [rows, len], "int32") as Tensor2D;
+    const yt = tf.tensor2d(y, [rows, len], "int32") as Tensor2D;
+    let state: ModelState = [];
+    const { value, grads } = tf.valueAndGrads((...ts: Tensor[]) => {
+      const p = Object.fromEntries(names.map((n, i) => [n, ts[i]!]));
+      const out = forwardLoss(p, model, xt, yt, hidden, { dropout, prng });
+      state = out.state.map((s) => ({ h: tf.keep(s.h), ...(s.c ? { c: tf.keep(s.c) } : {}) }));
+      return out.loss;
+    })(names.map((n) => params[n]!));
+    const loss = value.dataSync()[0]!;
+    const kept: Record<string, Tensor> = {};
+    if (Number.isFinite(loss)) names.forEach((n, i) => (kept[n] = tf.keep(grads[i]!)));
+    return { loss, grads: kept, state };
+  });
+}
+
+/** Rows [from, from+count) of a [rows, len] row-major array. */
+export function rowSlice(a: Int32Array, len: number, from: number, count: number): Int32Array {
+  return a.slice(from * len, (from + count) * len);
+}

@@ -1,0 +1,78 @@
+/**
+ * The sweeps: the poster's grid (first at L = 20, 50, 100; kth at L = 100, 200, 400) and the
+ * standard benchmarks (copy at T = 100, 200, 500; adding at T = 100, 200, 400), every run
+ * with the same flags (step budget included). Each sweep saves reports/toy-<sweep>.json;
+ * reports/toy.md and the learning-curve plots are then rebuilt from every saved sweep.
+ */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { CELL_KINDS } from "../../shared/config.ts";
+import { formatDuration } from "../progress.ts";
+import { type SweepKind, SWEEPS, type ToyFlags } from "./flags.ts";
+import { runToy, type ToyResult } from "./run.ts";
+import type { TaskKind } from "./tasks.ts";
+import { curvesSvg, renderReport, type SweepRecord } from "./report.ts";
+
+export const GRIDS: Record<SweepKind, { task: TaskKind; lengths: number[] }[]> = {
+  poster: [{ task: "first", lengths: [20, 50, 100] }, { task: "kth", lengths: [100, 200, 400] }],
+  standard: [{ task: "copy", lengths: [100, 200, 500] }, {
+    task: "adding",
+    lengths: [100, 200, 400],
+  }],
+};
+
+export function parseCells(list: string): (typeof CELL_KINDS)[number][] {
+  return list.split(",").map((c) => {
+    const r = z.enum(CELL_KINDS).safeParse(c.trim());
+    if (!r.success) {
+      throw new Error(`Unknown cell "${c}" in --cells; expected ${CELL_KINDS.join(", ")}`);
+    }
+    return r.data;
+  });
+}
+
+async function readSweep(dir: string, kind: SweepKind): Promise<SweepRecord | undefined> {
+  try {
+    return JSON.parse(await readFile(join(dir, `toy-${kind}.json`), "utf8")) as SweepRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Run `f.sweep`'s grid for every cell in `f.cells`, save it, and rebuild the report. */
+export async function sweep(f: ToyFlags, command: string): Promise<ToyResult[]> {
+  const kind = f.sweep!;
+  const cells = parseCells(f.cells);
+  const results: ToyResult[] = [];
+  const start = performance.now();
+  for (const { task, lengths } of GRIDS[kind]) {
+    for (const length of lengths) {
+      for (const cell of cells) results.push(runToy({ ...f, task, length, cell }));
+    }
+  }
+  const record: SweepRecord = {
+    sweep: kind,
+    command,
+    flags: f,
+    totalSeconds: (performance.now() - start) / 1000,
+    results,
+  };
+  await mkdir(f.report, { recursive: true });
+  await writeFile(join(f.report, `toy-${kind}.json`), JSON.stringify(record, null, 1) + "\n");
+  const records: SweepRecord[] = [];
+  for (const k of SWEEPS) {
+    const r = k === kind ? record : await readSweep(f.report, k);
+    if (r) records.push(r);
+  }
+  for (const { task } of GRIDS[kind]) {
+    await writeFile(join(f.report, `toy-${task}.svg`), await curvesSvg(record, task));
+  }
+  await writeFile(join(f.report, "toy.md"), renderReport(records));
+  console.log(
+    `sweep ${kind}: ${results.length} runs in ${formatDuration(record.totalSeconds)}; wrote ${
+      join(f.report, "toy.md")
+    }`,
+  );
+  return results;
+}
