@@ -22,11 +22,13 @@ export interface Batch {
   y: Int32Array | Float32Array;
 }
 
-/** 32-bit FNV-1a. */
+/** 32-bit FNV-1a, finished with murmur3's fmix32 so that the low bits are well mixed too. */
 export function fnv1a(bytes: Uint8Array): number {
   let h = 0x811c9dc5;
   for (const byte of bytes) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
-  return h;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /** A hash of a sequence's inputs (which determine its answer). */
@@ -44,11 +46,17 @@ export function streamSeed(stream: "train" | "heldout", c: TaskConfig, seed: num
   return fnv1a(new TextEncoder().encode(key));
 }
 
+const MAX_TRIES = 10_000;
+
 function draw(c: TaskConfig, prng: Prng, heldOut: boolean): Example {
-  for (;;) {
+  for (let i = 0; i < MAX_TRIES; i++) {
     const e = sampleExample(c, prng);
     if (isHeldOut(e) === heldOut) return e;
   }
+  throw new Error(
+    `Found no ${heldOut ? "held-out" : "training"} sequence for task "${c.task}" at length ` +
+      `${c.length} in ${MAX_TRIES} draws; the task has too few distinct sequences`,
+  );
 }
 
 /** Stack examples into one time-major batch. */
