@@ -22,7 +22,10 @@ export const TOY_FLAGS = {
   maxValue: { schema: int(2).default(100), help: "kth: values drawn from 1…M" },
   rank: { schema: int(1).default(3), help: "kth: answer is the k-th largest distinct value" },
   cell: { schema: z.enum(CELL_KINDS).default("urnn"), help: "Recurrent cell" },
-  activation: { schema: z.enum(ACTIVATIONS).default("tanh"), help: "σ for rnn/urnn" },
+  activation: {
+    schema: z.enum(ACTIVATIONS).default("modrelu"),
+    help: "σ for rnn/urnn (modrelu: the uRNN's, Arjovsky et al. 2016)",
+  },
   leakySlope: {
     schema: z.number().min(0).max(1).default(0.01),
     help: "Negative slope of leaky_relu",
@@ -38,7 +41,7 @@ export const TOY_FLAGS = {
     schema: z.enum(["adam", "sgd"]).default("adam"),
     help: "Optimizer for ordinary parameters",
   },
-  lr: { schema: z.number().positive().default(0.001), help: "Learning rate" },
+  lr: { schema: z.number().positive().default(0.005), help: "Learning rate" },
   orthOptimizer: {
     schema: z.enum(["adam", "sgd"]).default("adam"),
     help: "Direction for the orthogonal step",
@@ -46,7 +49,7 @@ export const TOY_FLAGS = {
   lrOrth: { schema: z.number().min(0).default(0), help: "Orthogonal learning rate (0: --lr)" },
   clip: { schema: z.number().min(0).default(1), help: "Clip global gradient norm (0: off)" },
   heldOut: { schema: int(1).default(10000), help: "Held-out sequences to evaluate on" },
-  evalBatch: { schema: int(1).default(500), help: "Sequences per evaluation batch" },
+  evalBatch: { schema: int(1).default(200), help: "Sequences per evaluation batch" },
   logEvery: { schema: int(1).default(50), help: "Steps between progress lines and curve points" },
   seed: { schema: z.number().int().default(1), help: "Seed for weights and data" },
   out: {

@@ -200,6 +200,12 @@ export function renderReport(records: SweepRecord[]): string {
     const diff = differences(s.results);
     if (diff.length) {
       parts.push("### Against the poster\n");
+      parts.push(
+        "Every rotor run above stopped at the sweep's step budget, which is far below a full " +
+          "training run; a row below the poster's whose training accuracy was still rising over " +
+          "the last quarter is limited by that budget first. Where the majority baseline is above " +
+          "the poster's number, the poster's generator must have differed from this one.\n",
+      );
       parts.push(diff.map((d) => `- ${d}`).join("\n") + "\n");
     }
     parts.push("### Runs\n");
