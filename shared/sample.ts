@@ -12,6 +12,8 @@ export interface SampleOptions {
   exclude?: readonly number[];
 }
 
+let scratch = new Float64Array(0);
+
 /**
  * Draw one id from logProbs [V] (natural log, normalised or not). Runs once per generated
  * token, so it avoids sorting objects: top-k and top-p become one weight threshold found on
@@ -19,7 +21,9 @@ export interface SampleOptions {
  */
 export function sampleToken(logProbs: Float32Array, opts: SampleOptions, prng: Prng): number {
   const v = logProbs.length;
-  const w = new Float64Array(v);
+  // One weight buffer reused across calls (this runs once per generated token).
+  if (scratch.length < v) scratch = new Float64Array(v);
+  const w = scratch.subarray(0, v);
   let max = -Infinity, best = 0;
   for (let i = 0; i < v; i++) if (logProbs[i]! > max) [max, best] = [logProbs[i]!, i];
   for (const i of opts.exclude ?? []) if (i === best) max = -Infinity;
