@@ -1,0 +1,93 @@
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { tempDir, useWasm } from "../../shared/testing.ts";
+import { defaultToyFlags } from "./flags.ts";
+import { runToy } from "./run.ts";
+import { TASK_KINDS } from "./tasks.ts";
+import { toy } from "./toy.ts";
+
+const quiet = async <T>(f: () => Promise<T> | T): Promise<T> => {
+  const log = console.log, write = process.stderr.write;
+  console.log = () => {};
+  process.stderr.write = () => true;
+  try {
+    return await f();
+  } finally {
+    console.log = log;
+    process.stderr.write = write;
+  }
+};
+
+Deno.test("toy --dry-run runs every task and writes a JSON result", async () => {
+  await useWasm();
+  const dir = await tempDir("rotor-toy-");
+  for (const task of TASK_KINDS) {
+    const out = join(dir, `${task}.json`);
+    const [r] = await quiet(() =>
+      toy(["--task", task, "--length", "30", "--dry-run", "--backend", "wasm", "--out", out])
+    );
+    const saved = JSON.parse(await readFile(out, "utf8"));
+    assert.equal(saved.task.task, task);
+    assert.equal(saved.train.steps, 3);
+    assert.equal(saved.heldOut, 16);
+    assert.deepEqual(saved.metrics, JSON.parse(JSON.stringify(r!.metrics)));
+    assert.match(saved.command, new RegExp(`--task ${task}`));
+  }
+});
+
+Deno.test("toy --dry-run runs every cell", async () => {
+  await useWasm();
+  const dir = await tempDir("rotor-toy-");
+  for (const cell of ["rnn", "urnn", "gru", "ugru", "lstm"]) {
+    const [r] = await quiet(() =>
+      toy(["--cell", cell, "--dry-run", "--backend", "wasm", "--out", join(dir, `${cell}.json`)])
+    );
+    assert.equal(r!.model.cell, cell);
+  }
+});
+
+Deno.test("toy --sweep poster --dry-run writes the report, its data and plots", async () => {
+  await useWasm();
+  const dir = await tempDir("rotor-toy-");
+  const args = ["--sweep", "poster", "--cells", "urnn", "--dry-run", "--backend", "wasm"];
+  const results = await quiet(() => toy([...args, "--report", dir]));
+  assert.equal(results.length, 6);
+  const md = await readFile(join(dir, "toy.md"), "utf8");
+  assert.match(md, /\| first-term recall, L \| 20 \| 50 \| 100 \|/);
+  assert.match(md, /\| uRNN \(poster\) \| 99\.98 \| 100 \| 100 \|/);
+  assert.match(md, /\| k-th highest, L \| 100 \| 200 \| 400 \|/);
+  assert.match(md, /majority baseline/);
+  assert.match(md, /Command: `deno task toy --sweep poster --cells urnn --dry-run/);
+  assert.match(await readFile(join(dir, "toy-first.svg"), "utf8"), /^<svg/);
+  assert.match(await readFile(join(dir, "toy-kth.svg"), "utf8"), /^<svg/);
+  const saved = JSON.parse(await readFile(join(dir, "toy-poster.json"), "utf8"));
+  assert.equal(saved.results.length, 6);
+});
+
+Deno.test("toy refuses an unknown task, naming it and the valid ones", async () => {
+  await assert.rejects(
+    () => toy(["--task", "nope"]),
+    /Invalid value "nope" for --task: .*expected one of first, kth, copy, adding/,
+  );
+});
+
+Deno.test("runToy() teaches a uRNN first-term recall at L = 10, K = 4 well above chance", async () => {
+  await useWasm();
+  const f = {
+    ...defaultToyFlags(),
+    task: "first" as const,
+    length: 10,
+    classes: 4,
+    hidden: 32,
+    batch: 32,
+    steps: 150,
+    heldOut: 500,
+    logEvery: 50,
+  };
+  const r = await quiet(() => runToy(f));
+  // Chance is 25 %.
+  assert.ok(r.metrics.accuracy! > 0.6, `held-out accuracy ${r.metrics.accuracy}`);
+  assert.equal(r.curve.length, 3);
+  assert.ok(r.curve[2]!.accuracy! > r.curve[0]!.accuracy!);
+});
