@@ -16,6 +16,7 @@ import { modelConfigOf, runName, TRAIN_FLAGS, type TrainConfig } from "./train_c
 import { loadResume, NonFiniteLoss, trainLoop } from "./train_loop.ts";
 import { readCheckpoint } from "./checkpoint.ts";
 import { writeAtomic } from "../shared/model_format.ts";
+import { writeModelCard } from "./model_card.ts";
 
 const USAGE = "usage: deno task train [flags]   (npm run train -- [flags])";
 
@@ -123,7 +124,7 @@ export async function train(argv: string[]): Promise<void> {
   const valid = scoreStream(best, model, slice(corpus.valid), evalOpts);
   const test = scoreStream(best, model, slice(corpus.test), evalOpts);
   const out = cfg.out ?? join(dir, "model");
-  await saveModel(out, {
+  const saved = await saveModel(out, {
     config: model,
     params: best,
     vocab: corpus.vocab,
@@ -151,6 +152,7 @@ export async function train(argv: string[]): Promise<void> {
       steps: result.state.step,
     },
   });
+  await writeModelCard(out, out.replace(/\/$/, "").split("/").pop()!, saved);
   console.log(
     `done (${result.stopped}): valid ppl ${valid.perplexity.toFixed(2)}, test ppl ${
       test.perplexity.toFixed(2)
