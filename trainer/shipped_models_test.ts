@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { tf } from "../shared/tf.ts";
+import { scoped, tf } from "../shared/tf.ts";
 import type { Tensor1D } from "../shared/tf.ts";
 import { loadModel } from "../shared/model_format.ts";
 import { disposeState, step, zeroState } from "../shared/model.ts";
@@ -29,9 +29,11 @@ Deno.test("every folder under models/ loads and generates a sentence", async () 
     let token = m.vocab.eos;
     const words: string[] = [];
     for (let i = 0; i < 40; i++) {
-      const out = tf.tidy(() =>
-        step(m.params, m.config, tf.tensor1d([token], "int32") as Tensor1D, state)
-      );
+      const out = scoped(() => {
+        const o = step(m.params, m.config, tf.tensor1d([token], "int32") as Tensor1D, state);
+        const keep = o.state.map((l) => ({ h: tf.keep(l.h), ...(l.c ? { c: tf.keep(l.c) } : {}) }));
+        return { logProbs: tf.keep(o.logProbs), state: keep };
+      });
       const lp = out.logProbs.dataSync() as Float32Array;
       out.logProbs.dispose();
       disposeState(state);
