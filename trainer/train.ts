@@ -41,6 +41,10 @@ export async function train(argv: string[]): Promise<void> {
         "checkpointEvery",
         "logEvery",
         "backend",
+        "lr",
+        "lrOrth",
+        "clip",
+        "workers",
       ] as const)
         .filter((k) =>
           argv.some((a) => a.startsWith(`--${k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())}`))
@@ -48,6 +52,9 @@ export async function train(argv: string[]): Promise<void> {
         .map((k) => [k, given[k]]),
     );
     cfg = { ...resumeCk.header.train, ...override, resume: cfg.resume, help: false };
+    // A learning rate given again replaces the (possibly decayed) one the run had reached.
+    if ("lr" in override) resumeCk.header.state.lr = cfg.lr;
+    if ("lrOrth" in override) resumeCk.header.state.lrOrth = cfg.lrOrth || cfg.lr / 10;
   }
   const name = runName(cfg);
   const dir = cfg.resume ?? join(cfg.runs, name);

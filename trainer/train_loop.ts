@@ -159,6 +159,19 @@ export async function trainLoop(o: LoopOptions): Promise<TrainResult> {
       appendFile(metricsPath, JSON.stringify(rec) + "\n");
 
     const checkpoint = async () => {
+      // A step can blow the weights up before any loss shows it: never save such weights
+      // over the last good checkpoint.
+      const bad = Object.entries(vars).find(([, v]) =>
+        tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(v))).dataSync()[0] === 1)
+      );
+      if (bad) {
+        throw new NonFiniteLoss(
+          `Parameter "${
+            bad[0]
+          }" became non-finite after step ${st.step}; stopping. The last good ` +
+            `checkpoint in "${dir}" is kept: resume it with a lower --lr or a tighter --clip`,
+        );
+      }
       st.prng = prng.state();
       const hidden = await engine.getState();
       const tensors: Record<string, Tensor> = { ...stateTensors(hidden) };

@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { CELL_KINDS } from "../shared/config.ts";
+import { saveSmallModel, tempDir, useWasm } from "../shared/testing.ts";
+import { evaluate } from "./eval.ts";
+import { gradflow } from "./gradflow.ts";
+import { writeSmallCorpus } from "./testing.ts";
+import { train } from "./train.ts";
+import { readCheckpoint } from "./checkpoint.ts";
+
+const quiet = async <T>(f: () => Promise<T>): Promise<T> => {
+  const log = console.log;
+  console.log = () => {};
+  try {
+    return await f();
+  } finally {
+    console.log = log;
+  }
+};
+
+Deno.test("gradflow --dry-run writes a table and an SVG plot for every cell", async () => {
+  await useWasm();
+  const out = await tempDir();
+  await quiet(() =>
+    gradflow(["--dry-run", "--cells", CELL_KINDS.join(","), "--out", out, "--backend", "wasm"])
+  );
+  const table = JSON.parse(await readFile(join(out, "gradflow.json"), "utf8"));
+  assert.equal(Object.keys(table.norms).length, CELL_KINDS.length);
+  for (const norms of Object.values(table.norms) as number[][]) {
+    assert.equal(norms.length, 21);
+    assert.ok(norms[0]! > 0);
+  }
+  // An orthogonal RNN with |x| keeps the gradient's norm exactly: |x|' = ±1 and ‖h·U‖ = ‖h‖.
+  const u = table.norms["urnn (tanh), init"] as number[] | undefined;
+  assert.ok(u === undefined || u[20]! > 0);
+  const svg = await readFile(join(out, "gradflow.svg"), "utf8");
+  assert.match(svg, /^<svg[^>]*>/);
+  assert.ok(svg.includes("ugru, init"));
+});
+
+Deno.test("eval --dry-run scores a model on a text file and reports the out-of-vocabulary rate", async () => {
+  await useWasm();
+  for (const cell of CELL_KINDS) {
+    const model = await saveSmallModel({ cell });
+    const text = join(await tempDir(), "t.txt");
+    await Deno.writeTextFile(text, "The company said it was n't sure. Zyxwv rose 3%.");
+    const r = await quiet(() =>
+      evaluate(["--model", model, "--text", text, "--dry-run", "--backend", "wasm"])
+    );
+    assert.ok(r && Number.isFinite(r.perplexity) && r.perplexity > 1, `${cell}: ${r?.perplexity}`);
+    assert.ok(r!.oov_tokens >= 3, `${cell}: ${r!.oov_tokens} unknown words`); // zyxwv, rose, sure…
+  }
+  await assert.rejects(evaluate(["--text", "x"]), /--model is required/);
+});
+
+Deno.test("a NaN loss stops training with a clear message and keeps the last good checkpoint", async () => {
+  await useWasm();
+  const data = await writeSmallCorpus(5);
+  const runs = await tempDir();
+  const args = [
+    "--hidden",
+    "8",
+    "--batch",
+    "4",
+    "--bptt",
+    "5",
+    "--skip-md5",
+    "--backend",
+    "wasm",
+    "--data",
+    data,
+    "--runs",
+    runs,
+    "--name",
+    "nan",
+  ];
+  await quiet(() => train([...args, "--max-steps", "3"]));
+  const resume = [
+    "--resume",
+    join(runs, "nan"),
+    "--lr",
+    "1e30",
+    "--clip",
+    "0",
+    "--checkpoint-every",
+    "1",
+  ];
+  const err = await quiet(() => train([...resume, "--max-steps", "50"])).then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  assert.ok(err, "training with lr 1e30 must fail");
+  const m =
+    /(?:Loss became (?:NaN|-?Infinity) at step (\d+)|non-finite after step (\d+)).*last good checkpoint/
+      .exec(err.message);
+  assert.ok(m, err.message);
+  const failed = Number(m[1] ?? m[2]);
+  const ck = await readCheckpoint<{ state: { step: number } }>(join(runs, "nan", "checkpoint.bin"));
+  assert.equal(ck.header.state.step, failed - 1, "the checkpoint is the last good step");
+  assert.ok(failed > 3);
+  for (const t of Object.values(ck.tensors)) assert.ok(t.dataSync().every(Number.isFinite));
+});
