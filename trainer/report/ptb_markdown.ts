@@ -1,0 +1,333 @@
+/** reports/ptb.md from the saved results: the poster's numbers beside rotor's, and verdicts. */
+import { POSTER_ACTIVATION, POSTER_BPTT, POSTER_OVERHEAD, type PosterPpl } from "./ptb_poster.ts";
+import { PLOT_FILES } from "./ptb_plots.ts";
+import type { PtbResults, RowResult } from "./ptb_results.ts";
+import { overheadPercent, pairedOverhead } from "./step_time.ts";
+
+/** Tokens in PTB's training split, `<eos>` included. */
+export const PTB_TRAIN_TOKENS = 929589;
+
+const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : String(x));
+const pct = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(1)} %`;
+const sci = (x: number) => x.toExponential(2);
+const signed = (x: number) => `${x >= 0 ? "+" : "−"}${f2(Math.abs(x))}`;
+const ACT_NAMES: Record<string, string> = { relu: "ReLU", abs: "|x|", leaky_relu: "leaky ReLU" };
+/** A table cell's text, its pipes escaped. */
+const esc = (s: string) => s.replace(/\|/g, "\\|");
+
+/** "uRNN beats RNN" or not, by test perplexity, for the poster and for rotor. */
+function verdict(
+  what: string,
+  u: { name: string; test: number },
+  p: { name: string; test: number },
+  poster: { u: PosterPpl; p: PosterPpl },
+): string {
+  const posterSays = poster.u.test < poster.p.test;
+  const rotorSays = u.test < p.test;
+  const claim = (yes: boolean) => (yes ? `${u.name} beats ${p.name}` : `${p.name} beats ${u.name}`);
+  const agree = posterSays === rotorSays ? "**agrees** with" : "**disagrees** with";
+  const tests = (a: number, b: number) => `test: ${u.name} ${f2(a)}, ${p.name} ${f2(b)}`;
+  return `- ${what}: in the poster ${claim(posterSays)} (${
+    tests(poster.u.test, poster.p.test)
+  }); ` +
+    `in rotor ${claim(rotorSays)} (${tests(u.test, p.test)}): rotor ${agree} the poster.`;
+}
+
+function find(rows: RowResult[], cell: string, key: (r: RowResult) => boolean): RowResult {
+  const r = rows.find((r) => r.cell === cell && key(r));
+  if (!r) throw new Error(`The results have no "${cell}" row for this table`);
+  return r;
+}
+
+function activationSection(res: PtbResults): string[] {
+  const acts = ["relu", "abs", "leaky_relu"] as const;
+  const lines = [
+    "## 1. Activation table (RNN vs uRNN, BPTT 35)",
+    "",
+    "| cell | σ | rotor valid | rotor test | poster valid | poster test |",
+    "|---|---|---:|---:|---:|---:|",
+  ];
+  for (const cell of ["rnn", "urnn"] as const) {
+    for (const a of acts) {
+      const r = find(res.rows, cell, (r) => r.activation === a);
+      const p = POSTER_ACTIVATION[cell][a]!;
+      lines.push(
+        `| ${cell === "rnn" ? "RNN" : "uRNN"} | ${esc(ACT_NAMES[a]!)} | ${f2(r.validPpl)} | ${
+          f2(r.testPpl)
+        } | ${f2(p.valid)} | ${f2(p.test)} |`,
+      );
+    }
+  }
+  lines.push("");
+  for (const a of acts) {
+    const u = find(res.rows, "urnn", (r) => r.activation === a);
+    const p = find(res.rows, "rnn", (r) => r.activation === a);
+    lines.push(verdict(
+      ACT_NAMES[a]!,
+      { name: "uRNN", test: u.testPpl },
+      { name: "RNN", test: p.testPpl },
+      { u: POSTER_ACTIVATION.urnn[a]!, p: POSTER_ACTIVATION.rnn[a]! },
+    ));
+  }
+  return lines;
+}
+
+function bpttSection(res: PtbResults): string[] {
+  const lines = [
+    "## 2. BPTT table (GRU vs uGRU)",
+    "",
+    "| cell | BPTT | steps | rotor valid | rotor test | poster valid | poster test |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const cell of ["gru", "ugru"] as const) {
+    for (const bptt of [35, 150]) {
+      const r = find(res.rows, cell, (r) => r.bptt === bptt);
+      const p = POSTER_BPTT[cell][bptt]!;
+      lines.push(
+        `| ${cell === "gru" ? "GRU" : "uGRU"} | ${bptt} | ${r.steps} | ${f2(r.validPpl)} | ${
+          f2(r.testPpl)
+        } | ${f2(p.valid)} | ${f2(p.test)} |`,
+      );
+    }
+  }
+  lines.push("");
+  for (const bptt of [35, 150]) {
+    const u = find(res.rows, "ugru", (r) => r.bptt === bptt);
+    const p = find(res.rows, "gru", (r) => r.bptt === bptt);
+    lines.push(verdict(
+      `BPTT ${bptt}`,
+      { name: "uGRU", test: u.testPpl },
+      { name: "GRU", test: p.testPpl },
+      { u: POSTER_BPTT.ugru[bptt]!, p: POSTER_BPTT.gru[bptt]! },
+    ));
+  }
+  // The poster's second claim: going from BPTT 35 to 150 costs the GRU more than the uGRU.
+  const rise = (cell: "gru" | "ugru") =>
+    find(res.rows, cell, (r) => r.bptt === 150).testPpl -
+    find(res.rows, cell, (r) => r.bptt === 35).testPpl;
+  const posterRise = (cell: "gru" | "ugru") =>
+    POSTER_BPTT[cell][150]!.test - POSTER_BPTT[cell][35]!.test;
+  const rotorHolds = rise("ugru") < rise("gru");
+  lines.push(
+    `- BPTT 35 → 150: in the poster test perplexity rises by ${f2(posterRise("gru"))} for GRU ` +
+      `and ${f2(posterRise("ugru"))} for uGRU (longer windows hurt the GRU more); in rotor it ` +
+      `changes by ${signed(rise("gru"))} for GRU and ${signed(rise("ugru"))} for uGRU: rotor ` +
+      `${rotorHolds ? "**agrees** with" : "**disagrees** with"} the poster.`,
+  );
+  return lines;
+}
+
+type TimingCell = PtbResults["timing"]["cells"][number];
+
+/** Overhead of a over b: paired by round when the samples were saved, else from medians. */
+function overhead(a: TimingCell, b: TimingCell, kind: "step" | "fwdBwd") {
+  const as = kind === "step" ? a.stepSamples : a.fwdBwdSamples;
+  const bs = kind === "step" ? b.stepSamples : b.fwdBwdSamples;
+  if (as && bs && as.length === bs.length && as.length > 0) return pairedOverhead(as, bs);
+  const m = kind === "step"
+    ? overheadPercent(a.stepMs, b.stepMs)
+    : overheadPercent(a.fwdBwdMs, b.fwdBwdMs);
+  return { median: m };
+}
+
+const withQuartiles = (o: { median: number; q1?: number; q3?: number }) =>
+  o.q1 !== undefined && o.q3 !== undefined
+    ? `${pct(o.median)} (${pct(o.q1)} to ${pct(o.q3)})`
+    : pct(o.median);
+
+function timingSection(res: PtbResults): string[] {
+  const t = res.timing;
+  const cell = (label: string) => {
+    const c = t.cells.find((c) => c.label === label || c.label.startsWith(`${label} `));
+    if (!c) throw new Error(`The timing results have no "${label}" cell`);
+    return c;
+  };
+  const paired = t.cells.every((c) => c.stepSamples && c.fwdBwdSamples);
+  const lines = [
+    "## 3. Time per batch",
+    "",
+    `One training batch (B = ${t.batch}, BPTT ${t.bptt}, H = ${t.hidden}, V = ${t.vocab}) on ` +
+    `random tokens, ${t.reps} round${
+      t.reps === 1 ? "" : "s"
+    }; in each round every cell runs once, one after another, ` +
+    "in one process, so the shared machine's changing load hits every cell alike" +
+    (t.loadAverage !== undefined
+      ? ` (load average ${t.loadAverage.toFixed(1)} at the start)`
+      : "") +
+    ". The whole step is forward, backward, clipping, Adam, and for uRNN/uGRU the orthogonal " +
+    "(Lie-group exponential) update." +
+    (t.command ? ` Measured by \`${t.command}\`${t.date ? ` on ${t.date}` : ""}.` : ""),
+    "",
+    "| cell | whole step, median (ms) | forward + backward, median (ms) |",
+    "|---|---:|---:|",
+    ...t.cells.map((c) => `| ${c.label} | ${c.stepMs.toFixed(1)} | ${c.fwdBwdMs.toFixed(1)} |`),
+    "",
+    paired
+      ? "Overhead: the median over rounds of each round's overhead, quartiles in brackets."
+      : "Overhead: the ratio of the medians.",
+    "",
+    "| pair | rotor: whole step | rotor: forward + backward | poster |",
+    "|---|---:|---:|---:|",
+  ];
+  const verdicts: string[] = [];
+  for (const [u, p, name] of [["urnn", "rnn", "uRNN vs RNN"], ["ugru", "gru", "uGRU vs GRU"]]) {
+    const a = cell(u!), b = cell(p!);
+    const step = overhead(a, b, "step");
+    lines.push(
+      `| ${name} | ${withQuartiles(step)} | ${withQuartiles(overhead(a, b, "fwdBwd"))} | ` +
+        `+${POSTER_OVERHEAD.min}–${POSTER_OVERHEAD.max} % |`,
+    );
+    const m = step.median;
+    const where = m >= POSTER_OVERHEAD.min && m <= POSTER_OVERHEAD.max
+      ? "inside the poster's 1–10 % range"
+      : m < POSTER_OVERHEAD.min
+      ? "**below** the poster's 1–10 % range"
+      : "**above** the poster's 1–10 % range";
+    const noisy = "q1" in step && step.q1 !== undefined && step.q1 <= 0 && step.q3 >= 0
+      ? "; its quartiles straddle zero, so at this load rotor cannot tell the two apart"
+      : "";
+    verdicts.push(`- ${name}: rotor's whole step is ${pct(m)}, ${where}${noisy}.`);
+  }
+  return [...lines, "", ...verdicts];
+}
+
+function gradflowSection(res: PtbResults): string[] {
+  const g = res.gradflow;
+  const at = (n: number[], k: number) => n[Math.min(k, n.length - 1)]!;
+  const ks = [0, 10, 50, g.k].filter((k, i, a) => k <= g.k && a.indexOf(k) === i);
+  return [
+    "## 4. Gradient flow",
+    "",
+    `‖∂L_T/∂h_(T−k)‖, the norm of the loss gradient at the last step with respect to the ` +
+    `hidden state k steps earlier, averaged over ${g.batches} batch(es) of ${g.batch} windows ` +
+    `of PTB validation text (\`trainer/gradflow.ts\`). "init" is each row's weights before ` +
+    `training (same seed), "trained" the row's model after the budget. |λ| is the range of ` +
+    `eigenvalue moduli of the recurrent matrix (for GRUs, of U_r, U_z and U_n).`,
+    "",
+    `![RNN vs uRNN at initialisation](${PLOT_FILES.gradflowRnnInit})`,
+    "",
+    `![RNN vs uRNN after training](${PLOT_FILES.gradflowRnnTrained})`,
+    "",
+    `![GRU vs uGRU](${PLOT_FILES.gradflowGru})`,
+    "",
+    `| model | ${ks.map((k) => `k = ${k}`).join(" | ")} | k = ${g.k} / k = 0 | \\|λ\\| range |`,
+    `|---|${ks.map(() => "---:").join("|")}|---:|---|`,
+    ...g.series.map((s) =>
+      `| ${s.label} | ${ks.map((k) => sci(at(s.norms, k))).join(" | ")} | ${
+        sci(at(s.norms, g.k) / at(s.norms, 0))
+      } | ${
+        s.eigen.map((e) =>
+          `${e.block === "U" ? "" : `${e.block} `}${e.min.toFixed(3)}–${e.max.toFixed(3)}`
+        ).join("; ")
+      } |`
+    ),
+  ];
+}
+
+function samplesSection(res: PtbResults): string[] {
+  const s = res.samples;
+  const lines = [
+    "## 5. Sampled sentences from the shipped models",
+    "",
+    `Temperature ${s.temperature}, \`<unk>\` never drawn, seeds ${
+      s.models.find((m) => m.found)?.sentences.map((x) => x.seed).join(", ") ?? "1–5"
+    }, each sentence started from \`<eos>\` and stopped at the next \`<eos>\` or after ` +
+    `${s.maxTokens} words.`,
+    "",
+  ];
+  for (const m of s.models) {
+    if (!m.found) {
+      lines.push(`- \`${m.dir}\`: **not shipped yet** (no model.json), so no samples.`, "");
+      continue;
+    }
+    lines.push(
+      `### \`${m.dir}\`${m.testPpl !== undefined ? ` (test perplexity ${f2(m.testPpl)})` : ""}`,
+      "",
+    );
+    for (const x of m.sentences) lines.push(`${x.seed}. ${x.text.replace(/\n/g, " ")}`);
+    lines.push("");
+  }
+  return lines;
+}
+
+function budgetSection(res: PtbResults): string[] {
+  const b = res.budget;
+  const steps = (bptt: number) => b.tokens / (b.batch * bptt);
+  return [
+    "## Budget and setup",
+    "",
+    `Every row trains on the same **${b.tokens.toLocaleString("en-US")} training tokens** ` +
+    `(${(100 * b.tokens / PTB_TRAIN_TOKENS).toFixed(1)} % of one pass over PTB's ` +
+    `${PTB_TRAIN_TOKENS.toLocaleString("en-US")}): ${steps(35)} steps at BPTT 35, ` +
+    `${steps(150)} at BPTT 150, batch ${b.batch}. One layer, hidden size ${b.hidden}, ` +
+    `embedding ${b.hidden}, output projection ${b.tie ? "tied to" : "not tied to"} the ` +
+    `embedding, no dropout, Adam at lr ${b.lr} (the orthogonal matrices' step at lr/10), ` +
+    `gradient norm clipped at 1, seed ${b.seed}. The budget is counted in tokens rather than ` +
+    "minutes because the machine was shared and its load varied. Validation and test " +
+    "perplexity are over the whole PTB validation and test sets (batch 10, BPTT 35).",
+    "",
+    `- Date: ${res.date}`,
+    `- Machine: ${res.machine}`,
+    `- Backend: ${res.backend}; ${res.runtime}`,
+    `- Measured by: \`${res.command}\``,
+    "",
+    "**Read the perplexities as a comparison within each table, not against the poster's " +
+    "absolute figures**: the poster trained to convergence, rotor's rows stop after " +
+    `${(100 * b.tokens / PTB_TRAIN_TOKENS).toFixed(0)} % of an epoch with a small model.`,
+  ];
+}
+
+function runsSection(res: PtbResults): string[] {
+  return [
+    "## The runs",
+    "",
+    `![RNN and uRNN learning curves](${PLOT_FILES.curveActivation})`,
+    "",
+    `![GRU and uGRU learning curves](${PLOT_FILES.curveBptt})`,
+    "",
+    "Wall time and throughput were measured under the shared machine's varying load, so they " +
+    "are not used for the time-per-batch comparison (section 3).",
+    "",
+    "| run | steps | wall (s) | tokens/s | command |",
+    "|---|---:|---:|---:|---|",
+    ...res.rows.map((r) =>
+      `| ${r.id} | ${r.steps} | ${Math.round(r.wallSeconds)} | ${
+        Math.round(r.tokensPerSecond)
+      } | \`${r.command}\` |`
+    ),
+  ];
+}
+
+/** Every verdict line of the tables where rotor and the poster part ways. */
+function disagreements(sections: string[][]): string[] {
+  return sections.flat().filter((l) =>
+    l.startsWith("- ") && /\*\*(disagrees|above|below)\*\*/.test(l)
+  );
+}
+
+export function renderMarkdown(res: PtbResults): string {
+  const tables = [activationSection(res), bpttSection(res), timingSection(res)];
+  const parted = disagreements(tables);
+  return [
+    "# Penn Treebank: the poster's tables, reproduced",
+    "",
+    "Generated by `deno task report:ptb` from `reports/ptb-results.json`; " +
+    "`deno task report:ptb --rerun` trains every row again and measures anew. " +
+    "Beside each poster number, rotor's.",
+    "",
+    "## Where rotor disagrees with the poster",
+    "",
+    ...(parted.length > 0
+      ? parted
+      : ["Nowhere: rotor agrees with every claim of the poster checked in sections 1–3."]),
+    "",
+    ...budgetSection(res),
+    "",
+    ...tables.flatMap((t) => [...t, ""]),
+    ...gradflowSection(res),
+    "",
+    ...samplesSection(res),
+    ...runsSection(res),
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,68 @@
+/** The report's SVG plots, drawn from the saved results alone. */
+import { lineChartSvg } from "../plot.ts";
+import type { GradflowSeries, PtbResults } from "./ptb_results.ts";
+
+export const PLOT_FILES = {
+  curveActivation: "ptb-curve-activation.svg",
+  curveBptt: "ptb-curve-bptt.svg",
+  gradflowRnnInit: "ptb-gradflow-rnn-init.svg",
+  gradflowRnnTrained: "ptb-gradflow-rnn-trained.svg",
+  gradflowGru: "ptb-gradflow-gru.svg",
+} as const;
+
+const label = (r: PtbResults["rows"][number]) =>
+  r.table === "activation" ? `${r.cell} ${r.activation}` : `${r.cell} bptt ${r.bptt}`;
+
+function curve(results: PtbResults, table: "activation" | "bptt", title: string) {
+  return lineChartSvg({
+    title,
+    xTitle: "training tokens",
+    yTitle: "training loss (nats per token, log scale)",
+    logY: true,
+    points: results.rows.filter((r) => r.table === table).flatMap((r) =>
+      r.curve.map((p) => ({ x: p.tokens, y: p.loss, series: label(r) }))
+    ),
+  });
+}
+
+function gradflow(series: GradflowSeries[], title: string) {
+  return lineChartSvg({
+    title,
+    xTitle: "k (steps back in time)",
+    yTitle: "mean ‖∂L_T/∂h_(T−k)‖ (log scale)",
+    logY: true,
+    // A log axis cannot show 0: vanished gradients sit at the floor.
+    points: series.flatMap((s) =>
+      s.norms.map((y, x) => ({ x, y: Math.max(y, 1e-30), series: s.label }))
+    ),
+  });
+}
+
+/** File name → SVG text. */
+export async function renderPlots(results: PtbResults): Promise<Record<string, string>> {
+  const g = results.gradflow.series;
+  return {
+    [PLOT_FILES.curveActivation]: await curve(
+      results,
+      "activation",
+      "RNN and uRNN: training loss by tokens seen",
+    ),
+    [PLOT_FILES.curveBptt]: await curve(
+      results,
+      "bptt",
+      "GRU and uGRU: training loss by tokens seen",
+    ),
+    [PLOT_FILES.gradflowRnnInit]: await gradflow(
+      g.filter((s) => s.family === "rnn" && s.stage === "init"),
+      "RNN vs uRNN at initialisation: gradient norm by distance in time",
+    ),
+    [PLOT_FILES.gradflowRnnTrained]: await gradflow(
+      g.filter((s) => s.family === "rnn" && s.stage === "trained"),
+      "RNN vs uRNN after training: gradient norm by distance in time",
+    ),
+    [PLOT_FILES.gradflowGru]: await gradflow(
+      g.filter((s) => s.family === "gru"),
+      "GRU vs uGRU, at initialisation and after training: gradient norm by distance in time",
+    ),
+  };
+}

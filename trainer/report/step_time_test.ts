@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { parseModelConfig } from "../../shared/config.ts";
+import { useWasm } from "../../shared/testing.ts";
+import { pairedOverhead, quantile, timeSteps } from "./step_time.ts";
+
+Deno.test("pairedOverhead() takes the median of per-round overheads, with quartiles", () => {
+  assert.deepEqual(pairedOverhead([110, 190, 103], [100, 200, 100]), {
+    median: 3.0000000000000027,
+    q1: -5.000000000000004,
+    q3: 10.000000000000009,
+  });
+  assert.throws(() => pairedOverhead([1], [1, 2]), /equal, non-zero counts, got "1" and "2"/);
+});
+
+Deno.test("quantile() picks by nearest rank", () => {
+  assert.equal(quantile([5, 1, 3, 2, 4], 0.5), 3);
+  assert.equal(quantile([5, 1, 3, 2, 4], 0), 1);
+  assert.equal(quantile([5, 1, 3, 2, 4], 1), 5);
+});
+
+Deno.test("timeSteps() times every model in every round", async () => {
+  await useWasm();
+  const cfg = (cell: "rnn" | "urnn") =>
+    parseModelConfig({ cell, activation: "relu", vocabSize: 20, embedSize: 4, hiddenSize: 4 });
+  const rows = timeSteps([{ label: "rnn", cfg: cfg("rnn") }, { label: "urnn", cfg: cfg("urnn") }], {
+    batch: 2,
+    bptt: 3,
+    reps: 3,
+    seed: 1,
+  });
+  assert.deepEqual(rows.map((r) => r.label), ["rnn", "urnn"]);
+  for (const r of rows) {
+    assert.equal(r.stepSamples.length, 3);
+    assert.equal(r.fwdBwdSamples.length, 3);
+    assert.ok(r.stepMs > 0 && r.fwdBwdMs > 0);
+    assert.equal(r.stepMs, quantile(r.stepSamples, 0.5));
+  }
+});
