@@ -5,19 +5,9 @@ import { CELL_KINDS } from "../shared/config.ts";
 import { saveSmallModel, tempDir, useWasm } from "../shared/testing.ts";
 import { evaluate } from "./eval.ts";
 import { gradflow } from "./gradflow.ts";
-import { writeSmallCorpus } from "./testing.ts";
+import { quiet, smallRunArgs, writeSmallCorpus } from "./testing.ts";
 import { train } from "./train.ts";
 import { readCheckpoint } from "./checkpoint.ts";
-
-const quiet = async <T>(f: () => Promise<T>): Promise<T> => {
-  const log = console.log;
-  console.log = () => {};
-  try {
-    return await f();
-  } finally {
-    console.log = log;
-  }
-};
 
 Deno.test("gradflow --dry-run writes a table and an SVG plot for every cell", async () => {
   await useWasm();
@@ -58,23 +48,7 @@ Deno.test("a NaN loss stops training with a clear message and keeps the last goo
   await useWasm();
   const data = await writeSmallCorpus(5);
   const runs = await tempDir();
-  const args = [
-    "--hidden",
-    "8",
-    "--batch",
-    "4",
-    "--bptt",
-    "5",
-    "--skip-md5",
-    "--backend",
-    "wasm",
-    "--data",
-    data,
-    "--runs",
-    runs,
-    "--name",
-    "nan",
-  ];
+  const args = smallRunArgs(data, runs, "nan");
   await quiet(() => train([...args, "--max-steps", "3"]));
   const resume = [
     "--resume",

@@ -3,49 +3,23 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tempDir, useWasm } from "../shared/testing.ts";
 import { readCheckpoint } from "./checkpoint.ts";
-import { writeSmallCorpus } from "./testing.ts";
+import { quiet, smallRunArgs, writeSmallCorpus } from "./testing.ts";
 import { train } from "./train.ts";
 
 Deno.test("train --workers 2 follows the same loss curve as one worker for the same seed and batch", async () => {
   await useWasm();
   const data = await writeSmallCorpus(4);
   const runs = await tempDir();
-  const log = console.log;
-  console.log = () => {};
   const run = (workers: number) =>
-    train([
-      "--hidden",
-      "8",
-      "--batch",
-      "4",
-      "--bptt",
-      "5",
-      "--skip-md5",
-      "--backend",
-      "wasm",
-      "--data",
-      data,
-      "--runs",
-      runs,
-      "--name",
-      `w${workers}`,
-      "--workers",
-      String(workers),
-      "--max-steps",
-      "40",
-      "--log-every",
-      "1",
-      "--lr",
-      "0.01",
-      "--cell",
-      "ugru",
-    ]);
-  try {
-    await run(1);
-    await run(2);
-  } finally {
-    console.log = log;
-  }
+    quiet(() =>
+      train([
+        ...smallRunArgs(data, runs, `w${workers}`),
+        ...["--workers", String(workers), "--max-steps", "40", "--log-every", "1", "--lr", "0.01"],
+        ...["--cell", "ugru"],
+      ])
+    );
+  await run(1);
+  await run(2);
   const losses = async (name: string) =>
     (await readFile(join(runs, name, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) =>
       JSON.parse(l)

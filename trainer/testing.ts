@@ -29,3 +29,22 @@ export async function writeSmallCorpus(seed = 1, trainLines = 400): Promise<stri
   await writeFile(join(dir, "ptb.test.txt"), lines(60));
   return dir;
 }
+
+/** Run f with console.log silenced (the trainer prints its configuration and results). */
+export async function quiet<T>(f: () => Promise<T>): Promise<T> {
+  const log = console.log;
+  console.log = () => {};
+  try {
+    return await f();
+  } finally {
+    console.log = log;
+  }
+}
+
+/** Trainer flags for a tiny, fast run on a small corpus (see writeSmallCorpus). */
+export function smallRunArgs(data: string, runs: string, name: string): string[] {
+  return [
+    ...["--hidden", "8", "--batch", "4", "--bptt", "5", "--skip-md5", "--backend", "wasm"],
+    ...["--data", data, "--runs", runs, "--name", name],
+  ];
+}

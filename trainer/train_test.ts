@@ -11,18 +11,8 @@ import { ptbForTests } from "../shared/ptb.ts";
 import { tempDir, useWasm } from "../shared/testing.ts";
 import { readCheckpoint } from "./checkpoint.ts";
 import { evaluate } from "./eval.ts";
-import { writeSmallCorpus } from "./testing.ts";
+import { quiet, smallRunArgs, writeSmallCorpus } from "./testing.ts";
 import { train } from "./train.ts";
-
-const quiet = async (f: () => Promise<unknown>) => {
-  const log = console.log;
-  console.log = () => {};
-  try {
-    return await f();
-  } finally {
-    console.log = log;
-  }
-};
 
 Deno.test("train --dry-run runs on PTB for every cell type and rnn activation", async () => {
   const data = await ptbForTests();
@@ -63,27 +53,13 @@ async function params(path: string): Promise<Record<string, Float32Array>> {
   );
 }
 
-const SMALL = [
-  "--hidden",
-  "8",
-  "--batch",
-  "4",
-  "--bptt",
-  "5",
-  "--skip-md5",
-  "--backend",
-  "wasm",
-  "--dropout",
-  "0.2",
-];
-
 Deno.test("train --resume after SIGKILL continues bitwise like a straight run", async () => {
   await useWasm();
   const data = await writeSmallCorpus(2);
   const runs = await tempDir();
   const args = (
     name: string,
-  ) => [...SMALL, "--data", data, "--runs", runs, "--name", name, "--cell", "ugru"];
+  ) => [...smallRunArgs(data, runs, name), "--dropout", "0.2", "--cell", "ugru"];
   // A run in a subprocess, killed with SIGKILL once it has written a checkpoint.
   const child = spawn(process.execPath, [
     "run",
@@ -117,19 +93,8 @@ Deno.test("training a tiny model makes the loss fall, and eval reproduces the re
   const runs = await tempDir();
   await quiet(() =>
     train([
-      ...SMALL,
-      "--data",
-      data,
-      "--runs",
-      runs,
-      "--name",
-      "fall",
-      "--epochs",
-      "3",
-      "--lr",
-      "0.01",
-      "--log-every",
-      "1",
+      ...smallRunArgs(data, runs, "fall"),
+      ...["--dropout", "0.2", "--epochs", "3", "--lr", "0.01", "--log-every", "1"],
     ])
   );
   const lines = (await readFile(join(runs, "fall", "metrics.jsonl"), "utf8")).trim().split("\n")
