@@ -6,8 +6,8 @@
 import { tf } from "../shared/tf.ts";
 import type { Tensor1D, Tensor2D } from "../shared/tf.ts";
 import type { ModelConfig } from "../shared/config.ts";
-import { type CellParams, CELLS, type Prepared } from "../shared/cells/mod.ts";
-import { cellOptions, type ModelState, type Params } from "../shared/model.ts";
+import { CELLS, type Prepared } from "../shared/cells/mod.ts";
+import { cellOptions, layerParams, type ModelState, type Params } from "../shared/model.ts";
 
 export interface Decoder {
   cfg: ModelConfig;
@@ -18,15 +18,6 @@ export interface Decoder {
   step(ids: Int32Array, state: ModelState): { logits: Tensor2D; state: ModelState };
   /** Free the kept constants (not the params). */
   dispose(): void;
-}
-
-function layerParams(params: Params, l: number): CellParams {
-  const prefix = `layer${l}/`;
-  const out: CellParams = {};
-  for (const [k, v] of Object.entries(params)) {
-    if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v as Tensor2D;
-  }
-  return out;
 }
 
 export function createDecoder(params: Params, cfg: ModelConfig): Decoder {

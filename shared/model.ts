@@ -80,7 +80,8 @@ export function zeroState(cfg: ModelConfig, batch: number): ModelState {
   }));
 }
 
-function layerParams(params: Params, l: number): CellParams {
+/** Layer l's parameters under their cell names ("layer0/U" → "U"). */
+export function layerParams(params: Params, l: number): CellParams {
   const prefix = `layer${l}/`;
   const out: CellParams = {};
   for (const [k, v] of Object.entries(params)) {

@@ -17,8 +17,15 @@ import type { Tensor, Tensor1D, Tensor2D } from "../shared/tf.ts";
 import { BACKENDS, initBackend } from "../shared/backend.ts";
 import { type Activation, ACTIVATIONS } from "../shared/activations.ts";
 import { CELL_KINDS, type CellKind, type ModelConfig, parseModelConfig } from "../shared/config.ts";
-import { type CellParams, CELLS } from "../shared/cells/mod.ts";
-import { cellOptions, initParams, type Params, project, zeroState } from "../shared/model.ts";
+import { CELLS } from "../shared/cells/mod.ts";
+import {
+  cellOptions,
+  initParams,
+  layerParams,
+  type Params,
+  project,
+  zeroState,
+} from "../shared/model.ts";
 import { embed, softmaxCrossEntropy } from "../shared/ops.ts";
 import { loadModel } from "../shared/model_format.ts";
 import { loadPtb, ptbDir } from "../shared/ptb.ts";
@@ -68,10 +75,7 @@ export function gradientNorms(
   const T = K + 1;
   const cell = CELLS[cfg.cell];
   const o = cellOptions(cfg, 0);
-  const p: CellParams = {};
-  for (const [k, v] of Object.entries(params)) {
-    if (k.startsWith("layer0/")) p[k.slice(7)] = v as Tensor2D;
-  }
+  const p = layerParams(params, 0);
   return tf.tidy(() => {
     const all = tf.tensor2d(tokens, [b, T + 1], "int32");
     const x = tf.slice(all, [0, 0], [b, T]);
