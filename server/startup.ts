@@ -38,6 +38,9 @@ export function readServeEnv(env: Record<string, string | undefined>): ServeEnv 
   };
 }
 
+/** The model `npm start` serves by default when it is installed (models/ptb-ugru). */
+export const SHIPPED_DEFAULT_MODEL = "ptb-ugru";
+
 export const NO_MODEL_HELP = (dir: string) =>
   `No model is installed: "${dir}" holds no model folder (one with a model.json).\n` +
   `Train one (PTB in $PTB_DIR or data/ptb) with\n  deno task train --cell ugru --hidden 256 --out ${dir}/ptb-ugru\n` +
@@ -67,7 +70,14 @@ export async function prepare(env: ServeEnv) {
         `${m.card.parameters.toLocaleString("en")} parameters, vocabulary ${m.config.vocabSize}`,
     );
   }
-  console.log(`loaded ${models.size} model(s) in ${ms.toFixed(0)} ms`);
-  const app = createApp({ models, defaultModel: env.defaultModel, backend: backend.name });
+  // Requests that name no model get DEFAULT_MODEL, else the shipped default, else the first.
+  const defaultModel = env.defaultModel ??
+    (models.has(SHIPPED_DEFAULT_MODEL) ? SHIPPED_DEFAULT_MODEL : undefined);
+  console.log(
+    `loaded ${models.size} model(s) in ${ms.toFixed(0)} ms; default ${
+      defaultModel ?? models.keys().next().value
+    }`,
+  );
+  const app = createApp({ models, defaultModel, backend: backend.name });
   return { app, models };
 }
