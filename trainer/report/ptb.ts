@@ -8,6 +8,7 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { tf } from "../../shared/tf.ts";
 import { BACKENDS, initBackend } from "../../shared/backend.ts";
 import { parseModelConfig } from "../../shared/config.ts";
 import { initParams } from "../../shared/model.ts";
@@ -120,10 +121,10 @@ async function measure(f: ReportFlags, argv: string[]): Promise<PtbResults> {
     const cfg = configOf(row, budget, V);
     const label = `${rowLabel(row).replace(/ bptt \d+/, "")}, init`;
     console.log(`gradient flow: ${label}`);
-    return measureGradflow(
-      { label, stage: "init", cfg, params: initParams(cfg, f.seed) },
-      gradOpts,
-    );
+    const params = initParams(cfg, f.seed);
+    const series = measureGradflow({ label, stage: "init", cfg, params }, gradOpts);
+    Object.values(params).forEach((t) => t.dispose());
+    return series;
   });
 
   const timing = measureTiming(f, budget, V);
@@ -155,7 +156,7 @@ async function measure(f: ReportFlags, argv: string[]): Promise<PtbResults> {
     date: new Date().toISOString(),
     machine: startMachine,
     backend: `${backend.name} (${backend.reason})`,
-    runtime: `deno ${Deno.version.deno}, @tensorflow/tfjs ${await tfVersion()}`,
+    runtime: `deno ${Deno.version.deno}, @tensorflow/tfjs ${tf.version.tfjs}`,
     command: `deno task report:ptb ${argv.join(" ")}`.trim(),
     budget,
     rows,
@@ -194,11 +195,6 @@ function measureTiming(f: ReportFlags, budget: Budget, vocabSize: number): Timin
     loadAverage,
     date: new Date().toISOString(),
   };
-}
-
-async function tfVersion(): Promise<string> {
-  const { tf } = await import("../../shared/tf.ts");
-  return tf.version.tfjs;
 }
 
 export async function reportPtb(argv: string[]): Promise<void> {

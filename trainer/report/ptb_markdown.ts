@@ -39,6 +39,32 @@ function find(rows: RowResult[], cell: string, key: (r: RowResult) => boolean): 
   return r;
 }
 
+const nats = (x: number) => (x < 1000 ? x.toFixed(2) : x.toExponential(2));
+
+/**
+ * Rows whose training loss climbed well above where it started (by more than 1 nat): either
+ * the run diverged (it ended above its start), or it blew up and recovered.
+ */
+function divergenceNotes(rows: RowResult[], vocab: number): string[] {
+  return rows.flatMap((r) => {
+    const first = r.curve[0], last = r.curve.at(-1);
+    if (!first || !last) return [];
+    const peak = r.curve.reduce((a, b) => (b.loss > a.loss ? b : a));
+    if (peak.loss <= first.loss + 1) return [];
+    const tokens = (n: number) => n.toLocaleString("en-US");
+    const rise = `its training loss (window mean) rose from ${nats(first.loss)} nats after ` +
+      `${tokens(first.tokens)} tokens to ${nats(peak.loss)} after ${tokens(peak.tokens)}`;
+    return [
+      last.loss > first.loss
+        ? `- **${r.id} diverged**: ${rise} and was still ${nats(last.loss)} at the end ` +
+          `(a uniform guess over the ${vocab} words scores ln ${vocab} = ` +
+          `${Math.log(vocab).toFixed(2)}).`
+        : `- ${r.id} blew up early and recovered: ${rise}, then fell to ${nats(last.loss)} ` +
+          "by the end.",
+    ];
+  });
+}
+
 function activationSection(res: PtbResults): string[] {
   const acts = ["relu", "abs", "leaky_relu"] as const;
   const lines = [
@@ -69,6 +95,9 @@ function activationSection(res: PtbResults): string[] {
       { u: POSTER_ACTIVATION.urnn[a]!, p: POSTER_ACTIVATION.rnn[a]! },
     ));
   }
+  lines.push(
+    ...divergenceNotes(res.rows.filter((r) => r.table === "activation"), res.timing.vocab),
+  );
   return lines;
 }
 
@@ -114,6 +143,7 @@ function bpttSection(res: PtbResults): string[] {
       `changes by ${signed(rise("gru"))} for GRU and ${signed(rise("ugru"))} for uGRU: rotor ` +
       `${rotorHolds ? "**agrees** with" : "**disagrees** with"} the poster.`,
   );
+  lines.push(...divergenceNotes(res.rows.filter((r) => r.table === "bptt"), res.timing.vocab));
   return lines;
 }
 
@@ -149,8 +179,8 @@ function timingSection(res: PtbResults): string[] {
     `One training batch (B = ${t.batch}, BPTT ${t.bptt}, H = ${t.hidden}, V = ${t.vocab}) on ` +
     `random tokens, ${t.reps} round${
       t.reps === 1 ? "" : "s"
-    }; in each round every cell runs once, one after another, ` +
-    "in one process, so the shared machine's changing load hits every cell alike" +
+    }; in each round every cell runs once, one after another (the first cell rotating ` +
+    "from round to round), in one process, so the shared machine's changing load hits every cell alike" +
     (t.loadAverage !== undefined
       ? ` (load average ${t.loadAverage.toFixed(1)} at the start)`
       : "") +
@@ -202,7 +232,8 @@ function gradflowSection(res: PtbResults): string[] {
     `hidden state k steps earlier, averaged over ${g.batches} batch(es) of ${g.batch} windows ` +
     `of PTB validation text (\`trainer/gradflow.ts\`). "init" is each row's weights before ` +
     `training (same seed), "trained" the row's model after the budget. |λ| is the range of ` +
-    `eigenvalue moduli of the recurrent matrix (for GRUs, of U_r, U_z and U_n).`,
+    `eigenvalue moduli of the recurrent matrix (for GRUs, of U_r, U_z and U_n). A norm of ` +
+    "0 underflowed float32; the plots floor it at 1e-30.",
     "",
     `![RNN vs uRNN at initialisation](${PLOT_FILES.gradflowRnnInit})`,
     "",
@@ -243,6 +274,7 @@ function samplesSection(res: PtbResults): string[] {
     lines.push(
       `### \`${m.dir}\`${m.testPpl !== undefined ? ` (test perplexity ${f2(m.testPpl)})` : ""}`,
       "",
+      ...(m.command ? [`Trained by \`${m.command}\`.`, ""] : []),
     );
     for (const x of m.sentences) lines.push(`${x.seed}. ${x.text.replace(/\n/g, " ")}`);
     lines.push("");
@@ -301,7 +333,7 @@ function runsSection(res: PtbResults): string[] {
 /** Every verdict line of the tables where rotor and the poster part ways. */
 function disagreements(sections: string[][]): string[] {
   return sections.flat().filter((l) =>
-    l.startsWith("- ") && /\*\*(disagrees|above|below)\*\*/.test(l)
+    l.startsWith("- ") && /\*\*(disagrees|above|below)\*\*|diverged\*\*/.test(l)
   );
 }
 

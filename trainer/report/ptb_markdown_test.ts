@@ -82,3 +82,23 @@ Deno.test("renderMarkdown() lists gradient norms, samples, and models not shippe
       "(batch 10, BPTT 35).",
   );
 });
+
+Deno.test("renderMarkdown() calls out runs whose training loss climbed", () => {
+  const res = fixtureResults();
+  const curve = (peak: number, end: number) => [
+    { tokens: 700, loss: 9 },
+    { tokens: 1400, loss: peak },
+    { tokens: 2100, loss: end },
+  ];
+  res.rows[4]!.curve = curve(24.5, 15);
+  res.rows[0]!.curve = curve(48754333.6, 6.4);
+  const md = renderMarkdown(res).split("\n");
+  const diverged = "- **urnn-abs-bptt35 diverged**: its training loss (window mean) rose from " +
+    "9.00 nats after 700 tokens to 24.50 after 1,400 and was still 15.00 at the end (a uniform " +
+    "guess over the 10000 words scores ln 10000 = 9.21).";
+  assert.equal(md.filter((l) => l === diverged).length, 2); // in the summary and in its table
+  const recovered = "- rnn-relu-bptt35 blew up early and recovered: its training loss (window " +
+    "mean) rose from 9.00 nats after 700 tokens to 4.88e+7 after 1,400, then fell to 6.40 by " +
+    "the end.";
+  assert.equal(md.filter((l) => l === recovered).length, 1); // in its table only
+});

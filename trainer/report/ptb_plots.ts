@@ -10,6 +10,9 @@ export const PLOT_FILES = {
   gradflowGru: "ptb-gradflow-gru.svg",
 } as const;
 
+/** Highest training loss the learning curves show (nats). */
+const LOSS_CLIP = 12;
+
 const label = (r: PtbResults["rows"][number]) =>
   r.table === "activation" ? `${r.cell} ${r.activation}` : `${r.cell} bptt ${r.bptt}`;
 
@@ -17,10 +20,10 @@ function curve(results: PtbResults, table: "activation" | "bptt", title: string)
   return lineChartSvg({
     title,
     xTitle: "training tokens",
-    yTitle: "training loss (nats per token, log scale)",
-    logY: true,
+    yTitle: `training loss (nats per token, clipped at ${LOSS_CLIP})`,
+    // Early blow-ups reach 1e8 nats; clipping keeps the curves' useful range readable.
     points: results.rows.filter((r) => r.table === table).flatMap((r) =>
-      r.curve.map((p) => ({ x: p.tokens, y: p.loss, series: label(r) }))
+      r.curve.map((p) => ({ x: p.tokens, y: Math.min(p.loss, LOSS_CLIP), series: label(r) }))
     ),
   });
 }

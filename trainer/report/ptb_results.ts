@@ -68,6 +68,8 @@ const SamplesSchema = z.object({
     /** Missing folders are listed with no sentences. */
     found: z.boolean(),
     testPpl: z.number().optional(),
+    /** The training command from the model's provenance: which model was sampled. */
+    command: z.string().optional(),
     sentences: z.array(z.object({ seed: z.number().int(), text: z.string() })),
   })),
 });

@@ -48,7 +48,14 @@ export async function sampleModels(
     });
     Object.values(m.params).forEach((t) => t.dispose());
     const testPpl = m.meta.metrics.test_ppl;
-    models.push({ dir, found: true, ...(testPpl !== undefined ? { testPpl } : {}), sentences });
+    const command = m.meta.provenance.command;
+    models.push({
+      dir,
+      found: true,
+      ...(testPpl !== undefined ? { testPpl } : {}),
+      ...(typeof command === "string" ? { command } : {}),
+      sentences,
+    });
   }
   return { temperature: o.temperature, maxTokens: o.maxTokens, models };
 }

@@ -75,7 +75,9 @@ export function timeSteps(
   });
   try {
     for (let i = 0; i <= o.reps; i++) {
-      for (const s of setups) {
+      // Each round starts with a different model, so no model always runs first or last.
+      for (let j = 0; j < setups.length; j++) {
+        const s = setups[(i + j) % setups.length]!;
         for (const kind of ["fwdBwd", "step"] as const) {
           const t0 = performance.now();
           s.run[kind]();
