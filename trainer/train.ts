@@ -121,14 +121,28 @@ export async function train(argv: string[]): Promise<void> {
     );
     return;
   }
-  // The model folder holds the best parameters by validation perplexity (or the last ones).
-  let best: Params = result.params;
-  if (existsSync(join(dir, "best.bin"))) {
-    best = (await readCheckpoint<unknown>(join(dir, "best.bin"))).tensors as Params;
-  }
+  // The model folder holds whichever scores better on validation: the best end-of-epoch
+  // parameters, or the last ones when the run stopped mid-epoch (time or step budget).
   const evalOpts = { batch: 10, bptt: 35 };
   const slice = (s: Int32Array) => (cfg.dryRun ? s.subarray(0, 200) : s);
-  const valid = scoreStream(best, model, slice(corpus.valid), evalOpts);
+  let best: Params = result.params;
+  let valid: ReturnType<typeof scoreStream> | undefined;
+  if (existsSync(join(dir, "best.bin"))) {
+    const epochBest = (await readCheckpoint<unknown>(join(dir, "best.bin"))).tensors as Params;
+    const last = result.stopped === "done"
+      ? undefined
+      : scoreStream(result.params, model, slice(corpus.valid), evalOpts);
+    const epochValid = scoreStream(epochBest, model, slice(corpus.valid), evalOpts);
+    [best, valid] = last && last.perplexity < epochValid.perplexity
+      ? [result.params, last]
+      : [epochBest, epochValid];
+    console.log(
+      `validation: last parameters ${last ? last.perplexity.toFixed(2) : "(= best epoch)"}, ` +
+        `best epoch ${epochValid.perplexity.toFixed(2)}; the model keeps the ` +
+        `${best === epochBest ? "best epoch's" : "last"}`,
+    );
+  }
+  valid ??= scoreStream(best, model, slice(corpus.valid), evalOpts);
   const test = scoreStream(best, model, slice(corpus.test), evalOpts);
   const out = cfg.out ?? join(dir, "model");
   const saved = await saveModel(out, {
