@@ -51,7 +51,9 @@ export async function train(argv: string[]): Promise<void> {
         )
         .map((k) => [k, given[k]]),
     );
-    cfg = { ...resumeCk.header.train, ...override, resume: cfg.resume, help: false };
+    // Defaults first: a checkpoint from an older rotor may lack flags added since.
+    const defaults = parseFlags(TRAIN_FLAGS, [], USAGE);
+    cfg = { ...defaults, ...resumeCk.header.train, ...override, resume: cfg.resume, help: false };
     // A learning rate given again replaces the (possibly decayed) one the run had reached.
     if ("lr" in override) resumeCk.header.state.lr = cfg.lr;
     if ("lrOrth" in override) resumeCk.header.state.lrOrth = cfg.lrOrth || cfg.lr / 10;
