@@ -19,7 +19,7 @@ import { type Budget, GRID, type GridRow } from "./ptb_grid.ts";
 import { runRow } from "./ptb_runs.ts";
 import { measureGradflow } from "./ptb_gradflow.ts";
 import { sampleModels } from "./ptb_samples.ts";
-import { timeSteps } from "./step_time.ts";
+import { timeSteps } from "../step_time.ts";
 import {
   type PtbResults,
   readResults,

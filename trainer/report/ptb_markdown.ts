@@ -2,7 +2,7 @@
 import { POSTER_ACTIVATION, POSTER_BPTT, POSTER_OVERHEAD, type PosterPpl } from "./ptb_poster.ts";
 import { PLOT_FILES } from "./ptb_plots.ts";
 import type { PtbResults, RowResult } from "./ptb_results.ts";
-import { overheadPercent, pairedOverhead } from "./step_time.ts";
+import { overheadPercent, pairedOverhead } from "../step_time.ts";
 
 /** Tokens in PTB's training split, `<eos>` included. */
 export const PTB_TRAIN_TOKENS = 929589;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { parseModelConfig } from "../../shared/config.ts";
-import { useWasm } from "../../shared/testing.ts";
+import { parseModelConfig } from "../shared/config.ts";
+import { useWasm } from "../shared/testing.ts";
 import { pairedOverhead, quantile, timeSteps } from "./step_time.ts";
 
 Deno.test("pairedOverhead() takes the median of per-round overheads, with quartiles", () => {

@@ -3,11 +3,11 @@
  * take turns (round-robin) within one process and each reports its median, so a change in
  * the machine's load during the measurement hits every model alike.
  */
-import { tf } from "../../shared/tf.ts";
-import type { Tensor, Tensor2D, Variable } from "../../shared/tf.ts";
-import type { ModelConfig } from "../../shared/config.ts";
-import { forwardLoss, initParams, orthogonalParams, zeroState } from "../../shared/model.ts";
-import { applyStep, initOptState } from "../optimizer.ts";
+import { tf } from "../shared/tf.ts";
+import type { Tensor, Tensor2D, Variable } from "../shared/tf.ts";
+import type { ModelConfig } from "../shared/config.ts";
+import { forwardLoss, initParams, orthogonalParams, zeroState } from "../shared/model.ts";
+import { applyStep, initOptState } from "./optimizer.ts";
 
 export interface StepTimeRow {
   label: string;
