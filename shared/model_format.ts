@@ -202,10 +202,13 @@ export async function loadModel(base: string): Promise<LoadedModel> {
       `${meta.weights.file}: manifest needs ${expected} bytes, file has ${bytes.length}`,
     );
   }
-  const buf = bytes.buffer.slice(
+  // decodeWeights needs an ArrayBuffer of exactly the file; copy only when `bytes` is a view
+  // into a larger (pooled) buffer.
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  const buf = (whole ? bytes.buffer : bytes.buffer.slice(
     bytes.byteOffset,
     bytes.byteOffset + bytes.byteLength,
-  ) as ArrayBuffer;
+  )) as ArrayBuffer;
   const params = tf.io.decodeWeights(buf, meta.weights.manifest) as Params;
   return { config: cfg, params, vocab: makeVocab(vocab.words), meta };
 }
