@@ -53,7 +53,7 @@ export const TRAIN_FLAGS = {
     help: "LR factor when validation stops improving",
   },
   clip: { schema: z.number().min(0).default(1), help: "Clip global gradient norm (0: off)" },
-  orthCheckEvery: { schema: int(1).default(50), help: "Steps between orthogonality drift checks" },
+  orthCheckEvery: { schema: int(1).default(20), help: "Steps between orthogonality drift checks" },
   orthTol: {
     schema: z.number().positive().default(5e-6),
     help: "Re-orthogonalise when max|WᵀW−I| exceeds this",
