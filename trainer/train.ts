@@ -3,6 +3,7 @@
  * folder (shared weight format). `--help` lists the flags.
  */
 import { existsSync } from "node:fs";
+import { mkdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { tf } from "../shared/tf.ts";
 import type { Tensor } from "../shared/tf.ts";
@@ -74,13 +75,19 @@ export async function train(argv: string[]): Promise<void> {
       JSON.stringify({ ...cfg, help: undefined })
     }`,
   );
-  if (!resumeCk) {
-    await import("node:fs/promises").then((fs) => fs.mkdir(dir, { recursive: true }));
-    await writeAtomic(
-      join(dir, "config.json"),
-      JSON.stringify({ command, model, train: cfg }, null, 2) + "\n",
-    );
+  // config.json keeps the command that started the run and every --resume after it, so the
+  // model folder can say exactly how it was made.
+  const runConfig = join(dir, "config.json");
+  let commands = [command];
+  if (resumeCk && existsSync(runConfig)) {
+    const prev = JSON.parse(await readFile(runConfig, "utf8"));
+    commands = [...(prev.commands ?? [prev.command]), command];
   }
+  await mkdir(dir, { recursive: true });
+  await writeAtomic(
+    runConfig,
+    JSON.stringify({ command: commands[0], commands, model, train: cfg }, null, 2) + "\n",
+  );
 
   let params: Params;
   if (resumeCk) {
@@ -152,7 +159,7 @@ export async function train(argv: string[]): Promise<void> {
     params: best,
     vocab: corpus.vocab,
     provenance: {
-      command,
+      command: commands.join("\n"),
       train_config: { ...cfg, help: undefined },
       data: { dir: resolve(corpus.dir), md5: corpus.md5 ?? null },
       backend: backend.name,

@@ -85,6 +85,12 @@ Deno.test("train --resume after SIGKILL continues bitwise like a straight run", 
   const a = await params(ck), b = await params(join(runs, "straight", "checkpoint.bin"));
   assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort());
   for (const k of Object.keys(a)) assert.deepEqual(a[k], b[k], `${k} differs after resume`);
+  // The model folder names both commands that made it: the first run's and the resume.
+  const made = (await loadModel(join(runs, "killed", "model"))).meta.provenance.command as string;
+  assert.match(
+    made,
+    /^deno task train .*--name killed.*\ndeno task train --resume .*killed --max-steps \d+$/,
+  );
 });
 
 Deno.test("training a tiny model makes the loss fall, and eval reproduces the reported perplexity", async () => {
