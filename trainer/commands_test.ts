@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { CELL_KINDS } from "../shared/config.ts";
 import { saveSmallModel, tempDir, useWasm } from "../shared/testing.ts";
 import { evaluate } from "./eval.ts";
@@ -74,4 +75,22 @@ Deno.test("a NaN loss stops training with a clear message and keeps the last goo
   assert.equal(ck.header.state.step, failed - 1, "the checkpoint is the last good step");
   assert.ok(failed > 3);
   for (const t of Object.values(ck.tensors)) assert.ok(t.dataSync().every(Number.isFinite));
+});
+
+Deno.test("a run resumed before its first validation still keeps its best epoch and its lr", async () => {
+  await useWasm();
+  const data = await writeSmallCorpus(6);
+  const runs = await tempDir();
+  const args = smallRunArgs(data, runs, "early");
+  await quiet(() => train([...args, "--max-steps", "3", "--lr", "0.01"]));
+  await quiet(() => train(["--resume", join(runs, "early"), "--epochs", "1", "--max-steps", "0"]));
+  const ck = await readCheckpoint<{ state: { lr: number; bestValid: number } }>(
+    join(runs, "early", "checkpoint.bin"),
+  );
+  assert.equal(ck.header.state.lr, 0.01, "the first validation improves on nothing: no decay");
+  assert.ok(
+    Number.isFinite(ck.header.state.bestValid),
+    JSON.stringify(ck.header.state).slice(0, 300),
+  );
+  assert.ok(existsSync(join(runs, "early", "best.bin")));
 });

@@ -118,7 +118,11 @@ export async function trainLoop(o: LoopOptions): Promise<TrainResult> {
     vars[k] = tf.variable(v, true, `${k}#${variableSerial++}`);
   }
   const opt: OptState = initOptState();
-  const st: TrainState = o.resume?.state ?? {
+  // JSON has no Infinity: a checkpoint taken before the first validation stores bestValid as
+  // null, which must come back as "no best yet".
+  const resumed = o.resume &&
+    { ...o.resume.state, bestValid: o.resume.state.bestValid ?? Infinity };
+  const st: TrainState = resumed || {
     epoch: 0,
     position: 0,
     step: 0,
