@@ -7,18 +7,8 @@ import { reportPtb } from "./ptb.ts";
 import { PLOT_FILES } from "./ptb_plots.ts";
 import { readResults, writeResults } from "./ptb_results.ts";
 import { GRID } from "./ptb_grid.ts";
-import { writeSmallCorpus } from "../testing.ts";
+import { quiet, writeSmallCorpus } from "../testing.ts";
 import { fixtureResults } from "./testing.ts";
-
-const quiet = async (f: () => Promise<unknown>) => {
-  const log = console.log;
-  console.log = () => {};
-  try {
-    return await f();
-  } finally {
-    console.log = log;
-  }
-};
 
 Deno.test("reportPtb() redraws ptb.md and every plot from saved results", async () => {
   const out = await tempDir();
