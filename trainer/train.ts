@@ -5,7 +5,6 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { tf } from "../shared/tf.ts";
 import type { Tensor } from "../shared/tf.ts";
 import { initBackend } from "../shared/backend.ts";
 import { initParams, type Params } from "../shared/model.ts";
@@ -14,7 +13,7 @@ import { scoreStream } from "../shared/perplexity.ts";
 import { helpText, parseFlags, runCli } from "./flags.ts";
 import { loadCorpus } from "./corpus.ts";
 import { modelConfigOf, runName, TRAIN_FLAGS, type TrainConfig } from "./train_config.ts";
-import { loadResume, NonFiniteLoss, trainLoop } from "./train_loop.ts";
+import { loadResume, trainLoop } from "./train_loop.ts";
 import { readCheckpoint } from "./checkpoint.ts";
 import { writeAtomic } from "../shared/model_format.ts";
 import { writeModelCard } from "./model_card.ts";
@@ -118,9 +117,6 @@ export async function train(argv: string[]): Promise<void> {
       ...(resumeCk ? { resume: { state: resumeCk.header.state, tensors: resumeCk.tensors } } : {}),
       stopRequested: () => stop,
     });
-  } catch (err) {
-    if (err instanceof NonFiniteLoss) throw err;
-    throw err;
   } finally {
     process.off("SIGINT", onSigint);
   }
@@ -190,7 +186,6 @@ export async function train(argv: string[]): Promise<void> {
       `${result.tokensPerSecond.toFixed(0)} tokens/s; model written to ${out}`,
   );
   Object.values(best).forEach((t: Tensor) => t.dispose());
-  void tf;
 }
 
 if (import.meta.main) runCli(() => train(Deno.args));

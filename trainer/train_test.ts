@@ -3,7 +3,6 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { tf } from "../shared/tf.ts";
 import { ACTIVATIONS } from "../shared/activations.ts";
 import { CELL_KINDS } from "../shared/config.ts";
 import { loadModel } from "../shared/model_format.ts";
@@ -130,5 +129,4 @@ Deno.test("training a tiny model makes the loss fall, and eval reproduces the re
   );
   assert.ok(Math.abs((r as { perplexity: number }).perplexity - m.meta.metrics.valid_ppl!) < 1e-3);
   assert.ok(m.meta.metrics.valid_ppl! < 30, `valid ppl ${m.meta.metrics.valid_ppl}`);
-  void tf;
 });
