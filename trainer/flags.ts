@@ -101,3 +101,15 @@ export async function runCli(main: () => Promise<void>): Promise<void> {
     process.exit(2);
   }
 }
+
+/** The argv that parseFlags turns back into `flags`: undefined and false flags are left out. */
+export function toArgv<T extends FlagTable>(table: T, flags: Partial<Flags<T>>): string[] {
+  const out: string[] = [];
+  for (const k of Object.keys(table)) {
+    const v = (flags as Record<string, unknown>)[k];
+    if (v === undefined || v === false) continue;
+    out.push(`--${kebab(k)}`);
+    if (v !== true) out.push(String(v));
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { helpText, parseFlags } from "./flags.ts";
+import { helpText, parseFlags, toArgv } from "./flags.ts";
 
 const TABLE = {
   lr: { schema: z.number().positive().default(0.002), help: "Learning rate" },
@@ -44,4 +44,13 @@ Deno.test("helpText() lists every flag with its type, default and help", () => {
   assert.match(h, /--cell <rnn\|urnn>\s+Cell type \(default "urnn"\)/);
   assert.match(h, /--batch <int>/);
   assert.match(h, /--dry-run\s+A few small batches\n/);
+});
+
+Deno.test("toArgv() gives back argv that parseFlags() reads as the same flags", () => {
+  for (const argv of [[], ["--lr", "1e-7", "--dry-run", "--model", "a b"], ["--batch", "3"]]) {
+    const f = parseFlags(TABLE, argv, "usage");
+    const { help: _, ...flags } = f;
+    assert.deepEqual(parseFlags(TABLE, toArgv(TABLE, flags), "usage"), f);
+  }
+  assert.deepEqual(toArgv(TABLE, { lr: 0.5, dryRun: false }), ["--lr", "0.5"]);
 });

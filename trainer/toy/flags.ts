@@ -61,6 +61,14 @@ export const TOY_FLAGS = {
     schema: z.string().default("rnn,urnn,gru,ugru"),
     help: `Sweep: cells, comma-separated (${CELL_KINDS.join(",")})`,
   },
+  skip: {
+    schema: z.string().regex(/^([a-z]+:\d+(,[a-z]+:\d+)*)?$/, "expected task:L,task:L").default(""),
+    help: "Sweep: grid points to leave out, as task:L,… (reported as not run)",
+  },
+  jobs: {
+    schema: int(1).default(1),
+    help: "Sweep: runs at once, each in its own process (one core each)",
+  },
   report: { schema: z.string().default("reports"), help: "Sweep: folder for toy.md and plots" },
   backend: { schema: z.enum(BACKENDS).default("auto"), help: "TensorFlow.js backend" },
   dryRun: {

@@ -171,7 +171,9 @@ function budget(s: SweepRecord): string {
     `(rnn/urnn), ${f.optimizer} lr ${f.lr}, orthogonal step ${f.orthOptimizer} lr ${
       f.lrOrth || f.lr
     }, clip ${f.clip}, ` +
-    `seed ${f.seed}; evaluated on ${f.heldOut} held-out sequences per (task, length)`;
+    `recurrent init ${f.recurrentInit ?? "haar (urnn, ugru) / uniform (others)"}, ` +
+    `seed ${f.seed}; evaluated on ${f.heldOut} held-out sequences per (task, length)` +
+    (f.skip ? `; left out of the grid (not run): ${f.skip}` : "");
 }
 
 /** The whole report. */
@@ -189,8 +191,10 @@ export function renderReport(records: SweepRecord[]): string {
     parts.push(`## Sweep "${s.sweep}"\n`);
     parts.push(
       `Command: \`${s.command}\`\n\nBudget: ${budget(s)}. Total compute: ${
-        formatDuration(s.totalSeconds)
-      } (${s.results.length} runs, backend ${s.results[0]?.backend ?? "?"}).\n`,
+        formatDuration(s.results.reduce((a, r) => a + r.trainSeconds + r.evalSeconds, 0))
+      } in ${formatDuration(s.totalSeconds)} of wall time (${s.results.length} runs, ${
+        s.flags.jobs ?? 1
+      } at a time, one core each; backend ${s.results[0]?.backend ?? "?"}).\n`,
     );
     for (const t of tasks) {
       parts.push(`### ${TITLES[t]} (${UNITS[t]})\n`);

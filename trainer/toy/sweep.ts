@@ -11,6 +11,7 @@ import { CELL_KINDS } from "../../shared/config.ts";
 import { formatDuration } from "../progress.ts";
 import { type SweepKind, SWEEPS, type ToyFlags } from "./flags.ts";
 import { runToy, type ToyResult } from "./run.ts";
+import { runInProcesses } from "./sweep_jobs.ts";
 import type { TaskKind } from "./tasks.ts";
 import { curvesSvg, renderReport, type SweepRecord } from "./report.ts";
 
@@ -46,10 +47,21 @@ export async function sweep(f: ToyFlags, command: string): Promise<ToyResult[]> 
   const cells = parseCells(f.cells);
   const results: ToyResult[] = [];
   const start = performance.now();
+  const runs: ToyFlags[] = [];
   for (const { task, lengths } of GRIDS[kind]) {
     for (const length of lengths) {
-      for (const cell of cells) results.push(runToy({ ...f, task, length, cell }));
+      if (f.skip.split(",").includes(`${task}:${length}`)) continue;
+      for (const cell of cells) runs.push({ ...f, task, length, cell });
     }
+  }
+  if (f.jobs > 1) {
+    // A dry run's results must not land where a real sweep would reuse them.
+    const dir = f.dryRun
+      ? await Deno.makeTempDir({ prefix: `rotor-sweep-${kind}-` })
+      : join("runs", "toy", `sweep-${kind}`);
+    results.push(...await runInProcesses(runs, f.jobs, dir));
+  } else {
+    for (const r of runs) results.push(runToy(r));
   }
   const record: SweepRecord = {
     sweep: kind,
