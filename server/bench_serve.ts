@@ -1,45 +1,54 @@
 /**
- * Serving benchmark (not a test): starts the real server (Deno) on a model and measures
- * time from process start to the first streamed token, single-stream and 32-stream
- * generation tokens/s, PTB-test-set scoring through /v1/perplexity, and the server's peak RSS.
+ * `deno task bench:serve` (a benchmark, not a test): starts the real server (Deno) on a
+ * model and measures, from a client over loopback HTTP, the time from process start to the
+ * first streamed token, single-stream generation tokens/s, the aggregate tokens/s of N
+ * concurrent streams (with the server's peak RSS under each load), and tokens/s scoring the
+ * PTB test set through /v1/perplexity. `--json FILE` also writes the results for the
+ * benchmark suite (bench/bench.ts).
  *
- *   deno task bench:serve [--model DIR] [--streams 32] [--tokens 300] [--data DIR]
- *
- * Without --model it saves an untrained 256-unit uGRU with the 10k PTB vocabulary (same
- * speed as a trained one) to a temp folder.
+ * Without --model it saves an untrained uGRU (--hidden units) with the 10k PTB vocabulary
+ * (same speed as a trained one) to a temp folder.
  */
-import { readFile, rm } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { parseArgs } from "node:util";
+import { z } from "zod";
 import { initBackend } from "../shared/backend.ts";
 import { parseModelConfig } from "../shared/config.ts";
 import { initParams } from "../shared/model.ts";
-import { saveModel } from "../shared/model_format.ts";
+import { ModelFileSchema, saveModel } from "../shared/model_format.ts";
 import { ptbDir, ptbTokens, readPtbSplit } from "../shared/ptb.ts";
 import { tempDir } from "../shared/testing.ts";
 import { buildVocab } from "../shared/vocab.ts";
+import { helpText, parseFlags, parseList, runCli } from "../trainer/flags.ts";
+import type { ServeBench } from "../bench/results.ts";
 
-const { values: flags } = parseArgs({
-  options: {
-    model: { type: "string" },
-    streams: { type: "string", default: "32" },
-    tokens: { type: "string", default: "300" },
-    data: { type: "string" },
-    hidden: { type: "string", default: "256" },
+const USAGE = "usage: deno task bench:serve [flags]";
+const int = (min: number) => z.number().int().min(min);
+export const SERVE_BENCH_FLAGS = {
+  model: { schema: z.string().optional(), help: "Model folder (default: an untrained uGRU)" },
+  hidden: { schema: int(1).default(256), help: "Hidden units of the untrained model" },
+  streams: {
+    schema: z.string().default("8,32"),
+    help: "Concurrent stream counts, comma-separated",
   },
-});
-const streams = Number(flags.streams), tokens = Number(flags.tokens);
-const data = ptbDir(flags.data);
+  tokens: {
+    schema: int(1).default(300),
+    help: "Tokens per concurrent stream (the single stream makes 3×)",
+  },
+  scoreLines: { schema: int(0).default(0), help: "PTB test lines to score (0: all)" },
+  data: { schema: z.string().optional(), help: "PTB folder (default $PTB_DIR, else data/ptb)" },
+  json: { schema: z.string().optional(), help: "Also write the results to this JSON file" },
+};
 
-async function untrainedModel(): Promise<string> {
+async function untrainedModel(data: string, hidden: number): Promise<string> {
   await initBackend("wasm");
   const vocab = buildVocab(ptbTokens(await readPtbSplit(data, "train")));
-  const h = Number(flags.hidden);
   const config = parseModelConfig({
     cell: "ugru",
     vocabSize: vocab.words.length,
-    embedSize: h,
-    hiddenSize: h,
+    embedSize: hidden,
+    hiddenSize: hidden,
+    tieWeights: true,
   });
   const dir = join(await tempDir("rotor-bench-"), "ptb-ugru-untrained");
   await saveModel(dir, {
@@ -51,83 +60,134 @@ async function untrainedModel(): Promise<string> {
   return dir;
 }
 
-const modelDir = flags.model ?? await untrainedModel();
-const bin = join(Deno.cwd(), "node_modules", ".bin", "deno");
-const t0 = performance.now();
-const child = new Deno.Command(bin, {
-  args: ["run", "-A", "server/main.ts"],
-  env: {
-    MODELS_DIR: dirname(modelDir),
-    DEFAULT_MODEL: basename(modelDir),
-    PORT: "0",
-    MAX_ACTIVE_STREAMS: String(Math.max(32, streams)),
-  },
-  stdout: "piped",
-}).spawn();
-const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-let log = "", url: string | undefined;
-while (!url) {
-  const { value, done } = await out.read();
-  if (done) throw new Error(`The server exited before listening:\n${log}`);
-  log += value;
-  url = /listening on (http:\/\/[\d.]+:\d+)\//.exec(log)?.[1];
+/** A field of /proc/PID/status in MB (10⁶ bytes), NaN where /proc is missing. */
+async function procMB(pid: number, field: "VmRSS" | "VmHWM"): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) * 1024 / 1e6;
 }
-void out.read().then(function drain(r): unknown {
-  return r.done ? undefined : out.read().then(drain);
-});
 
-const post = (path: string, body: unknown) =>
-  fetch(url + path, { method: "POST", body: JSON.stringify(body) });
+export async function benchServe(argv: string[]): Promise<ServeBench | undefined> {
+  const f = parseFlags(SERVE_BENCH_FLAGS, argv, USAGE);
+  if (f.help) return void console.log(helpText(USAGE, SERVE_BENCH_FLAGS));
+  const counts = parseList(f.streams, "streams", int(1).max(256));
+  const data = ptbDir(f.data);
+  const modelDir = f.model ?? await untrainedModel(data, f.hidden);
+  const t0 = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "server/main.ts"],
+    env: {
+      MODELS_DIR: dirname(modelDir),
+      DEFAULT_MODEL: basename(modelDir),
+      PORT: "0",
+      MAX_ACTIVE_STREAMS: String(Math.max(32, ...counts)),
+    },
+    stdout: "piped",
+  }).spawn();
+  try {
+    const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let log = "", url: string | undefined;
+    while (!url) {
+      const { value, done } = await out.read();
+      if (done) throw new Error(`The server exited before listening:\n${log}`);
+      log += value;
+      url = /listening on (http:\/\/[\d.]+:\d+)\//.exec(log)?.[1];
+    }
+    void out.read().then(function drain(r): unknown {
+      return r.done ? undefined : out.read().then(drain);
+    });
+    const post = (path: string, body: unknown) =>
+      fetch(url + path, { method: "POST", body: JSON.stringify(body) });
 
-/** Stream one generation; returns when its first token arrived and how many came. */
-async function stream(maxTokens: number, seed: number) {
-  const res = await post("/v1/generate", { max_tokens: maxTokens, seed, temperature: 1 });
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let first: number | undefined, n = 0;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    const k = value.match(/^event: token$/gm)?.length ?? 0;
-    if (k > 0 && first === undefined) first = performance.now();
-    n += k;
+    /** Stream one generation; returns when its first token arrived and how many came. */
+    const stream = async (maxTokens: number, seed: number) => {
+      const res = await post("/v1/generate", { max_tokens: maxTokens, seed, temperature: 1 });
+      if (!res.ok) throw new Error(`/v1/generate answered ${res.status}: ${await res.text()}`);
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let first: number | undefined, n = 0;
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        const k = value.match(/^event: token$/gm)?.length ?? 0;
+        if (k > 0 && first === undefined) first = performance.now();
+        n += k;
+      }
+      return { first: first!, n };
+    };
+    const rate = (tokens: number, t: number) => {
+      const seconds = (performance.now() - t) / 1000;
+      return { tokens, seconds, tokensPerS: tokens / seconds };
+    };
+
+    const firstTokenMs = (await stream(1, 1)).first - t0;
+    console.log(`time from process start to first streamed token  ${firstTokenMs.toFixed(0)} ms`);
+    await stream(50, 2); // warm-up
+
+    let t = performance.now();
+    const single = rate((await stream(f.tokens * 3, 3)).n, t);
+    console.log(
+      `single-stream generation                          ${single.tokensPerS.toFixed(0)} tokens/s`,
+    );
+
+    const streams: ServeBench["streams"] = [];
+    for (const n of counts) {
+      // RSS sampled while the streams run: the server's peak under this load.
+      let peakRssMB = 0;
+      const poll = setInterval(async () => {
+        peakRssMB = Math.max(peakRssMB, await procMB(child.pid, "VmRSS"));
+      }, 20);
+      t = performance.now();
+      const many = await Promise.all(
+        Array.from({ length: n }, (_, i) => stream(f.tokens, 10 + i)),
+      ).finally(() => clearInterval(poll));
+      const r = rate(many.reduce((s, m) => s + m.n, 0), t);
+      peakRssMB = Math.max(peakRssMB, await procMB(child.pid, "VmRSS"));
+      streams.push({ n, ...r, peakRssMB });
+      console.log(
+        `${`${n} concurrent streams, aggregate`.padEnd(50)}${r.tokensPerS.toFixed(0)} tokens/s ` +
+          `(${(r.tokensPerS / single.tokensPerS).toFixed(1)}× single), peak RSS ${
+            peakRssMB.toFixed(0)
+          } MB`,
+      );
+    }
+
+    let testText = await readPtbSplit(data, "test");
+    if (f.scoreLines > 0) testText = testText.split("\n").slice(0, f.scoreLines).join("\n") + "\n";
+    t = performance.now();
+    const res = await post("/v1/perplexity", { text: testText, lines: true });
+    if (!res.ok) throw new Error(`/v1/perplexity answered ${res.status}: ${await res.text()}`);
+    const pp = await res.json() as { tokens: number; perplexity: number };
+    const score = { lines: f.scoreLines, ...rate(pp.tokens, t), perplexity: pp.perplexity };
+    console.log(
+      `${`PTB test set through /v1/perplexity`.padEnd(50)}${pp.tokens} tokens in ${
+        score.seconds.toFixed(1)
+      } s = ${score.tokensPerS.toFixed(0)} tokens/s (perplexity ${pp.perplexity.toFixed(1)})`,
+    );
+    const peakRssMB = await procMB(child.pid, "VmHWM");
+    console.log(`${"server peak RSS over the run".padEnd(50)}${peakRssMB.toFixed(0)} MB`);
+
+    const cfgLine = log.split("\n").find((l) => l.startsWith("model ")) ?? "";
+    console.log(cfgLine);
+    const { config } = ModelFileSchema.parse(
+      JSON.parse(await readFile(join(modelDir, "model.json"), "utf8")),
+    );
+    const result: ServeBench = {
+      tool: "bench:serve",
+      model: cfgLine,
+      hidden: config.hiddenSize,
+      vocab: config.vocabSize,
+      firstTokenMs,
+      single,
+      streams,
+      score,
+      peakRssMB,
+    };
+    if (f.json) await writeFile(f.json, JSON.stringify(result, null, 2) + "\n");
+    return result;
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    if (!f.model) await rm(dirname(modelDir), { recursive: true });
   }
-  return { first: first!, n };
 }
 
-const firstToken = (await stream(1, 1)).first - t0;
-await stream(50, 2); // warm-up
-
-let t = performance.now();
-const single = await stream(tokens * 3, 3);
-const singleRate = single.n / ((performance.now() - t) / 1000);
-
-t = performance.now();
-const many = await Promise.all(Array.from({ length: streams }, (_, i) => stream(tokens, 10 + i)));
-const manyRate = many.reduce((n, s) => n + s.n, 0) / ((performance.now() - t) / 1000);
-
-const testText = await readPtbSplit(data, "test");
-t = performance.now();
-const pp = await (await post("/v1/perplexity", { text: testText, lines: true })).json();
-const scoreS = (performance.now() - t) / 1000;
-
-const status = await readFile(`/proc/${child.pid}/status`, "utf8").catch(() => "");
-const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
-child.kill("SIGTERM");
-await child.status;
-if (!flags.model) await rm(dirname(modelDir), { recursive: true });
-
-const cfgLine = log.split("\n").find((l) => l.startsWith("model ")) ?? "";
-console.log(cfgLine);
-console.log(`time from process start to first streamed token  ${firstToken.toFixed(0)} ms`);
-console.log(`single-stream generation                          ${singleRate.toFixed(0)} tokens/s`);
-console.log(
-  `${streams} concurrent streams, aggregate                   ${manyRate.toFixed(0)} tokens/s ` +
-    `(${(manyRate / singleRate).toFixed(1)}× single)`,
-);
-console.log(
-  `PTB test set through /v1/perplexity                ${pp.tokens} tokens in ${
-    scoreS.toFixed(1)
-  } s ` +
-    `= ${(pp.tokens / scoreS).toFixed(0)} tokens/s (perplexity ${pp.perplexity.toFixed(1)})`,
-);
-console.log(`server peak RSS                                    ${hwm.toFixed(0)} MiB`);
+if (import.meta.main) runCli(async () => void (await benchServe(Deno.args)));

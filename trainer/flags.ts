@@ -13,7 +13,8 @@ export interface Flag {
 export type FlagTable = Record<string, Flag>;
 export type Flags<T extends FlagTable> = { [K in keyof T]: z.output<T[K]["schema"]> };
 
-const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+/** A flag's name on the command line: "scoreLines" → "score-lines". */
+export const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
 
 function inner(s: z.ZodType): z.ZodType {
   let cur: z.ZodType = s;
@@ -90,6 +91,23 @@ export function parseFlags<T extends FlagTable>(
     out[k] = r.data;
   }
   return out as Flags<T> & { help: boolean };
+}
+
+/**
+ * A comma-separated flag value ("rnn,gru", "35,150") as a list, each item checked by `item`;
+ * the error names the flag, the bad item and, for an enum, the valid items.
+ */
+export function parseList<T>(raw: string, flag: string, item: z.ZodType<T>): T[] {
+  const parts = raw.split(",").map((p) => p.trim());
+  const base = inner(item);
+  return parts.map((p) => {
+    const r = item.safeParse(base instanceof z.ZodNumber && p !== "" ? Number(p) : p);
+    if (r.success) return r.data;
+    const why = base instanceof z.ZodEnum
+      ? `expected one of ${(base.options as string[]).join(", ")}`
+      : r.error.issues[0]!.message;
+    throw new Error(`Invalid item "${p}" in --${flag} "${raw}": ${why}`);
+  });
 }
 
 /** Run a CLI main: print help on --help, and print errors without a stack trace. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { helpText, parseFlags, toArgv } from "./flags.ts";
+import { helpText, parseFlags, parseList, toArgv } from "./flags.ts";
 
 const TABLE = {
   lr: { schema: z.number().positive().default(0.002), help: "Learning rate" },
@@ -53,4 +53,15 @@ Deno.test("toArgv() gives back argv that parseFlags() reads as the same flags", 
     assert.deepEqual(parseFlags(TABLE, toArgv(TABLE, flags), "usage"), f);
   }
   assert.deepEqual(toArgv(TABLE, { lr: 0.5, dryRun: false }), ["--lr", "0.5"]);
+});
+
+Deno.test("parseList() reads a comma-separated flag and names a bad item", () => {
+  assert.deepEqual(parseList("35, 150", "bptt", z.number().int().min(1)), [35, 150]);
+  assert.deepEqual(parseList("rnn,urnn", "cells", z.enum(["rnn", "urnn"])), ["rnn", "urnn"]);
+  assert.throws(
+    () => parseList("rnn,lstm", "cells", z.enum(["rnn", "urnn"])),
+    /^Error: Invalid item "lstm" in --cells "rnn,lstm": expected one of rnn, urnn$/,
+  );
+  assert.throws(() => parseList("35,", "bptt", z.number().int()), /Invalid item "" in --bptt/);
+  assert.throws(() => parseList("1.5", "workers", z.number().int()), /Invalid item "1.5"/);
 });

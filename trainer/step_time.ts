@@ -1,12 +1,17 @@
 /**
- * Time per training batch of several models, measured the way `bench:step` does: the models
- * take turns (round-robin) within one process and each reports its median, so a change in
- * the machine's load during the measurement hits every model alike.
+ * Time per training batch of several models, as `bench:step`, `bench:train` and `report:ptb`
+ * measure it: the models take turns (round-robin) within one process and each reports its
+ * median, so a change in the machine's load during the measurement hits every model alike.
+ * Also the roofline those steps are held against: a plain matMul's GFLOPS and the flops of a
+ * training token.
  */
-import { tf } from "../shared/tf.ts";
-import type { Tensor, Tensor2D, Variable } from "../shared/tf.ts";
+import { scoped, tf } from "../shared/tf.ts";
+import type { Tensor2D, Variable } from "../shared/tf.ts";
+import { CELLS } from "../shared/cells/mod.ts";
 import type { ModelConfig } from "../shared/config.ts";
-import { forwardLoss, initParams, orthogonalParams, zeroState } from "../shared/model.ts";
+import { initParams, orthogonalParams } from "../shared/model.ts";
+import { createPrng } from "../shared/prng.ts";
+import { createGradEngine } from "./grad_pool.ts";
 import { applyStep, initOptState } from "./optimizer.ts";
 
 export interface StepTimeRow {
@@ -28,28 +33,41 @@ export function quantile(xs: readonly number[], q: number): number {
 }
 const median = (xs: readonly number[]) => quantile(xs, 0.5);
 
-/** Round-robin timing of one training step per model on random tokens [batch, bptt]. */
-export function timeSteps(
+let serial = 0; // keeps variable names unique across calls
+
+export interface StepTimeOptions {
+  batch: number;
+  bptt: number;
+  reps: number;
+  seed: number;
+  /** Data-parallel shards per batch, one thread each, as `train --workers` (default 1). */
+  workers?: number;
+  /** Called after each round (0 is the warm-up) with the round and the number of rounds. */
+  onRound?: (round: number, rounds: number) => void;
+}
+
+/**
+ * Round-robin timing of one training step per model on random tokens [batch, bptt], through
+ * the trainer's own gradient engine (grad_pool.ts) and optimizer step, with the hidden state
+ * carried from batch to batch: the step `deno task train` runs, less logging and checkpoints.
+ */
+export async function timeSteps(
   models: { label: string; cfg: ModelConfig }[],
-  o: { batch: number; bptt: number; reps: number; seed: number },
-): StepTimeRow[] {
-  const setups = models.map(({ label, cfg }, i) => {
+  o: StepTimeOptions,
+): Promise<StepTimeRow[]> {
+  const workers = o.workers ?? 1;
+  const prng = createPrng(o.seed);
+  const setups = [];
+  for (const [i, { label, cfg }] of models.entries()) {
     const vars: Record<string, Variable> = {};
     for (const [k, v] of Object.entries(initParams(cfg, o.seed))) {
-      vars[k] = tf.variable(v, true, `step-time/${i}/${k}`);
+      vars[k] = tf.variable(v, true, `step-time/${serial++}/${i}/${k}`);
       v.dispose();
     }
-    const x = tf.randomUniformInt([o.batch, o.bptt], 0, cfg.vocabSize, o.seed) as Tensor2D;
-    const y = tf.randomUniformInt([o.batch, o.bptt], 0, cfg.vocabSize, o.seed + 1);
-    const grads = () => {
-      const { grads } = tf.variableGrads(
-        () => forwardLoss(vars, cfg, x, y as Tensor2D, zeroState(cfg, o.batch)).loss as tf.Scalar,
-        Object.values(vars),
-      );
-      const byName: Record<string, Tensor> = {};
-      for (const [k, v] of Object.entries(vars)) byName[k] = grads[v.name]!;
-      return byName;
-    };
+    const tokens = () =>
+      Int32Array.from({ length: o.batch * o.bptt }, () => prng.int(cfg.vocabSize));
+    const x = tokens(), y = tokens(); // [batch, bptt] row-major
+    const engine = await createGradEngine(cfg, o.batch, workers, 0, prng, vars);
     const opt = initOptState();
     const orth = new Set(orthogonalParams(cfg));
     const optCfg = {
@@ -61,18 +79,24 @@ export function timeSteps(
       clip: 1,
     };
     const run = {
-      fwdBwd: () => tf.tidy(() => Object.values(grads()).forEach((g) => g.dataSync())),
-      step: () =>
-        tf.tidy(() =>
-          void (applyStep(vars, grads(), orth, optCfg, opt, 1e-3, 1e-4), vars.embedding!.dataSync())
-        ),
+      fwdBwd: async () => {
+        const { grads } = await engine.step(vars, x, y, o.bptt);
+        Object.values(grads).forEach((g) => (g.dataSync(), g.dispose()));
+      },
+      step: async () => {
+        const { grads } = await engine.step(vars, x, y, o.bptt);
+        scoped(() => applyStep(vars, grads, orth, optCfg, opt, 1e-3, 1e-4));
+        Object.values(grads).forEach((g) => g.dispose());
+        vars.embedding!.dataSync();
+      },
     };
     const dispose = () => {
+      engine.close();
       Object.values(vars).forEach((v) => v.dispose());
-      [...Object.values(opt.m), ...Object.values(opt.v), x, y].forEach((t) => t.dispose());
+      [...Object.values(opt.m), ...Object.values(opt.v)].forEach((t) => t.dispose());
     };
-    return { label, run, dispose, times: { fwdBwd: [] as number[], step: [] as number[] } };
-  });
+    setups.push({ label, run, dispose, times: { fwdBwd: [] as number[], step: [] as number[] } });
+  }
   try {
     for (let i = 0; i <= o.reps; i++) {
       // Each round starts with a different model, so no model always runs first or last.
@@ -80,10 +104,11 @@ export function timeSteps(
         const s = setups[(i + j) % setups.length]!;
         for (const kind of ["fwdBwd", "step"] as const) {
           const t0 = performance.now();
-          s.run[kind]();
+          await s.run[kind]();
           if (i > 0) s.times[kind].push(performance.now() - t0); // rep 0 warms up
         }
       }
+      o.onRound?.(i, o.reps + 1);
     }
     return setups.map((s) => ({
       label: s.label,
@@ -95,6 +120,44 @@ export function timeSteps(
   } finally {
     setups.forEach((s) => s.dispose());
   }
+}
+
+/** Median time and GFLOPS of a plain [m×k]·[k×n] matMul: the machine's roofline for a step. */
+export function timeMatMul(
+  m: number,
+  k: number,
+  n: number,
+  reps: number,
+): { ms: number; gflops: number } {
+  const a = tf.randomNormal([m, k]) as Tensor2D, b = tf.randomNormal([k, n]) as Tensor2D;
+  const times: number[] = [];
+  try {
+    for (let i = 0; i <= reps; i++) {
+      const t0 = performance.now();
+      tf.tidy(() => void tf.matMul(a, b).dataSync());
+      if (i > 0) times.push(performance.now() - t0); // the first call warms up
+    }
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
+  const ms = median(times);
+  return { ms, gflops: (2 * m * k * n) / ms / 1e6 };
+}
+
+/**
+ * Floating-point operations of the matrix products in one training token (forward and the
+ * two backward products of each): input projection, recurrence and output layer. Elementwise
+ * work, the softmax and the optimizer are left out, so GFLOPS / this bounds tokens/s.
+ */
+export function trainFlopsPerToken(cfg: ModelConfig): number {
+  const gh = CELLS[cfg.cell].gates * cfg.hiddenSize;
+  let forward = 2 * cfg.hiddenSize * cfg.vocabSize; // [1,H]·[H,V]
+  for (let l = 0; l < cfg.layers; l++) {
+    const inSize = l === 0 ? cfg.embedSize : cfg.hiddenSize;
+    forward += 2 * inSize * gh + 2 * cfg.hiddenSize * gh; // x·W and h·U
+  }
+  return 3 * forward;
 }
 
 /** How much slower `a` is than `b`, in percent. */
@@ -117,4 +180,25 @@ export function pairedOverhead(
   }
   const per = a.map((x, i) => overheadPercent(x, b[i]!));
   return { median: median(per), q1: quantile(per, 0.25), q3: quantile(per, 0.75) };
+}
+
+/** Each orthogonal cell and the plain cell it is judged against. */
+export const ORTH_PAIRS = [["urnn", "rnn"], ["ugru", "gru"]] as const;
+
+export interface OrthOverhead {
+  cell: string;
+  base: string;
+  median: number;
+  q1: number;
+  q3: number;
+}
+
+/** The whole step's overhead of every orthogonal cell over its plain cell, where both ran. */
+export function orthOverheads(rows: readonly { label: string; stepSamples: number[] }[]) {
+  const out: OrthOverhead[] = [];
+  for (const [cell, base] of ORTH_PAIRS) {
+    const a = rows.find((r) => r.label === cell), b = rows.find((r) => r.label === base);
+    if (a && b) out.push({ cell, base, ...pairedOverhead(a.stepSamples, b.stepSamples) });
+  }
+  return out;
 }

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { parseModelConfig } from "../shared/config.ts";
 import { useWasm } from "../shared/testing.ts";
-import { pairedOverhead, quantile, timeSteps } from "./step_time.ts";
+import {
+  orthOverheads,
+  pairedOverhead,
+  quantile,
+  timeSteps,
+  trainFlopsPerToken,
+} from "./step_time.ts";
 
 Deno.test("pairedOverhead() takes the median of per-round overheads, with quartiles", () => {
   assert.deepEqual(pairedOverhead([110, 190, 103], [100, 200, 100]), {
@@ -22,7 +28,10 @@ Deno.test("timeSteps() times every model in every round", async () => {
   await useWasm();
   const cfg = (cell: "rnn" | "urnn") =>
     parseModelConfig({ cell, activation: "relu", vocabSize: 20, embedSize: 4, hiddenSize: 4 });
-  const rows = timeSteps([{ label: "rnn", cfg: cfg("rnn") }, { label: "urnn", cfg: cfg("urnn") }], {
+  const rows = await timeSteps([{ label: "rnn", cfg: cfg("rnn") }, {
+    label: "urnn",
+    cfg: cfg("urnn"),
+  }], {
     batch: 2,
     bptt: 3,
     reps: 3,
@@ -35,4 +44,23 @@ Deno.test("timeSteps() times every model in every round", async () => {
     assert.ok(r.stepMs > 0 && r.fwdBwdMs > 0);
     assert.equal(r.stepMs, quantile(r.stepSamples, 0.5));
   }
+});
+
+Deno.test("trainFlopsPerToken() counts the forward and both backward products of each matMul", () => {
+  const cfg = (cell: "rnn" | "gru") =>
+    parseModelConfig({ cell, vocabSize: 10000, embedSize: 256, hiddenSize: 256, tieWeights: true });
+  // rnn: 3 · (2·256·10000 + 2·256·256 + 2·256·256); gru has 3 gates in W and U.
+  assert.equal(trainFlopsPerToken(cfg("rnn")), 3 * (5_120_000 + 131_072 + 131_072));
+  assert.equal(trainFlopsPerToken(cfg("gru")), 3 * (5_120_000 + 3 * 131_072 + 3 * 131_072));
+});
+
+Deno.test("orthOverheads() pairs each orthogonal cell with its plain cell, where both ran", () => {
+  const rows = [
+    { label: "rnn", stepSamples: [100, 200] },
+    { label: "urnn", stepSamples: [101, 204] },
+    { label: "ugru", stepSamples: [1, 1] },
+  ];
+  assert.deepEqual(orthOverheads(rows), [
+    { cell: "urnn", base: "rnn", ...pairedOverhead([101, 204], [100, 200]) },
+  ]);
 });

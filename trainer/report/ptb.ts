@@ -127,7 +127,7 @@ async function measure(f: ReportFlags, argv: string[]): Promise<PtbResults> {
     return series;
   });
 
-  const timing = measureTiming(f, budget, V);
+  const timing = await measureTiming(f, budget, V);
 
   const rows: RowResult[] = [];
   for (const row of GRID) {
@@ -167,13 +167,17 @@ async function measure(f: ReportFlags, argv: string[]): Promise<PtbResults> {
 }
 
 /** Time per batch of rnn, urnn, gru and ugru at the budget's size, round-robin. */
-function measureTiming(f: ReportFlags, budget: Budget, vocabSize: number): Timing {
+async function measureTiming(
+  f: ReportFlags,
+  budget: Budget,
+  vocabSize: number,
+): Promise<Timing> {
   const bptt = 35, reps = f.dryRun ? 1 : f.timingReps;
   const rows = ["rnn-relu-bptt35", "urnn-relu-bptt35", "gru-bptt35", "ugru-bptt35"]
     .map((id) => GRID.find((r) => r.id === id)!);
   console.log(`timing one batch of each cell, ${reps} rounds`);
   const loadAverage = loadavg()[0]!;
-  const cells = timeSteps(
+  const cells = await timeSteps(
     rows.map((r) => ({
       label: rowLabel(r).replace(/ bptt \d+/, ""),
       cfg: configOf(r, budget, vocabSize),
@@ -206,7 +210,7 @@ export async function reportPtb(argv: string[]): Promise<void> {
   if (!f.rerun) await initBackend(f.backend);
   if (f.retime && !f.rerun) {
     results.timing = {
-      ...measureTiming(f, results.budget, results.timing.vocab),
+      ...(await measureTiming(f, results.budget, results.timing.vocab)),
       command: `deno task report:ptb ${argv.join(" ")}`,
     };
   }

@@ -1,0 +1,123 @@
+/**
+ * `deno task bench:train`: training tokens/s per cell as a user gets it — the trainer's own
+ * step (gradient engine, clipping, Adam, orthogonal step; see step_time.ts) on a tied
+ * language model at each BPTT length, in one process and with the data-parallel workers of
+ * `train --workers` — with the orthogonal step's overhead per batch, beside the roofline of
+ * the same run: the GFLOPS of a plain [B·T×H]·[H×V] matMul. `--json FILE` also writes the
+ * results for the benchmark suite (bench/bench.ts).
+ */
+import { writeFile } from "node:fs/promises";
+import { z } from "zod";
+import { BACKENDS, initBackend } from "../shared/backend.ts";
+import { CELL_KINDS, parseModelConfig } from "../shared/config.ts";
+import type { TrainBench } from "../bench/results.ts";
+import { helpText, parseFlags, parseList, runCli } from "./flags.ts";
+import { progressLine } from "./progress.ts";
+import { orthOverheads, timeMatMul, timeSteps, trainFlopsPerToken } from "./step_time.ts";
+
+const USAGE = "usage: deno task bench:train [flags]";
+const int = (min: number) => z.number().int().min(min);
+export const TRAIN_BENCH_FLAGS = {
+  cells: { schema: z.string().default("rnn,urnn,gru,ugru"), help: "Cells to time" },
+  bptt: { schema: z.string().default("35,150"), help: "BPTT lengths T, comma-separated" },
+  workers: {
+    schema: z.string().default("1,2"),
+    help: "Worker counts to time (1: one process, as train --workers), comma-separated",
+  },
+  reps: { schema: int(1).default(5), help: "Timed rounds per configuration" },
+  hidden: { schema: int(1).default(256), help: "Hidden units (= embedding size, tied)" },
+  vocab: { schema: int(2).default(10000), help: "Vocabulary size (full softmax)" },
+  batch: { schema: int(1).default(20), help: "Batch size B" },
+  seed: { schema: z.number().int().default(1), help: "Seed for weights and tokens" },
+  backend: { schema: z.enum(BACKENDS).default("wasm"), help: "TensorFlow.js backend" },
+  json: { schema: z.string().optional(), help: "Also write the results to this JSON file" },
+};
+
+export async function benchTrain(argv: string[]): Promise<TrainBench | undefined> {
+  const f = parseFlags(TRAIN_BENCH_FLAGS, argv, USAGE);
+  if (f.help) return void console.log(helpText(USAGE, TRAIN_BENCH_FLAGS));
+  const cells = parseList(f.cells, "cells", z.enum(CELL_KINDS));
+  const bptts = parseList(f.bptt, "bptt", int(1));
+  const workerCounts = parseList(f.workers, "workers", int(1).max(16));
+  for (const w of workerCounts) {
+    if (f.batch % w !== 0) throw new Error(`--batch ${f.batch} must be a multiple of workers ${w}`);
+  }
+  const chosen = await initBackend(f.backend);
+  const B = f.batch, H = f.hidden, V = f.vocab;
+
+  const mm = timeMatMul(B * bptts[0]!, H, V, f.reps);
+  console.log(
+    `backend ${chosen.name}; roofline: matMul [${B * bptts[0]!}×${H}]·[${H}×${V}] ` +
+      `${mm.ms.toFixed(1)} ms = ${mm.gflops.toFixed(1)} GFLOPS`,
+  );
+  const models = cells.map((cell) => ({
+    label: cell,
+    cfg: parseModelConfig({
+      cell,
+      activation: "tanh",
+      vocabSize: V,
+      embedSize: H,
+      hiddenSize: H,
+      tieWeights: true,
+    }),
+  }));
+
+  const runs: TrainBench["runs"] = [];
+  for (const T of bptts) {
+    for (const workers of workerCounts) {
+      const what = `B = ${B}, T = ${T}, H = ${H}, V = ${V}, ${
+        workers === 1 ? "one process" : `--workers ${workers}`
+      }`;
+      const rows = await timeSteps(models, {
+        batch: B,
+        bptt: T,
+        reps: f.reps,
+        seed: f.seed,
+        workers,
+        onRound: (i, n) => progressLine(`bench:train ${what}: round ${i + 1}/${n}`),
+      });
+      console.log(`\n${what}`);
+      const out = rows.map((r, i) => {
+        const tokensPerS = (B * T) / (r.stepMs / 1000);
+        const roof = (workers * mm.gflops * 1e9) / trainFlopsPerToken(models[i]!.cfg);
+        console.log(
+          `  ${r.label.padEnd(5)} ${r.stepMs.toFixed(1).padStart(8)} ms/batch ` +
+            `${tokensPerS.toFixed(0).padStart(7)} tokens/s  (${
+              (100 * tokensPerS / roof).toFixed(0)
+            } % of the matMul roofline; forward+backward ${r.fwdBwdMs.toFixed(1)} ms)`,
+        );
+        return {
+          cell: r.label,
+          stepMs: r.stepMs,
+          fwdBwdMs: r.fwdBwdMs,
+          tokensPerS,
+          rooflineTokensPerS: roof,
+          stepSamples: r.stepSamples,
+        };
+      });
+      for (const o of orthOverheads(rows)) {
+        console.log(
+          `  ${o.cell} vs ${o.base}: ${o.median >= 0 ? "+" : ""}${
+            o.median.toFixed(1)
+          } % per batch ` +
+            `(quartiles of the paired rounds ${o.q1.toFixed(1)} … ${o.q3.toFixed(1)} %)`,
+        );
+      }
+      runs.push({ bptt: T, workers, cells: out });
+    }
+  }
+  const result: TrainBench = {
+    tool: "bench:train",
+    backend: chosen.name,
+    batch: B,
+    hidden: H,
+    vocab: V,
+    reps: f.reps,
+    roofline: { m: B * bptts[0]!, k: H, n: V, ...mm },
+    runs,
+  };
+  if (f.json) await writeFile(f.json, JSON.stringify(result, null, 2) + "\n");
+  return result;
+}
+
+if (import.meta.main) runCli(async () => void (await benchTrain(Deno.args)));

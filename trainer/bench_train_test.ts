@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { tempDir, useWasm } from "../shared/testing.ts";
+import { parseResult, TrainBenchSchema } from "../bench/results.ts";
+import { benchTrain } from "./bench_train.ts";
+import { quiet } from "./testing.ts";
+
+Deno.test("bench:train times every cell at each BPTT, in one process and with workers", async () => {
+  await useWasm();
+  const json = join(await tempDir(), "train.json");
+  const r = await quiet(() =>
+    benchTrain([
+      ...["--cells", "rnn,urnn", "--bptt", "3,4", "--workers", "1,2", "--reps", "2"],
+      ...["--hidden", "4", "--vocab", "20", "--batch", "2", "--json", json],
+    ])
+  );
+  const saved = parseResult(TrainBenchSchema, await readFile(json, "utf8"), "bench:train");
+  assert.deepEqual(saved, r);
+  assert.deepEqual(saved.runs.map((x) => [x.bptt, x.workers]), [[3, 1], [3, 2], [4, 1], [4, 2]]);
+  for (const run of saved.runs) {
+    assert.deepEqual(run.cells.map((c) => c.cell), ["rnn", "urnn"]);
+    for (const c of run.cells) {
+      assert.equal(c.stepSamples.length, 2);
+      assert.equal(c.tokensPerS, (2 * run.bptt) / (c.stepMs / 1000));
+    }
+  }
+  assert.deepEqual([saved.roofline.m, saved.roofline.k, saved.roofline.n], [6, 4, 20]);
+});
+
+Deno.test("bench:train refuses a worker count that does not divide the batch", async () => {
+  await assert.rejects(
+    () => benchTrain(["--workers", "1,3"]),
+    /--batch 20 must be a multiple of workers 3/,
+  );
+  await assert.rejects(() => benchTrain(["--cells", "rnn,cnn"]), /Invalid item "cnn" in --cells/);
+});
