@@ -15,6 +15,8 @@ export interface SweepRecord {
   command: string;
   flags: ToyFlags;
   totalSeconds: number;
+  /** Runs whose saved results an earlier invocation of the same sweep made. */
+  reused?: number;
   results: ToyResult[];
 }
 
@@ -192,9 +194,13 @@ export function renderReport(records: SweepRecord[]): string {
     parts.push(
       `Command: \`${s.command}\`\n\nBudget: ${budget(s)}. Total compute: ${
         formatDuration(s.results.reduce((a, r) => a + r.trainSeconds + r.evalSeconds, 0))
-      } in ${formatDuration(s.totalSeconds)} of wall time (${s.results.length} runs, ${
+      } (the runs' own train and eval time; ${s.results.length} runs, ${
         s.flags.jobs ?? 1
-      } at a time, one core each; backend ${s.results[0]?.backend ?? "?"}).\n`,
+      } at a time, one core each, backend ${s.results[0]?.backend ?? "?"}; ${
+        s.reused
+          ? `${s.reused} of them saved by an earlier invocation of this sweep and reused`
+          : `${formatDuration(s.totalSeconds)} of wall time`
+      }).\n`,
     );
     for (const t of tasks) {
       parts.push(`### ${TITLES[t]} (${UNITS[t]})\n`);

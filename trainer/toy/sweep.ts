@@ -48,6 +48,7 @@ export async function sweep(f: ToyFlags, command: string): Promise<ToyResult[]> 
   const results: ToyResult[] = [];
   const start = performance.now();
   const runs: ToyFlags[] = [];
+  let reused = 0;
   for (const { task, lengths } of GRIDS[kind]) {
     for (const length of lengths) {
       if (f.skip.split(",").includes(`${task}:${length}`)) continue;
@@ -59,7 +60,9 @@ export async function sweep(f: ToyFlags, command: string): Promise<ToyResult[]> 
     const dir = f.dryRun
       ? await Deno.makeTempDir({ prefix: `rotor-sweep-${kind}-` })
       : join("runs", "toy", `sweep-${kind}`);
-    results.push(...await runInProcesses(runs, f.jobs, dir));
+    const done = await runInProcesses(runs, f.jobs, dir);
+    results.push(...done.results);
+    reused = done.reused;
   } else {
     for (const r of runs) results.push(runToy(r));
   }
@@ -68,6 +71,7 @@ export async function sweep(f: ToyFlags, command: string): Promise<ToyResult[]> 
     command,
     flags: f,
     totalSeconds: (performance.now() - start) / 1000,
+    reused,
     results,
   };
   await mkdir(f.report, { recursive: true });

@@ -7,7 +7,7 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { toArgv } from "../flags.ts";
+import { parseFlags, toArgv } from "../flags.ts";
 import { CELLS } from "../../shared/cells/mod.ts";
 import { formatDuration } from "../progress.ts";
 import { TOY_FLAGS, type ToyFlags } from "./flags.ts";
@@ -25,43 +25,64 @@ export function runName(f: ToyFlags): string {
   return `${f.task}-L${f.length}-${f.cell}-s${f.seed}`;
 }
 
+/** Sweep-level flags: they choose runs, not what a run computes. */
+const SWEEP_ONLY = new Set(["sweep", "cells", "report", "jobs", "skip", "out", "help"]);
+
+/** Whether two flag sets make the same run. */
+function sameRun(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  return Object.keys(TOY_FLAGS).every((k) => SWEEP_ONLY.has(k) || a[k] === b[k]);
+}
+
 /**
- * A run's saved result, if `path` holds one made by exactly `command` (same flags, same
- * output path): a sweep that was stopped, or ran out of time, then re-runs only what is missing.
+ * A run's saved result, if `path` holds one made with the same run flags as `f`: a sweep that
+ * was stopped, or ran out of time, then re-runs only what is missing.
  */
-async function readSaved(path: string, command: string): Promise<ToyResult | undefined> {
+async function readSaved(path: string, f: ToyFlags): Promise<ToyResult | undefined> {
   let saved: ToyResult & { command?: string };
   try {
     saved = JSON.parse(await readFile(path, "utf8"));
   } catch {
     return undefined;
   }
-  if (saved.command !== command) return undefined;
+  const prefix = "deno task toy ";
+  if (!saved.command?.startsWith(prefix)) return undefined;
+  // Flag values never hold spaces here (numbers, names, paths made by runName).
+  const argv = saved.command.slice(prefix.length).split(" ");
+  let flags: Record<string, unknown>;
+  try {
+    flags = parseFlags(TOY_FLAGS, argv, "");
+  } catch {
+    return undefined;
+  }
+  if (!sameRun(flags, f)) return undefined;
   const { command: _, ...result } = saved;
   return result;
 }
 
-/** Run every flag set in its own process; results come back in the order of `runs`. */
+/**
+ * Run every flag set in its own process; results come back in the order of `runs`, with the
+ * number of them reused from earlier invocations.
+ */
 export async function runInProcesses(
   runs: ToyFlags[],
   jobs: number,
   dir: string,
-): Promise<ToyResult[]> {
+): Promise<{ results: ToyResult[]; reused: number }> {
   await mkdir(dir, { recursive: true });
   const order = runs.map((_, i) => i).sort((a, b) => cost(runs[b]!) - cost(runs[a]!));
   const results: ToyResult[] = new Array(runs.length);
   const start = performance.now();
-  let done = 0;
+  let done = 0, reused = 0;
   const worker = async () => {
     for (let i = order.shift(); i !== undefined; i = order.shift()) {
       const f = runs[i]!;
       const name = runName(f);
       const out = join(dir, `${name}.json`);
       const args = toArgv(TOY_FLAGS, { ...f, sweep: undefined, jobs: 1, out });
-      const command = `deno task toy ${args.join(" ")}`;
-      const saved = await readSaved(out, command);
+      const saved = await readSaved(out, f);
       if (saved) {
         results[i] = saved;
+        reused++;
         console.log(`[reused] ${name}: ${describeMetrics(saved.metrics)} (saved in ${out})`);
         continue;
       }
@@ -84,7 +105,7 @@ export async function runInProcesses(
         const tail = (await readFile(log, "utf8")).slice(-2000);
         throw new Error(`sweep run ${name} failed (exit ${status.code}); end of ${log}:\n${tail}`);
       }
-      const result = await readSaved(out, command);
+      const result = await readSaved(out, f);
       if (!result) throw new Error(`sweep run ${name} did not write ${out} as expected`);
       results[i] = result;
       done++;
@@ -97,5 +118,5 @@ export async function runInProcesses(
     }
   };
   await Promise.all(Array.from({ length: Math.min(jobs, runs.length) }, worker));
-  return results;
+  return { results, reused };
 }
