@@ -19,6 +19,7 @@ import { ModelFileSchema, saveModel } from "../shared/model_format.ts";
 import { ptbDir, ptbTokens, readPtbSplit } from "../shared/ptb.ts";
 import { tempDir } from "../shared/testing.ts";
 import { buildVocab } from "../shared/vocab.ts";
+import { DENO_SERVE_FLAGS } from "./startup.ts";
 import { helpText, parseFlags, parseList, runCli } from "../trainer/flags.ts";
 import type { ServeBench } from "../bench/results.ts";
 
@@ -74,7 +75,7 @@ export async function benchServe(argv: string[]): Promise<ServeBench | undefined
   const modelDir = f.model ?? await untrainedModel(data, f.hidden);
   const t0 = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "server/main.ts"],
+    args: ["run", "-A", ...DENO_SERVE_FLAGS, "server/main.ts"],
     env: {
       MODELS_DIR: dirname(modelDir),
       DEFAULT_MODEL: basename(modelDir),

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { saveSmallModel, tempDir, useWasm } from "../shared/testing.ts";
+import { DENO_SERVE_FLAGS } from "./startup.ts";
 
 async function modelsDir(): Promise<string> {
   await useWasm();
@@ -71,7 +72,9 @@ const bin = (name: string) => join(Deno.cwd(), "node_modules", ".bin", name);
 Deno.test("server/main.ts serves under Deno: streams a generation and scores a text", async () => {
   const dir = await modelsDir();
   try {
-    await withServer([bin("deno"), "run", "-A", "server/main.ts"], { MODELS_DIR: dir }, exercise);
+    await withServer([bin("deno"), "run", "-A", ...DENO_SERVE_FLAGS, "server/main.ts"], {
+      MODELS_DIR: dir,
+    }, exercise);
   } finally {
     await rm(dir, { recursive: true });
   }
