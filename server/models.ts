@@ -7,6 +7,7 @@ import type { Params } from "../shared/model.ts";
 import type { Vocab } from "../shared/vocab.ts";
 import { createDecoder } from "./decoder.ts";
 import { createEngine, type Engine, type EngineOptions } from "./engine.ts";
+import type { ScoreHelper } from "./score_helper.ts";
 
 export interface ModelCard {
   id: string;
@@ -29,6 +30,8 @@ export interface ServedModel {
   vocab: Vocab;
   engine: Engine;
   card: ModelCard;
+  /** A second thread for scoring long texts (set by the server's startup; none in tests). */
+  scorer?: ScoreHelper;
 }
 
 export function serveModel(name: string, m: LoadedModel, engine: EngineOptions): ServedModel {

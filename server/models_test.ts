@@ -46,6 +46,7 @@ Deno.test("readServeEnv() applies defaults and refuses a bad PORT", () => {
     host: "127.0.0.1",
     maxActive: 32,
     maxQueue: 64,
+    scoreThreads: 2,
   });
   assert.throws(
     () => readServeEnv({ PORT: "eighty" }),

@@ -5,6 +5,7 @@
 import { initBackend } from "../shared/backend.ts";
 import { createApp } from "./app.ts";
 import { findModelDirs, loadModels, modelName } from "./models.ts";
+import { createScoreHelper } from "./score_helper.ts";
 
 export interface ServeEnv {
   modelsDir: string;
@@ -14,6 +15,8 @@ export interface ServeEnv {
   host: string;
   maxActive: number;
   maxQueue: number;
+  /** Score long texts on a second thread (SCORE_THREADS=2, the default) or not (1). */
+  scoreThreads: number;
 }
 
 function intEnv(env: Record<string, string | undefined>, name: string, dflt: number): number {
@@ -35,6 +38,7 @@ export function readServeEnv(env: Record<string, string | undefined>): ServeEnv 
     host: env.HOST || "127.0.0.1",
     maxActive: intEnv(env, "MAX_ACTIVE_STREAMS", 32),
     maxQueue: intEnv(env, "MAX_QUEUED_STREAMS", 64),
+    scoreThreads: intEnv(env, "SCORE_THREADS", 2),
   };
 }
 
@@ -63,6 +67,12 @@ export async function prepare(env: ServeEnv) {
     : await findModelDirs(env.modelsDir);
   if (locations.size === 0) throw new Error(NO_MODEL_HELP(env.modelsDir));
   const models = await loadModels(locations, { maxActive: env.maxActive, maxQueue: env.maxQueue });
+  if (env.scoreThreads > 2) {
+    throw new Error(`SCORE_THREADS must be 1 or 2, got ${env.scoreThreads}`);
+  }
+  if (env.scoreThreads === 2) {
+    for (const m of models.values()) m.scorer = createScoreHelper(m.config, m.params);
+  }
   if (env.defaultModel && !models.has(env.defaultModel)) {
     throw new Error(
       `DEFAULT_MODEL "${env.defaultModel}" is not among the loaded models: ${

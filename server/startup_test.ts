@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { DENO_SERVE_FLAGS, readServeEnv } from "./startup.ts";
+import { DENO_SERVE_FLAGS } from "./startup.ts";
 
 Deno.test("deno task start runs server/main.ts with DENO_SERVE_FLAGS", async () => {
   const tasks = JSON.parse(await readFile("deno.json", "utf8")).tasks as Record<string, string>;
@@ -8,12 +8,4 @@ Deno.test("deno task start runs server/main.ts with DENO_SERVE_FLAGS", async () 
     tasks.start,
     `node_modules/.bin/deno run -A ${DENO_SERVE_FLAGS.join(" ")} server/main.ts`,
   );
-});
-
-Deno.test("readServeEnv() refuses a malformed PORT, naming it", () => {
-  assert.throws(
-    () => readServeEnv({ PORT: "80a" }),
-    /PORT must be a non-negative integer, got "80a"/,
-  );
-  assert.equal(readServeEnv({}).port, 8000);
 });

@@ -25,6 +25,23 @@ export interface ScoreOptions {
   onProgress?: (done: number, total: number) => void;
   /** Per-token log-probabilities of every target, in stream order. */
   perToken?: boolean;
+  /**
+   * Score only columns [from, to) of the `batch` columns (the tail with the last one), so two
+   * threads can share a stream: their parts add up to exactly the whole stream's score.
+   */
+  columns?: [number, number];
+}
+
+/** The targets (indices into stream[1..]) that `scoreStream` covers with `opts.columns`. */
+export function scoredRange(targetsTotal: number, opts: ScoreOptions): [number, number] {
+  const b = columnCount(targetsTotal, opts.batch);
+  const n = Math.floor(targetsTotal / b);
+  const [from, to] = opts.columns ?? [0, b];
+  return [from * n, to === b ? targetsTotal : to * n];
+}
+
+function columnCount(targetsTotal: number, batch = 10): number {
+  return Math.max(1, Math.min(batch, Math.floor(targetsTotal / 2) || 1));
 }
 
 /**
@@ -48,7 +65,11 @@ export function scoreStream(
     };
   }
   const bptt = opts.bptt ?? 35;
-  const b = Math.max(1, Math.min(opts.batch ?? 10, Math.floor(targetsTotal / 2) || 1));
+  const b = columnCount(targetsTotal, opts.batch);
+  const [from, to] = opts.columns ?? [0, b];
+  if (!(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from < to && to <= b)) {
+    throw new Error(`columns [${from}, ${to}) are not within the stream's ${b} columns`);
+  }
   const n = Math.floor(targetsTotal / b); // targets per column
   const logprobs = opts.perToken ? new Float32Array(targetsTotal) : undefined;
   let nll = 0, done = 0;
@@ -82,14 +103,23 @@ export function scoreStream(
     disposeState(state);
     return next;
   };
-  const rows = Array.from({ length: b }, (_, r) => r * n);
-  let state = zeroState(cfg, b);
+  const rows = Array.from({ length: to - from }, (_, k) => (from + k) * n);
+  let state = zeroState(cfg, rows.length);
   for (let i = 0; i < n; i += bptt) state = run(rows, Math.min(bptt, n - i), i, state);
+  if (to < b) {
+    disposeState(state);
+    return {
+      nll,
+      tokens: done,
+      perplexity: Math.exp(nll / done),
+      ...(logprobs ? { logprobs } : {}),
+    };
+  }
   // The tail continues the last column's stream.
   const lastState: ModelState = tf.tidy(() =>
     state.map((s) => ({
-      h: tf.slice(s.h, [b - 1, 0], [1, -1]) as Tensor2D,
-      ...(s.c ? { c: tf.slice(s.c, [b - 1, 0], [1, -1]) as Tensor2D } : {}),
+      h: tf.slice(s.h, [rows.length - 1, 0], [1, -1]) as Tensor2D,
+      ...(s.c ? { c: tf.slice(s.c, [rows.length - 1, 0], [1, -1]) as Tensor2D } : {}),
     }))
   );
   disposeState(state);
@@ -100,8 +130,8 @@ export function scoreStream(
   disposeState(state);
   return {
     nll,
-    tokens: targetsTotal,
-    perplexity: Math.exp(nll / targetsTotal),
+    tokens: done,
+    perplexity: Math.exp(nll / done),
     ...(logprobs ? { logprobs } : {}),
   };
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { tf } from "./tf.ts";
 import type { Tensor1D } from "./tf.ts";
 import { loadModel } from "./model_format.ts";
-import { scoreStream } from "./perplexity.ts";
+import { scoredRange, scoreStream } from "./perplexity.ts";
 import { step, zeroState } from "./model.ts";
 import { createPrng } from "./prng.ts";
 import { assertClose, saveSmallModel, useWasm } from "./testing.ts";
@@ -31,4 +31,26 @@ Deno.test("scoreStream() equals token-by-token scoring and covers every target o
     // Columns restart from a zero state, so only the first token of each column may differ.
     assertClose(many.nll, nll, 0.05, "batch 4");
   }
+});
+
+Deno.test("scoreStream() parts by columns add up to exactly the whole stream's score", async () => {
+  await useWasm();
+  const m = await loadModel(await saveSmallModel({ cell: "ugru" }, 5));
+  const prng = createPrng(3);
+  const stream = Int32Array.from({ length: 108 }, () => prng.int(m.config.vocabSize));
+  const opts = { batch: 10, bptt: 4, perToken: true };
+  const whole = scoreStream(m.params, m.config, stream, opts);
+  const a = scoreStream(m.params, m.config, stream, { ...opts, columns: [0, 4] });
+  const b = scoreStream(m.params, m.config, stream, { ...opts, columns: [4, 10] });
+  const [a0, a1] = scoredRange(107, { ...opts, columns: [0, 4] });
+  const [b0, b1] = scoredRange(107, { ...opts, columns: [4, 10] });
+  assert.deepEqual([a0, a1, b0, b1], [0, 40, 40, 107], "10 columns of 10, then a tail of 7");
+  assert.equal(a.tokens + b.tokens, whole.tokens);
+  assertClose(a.nll + b.nll, whole.nll, 1e-9);
+  assert.deepEqual(a.logprobs!.subarray(a0, a1), whole.logprobs!.subarray(a0, a1));
+  assert.deepEqual(b.logprobs!.subarray(b0, b1), whole.logprobs!.subarray(b0, b1));
+  assert.throws(
+    () => scoreStream(m.params, m.config, stream, { ...opts, columns: [3, 11] }),
+    /columns/,
+  );
 });

@@ -1,13 +1,13 @@
 /** POST /v1/perplexity: how well a model predicts a text, every word and `<eos>` scored. */
 import type { Context } from "hono";
 import { z } from "zod";
-import { scoreStream } from "../../shared/perplexity.ts";
 import { tokenize } from "../../shared/tokenize.ts";
 import { encode } from "../../shared/vocab.ts";
 import { type Deps, pickModel } from "../deps.ts";
 import { ApiError, parseBody, readJson } from "../errors.ts";
 import { inc, labels } from "../metrics.ts";
 import type { ServedModel } from "../models.ts";
+import { scoreShared } from "../score_helper.ts";
 
 export const PerplexitySchema = z.object({
   text: z.string().optional(),
@@ -33,16 +33,17 @@ interface Scored {
  * Short texts run as one sequence; long ones as 10 side-by-side columns (the usual PTB
  * evaluation layout), which makes the output projection one product over many positions.
  */
-export function scoreTokens(model: ServedModel, tokens: string[], perToken: boolean): Scored {
+export async function scoreTokens(
+  model: ServedModel,
+  tokens: string[],
+  perToken: boolean,
+): Promise<Scored> {
   const { ids, oov } = encode(model.vocab, tokens);
   const stream = new Int32Array(ids.length + 1);
   stream[0] = model.vocab.eos;
   stream.set(ids, 1);
-  const s = scoreStream(model.params, model.config, stream, {
-    batch: ids.length >= 5000 ? 10 : 1,
-    bptt: 64,
-    perToken,
-  });
+  const opts = { batch: ids.length >= 5000 ? 10 : 1, bptt: 64, perToken };
+  const s = await scoreShared(model.config, model.params, stream, opts, model.scorer);
   return {
     perplexity: s.tokens > 0 ? s.perplexity : 0,
     nll: s.nll,
@@ -70,7 +71,8 @@ export function perplexityHandler(deps: Deps) {
         body.text === undefined ? "texts" : "text",
       );
     }
-    const results = tokenized.map((t) => scoreTokens(model, t, body.per_token));
+    const results: Scored[] = [];
+    for (const t of tokenized) results.push(await scoreTokens(model, t, body.per_token));
     inc(deps.metrics.tokensScored, labels({ model: model.name }), count);
     if (body.text !== undefined) return c.json({ model: model.name, ...results[0]! });
     const nll = results.reduce((n, r) => n + r.nll, 0);

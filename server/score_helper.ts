@@ -1,0 +1,148 @@
+/**
+ * A second thread for scoring long texts: a worker with its own wasm backend and a copy of the
+ * model scores some of a stream's columns while this thread scores the rest, so
+ * /v1/perplexity uses two cores. The worker starts with the first long text and stops after
+ * `idleMs` without one, so an idle server does not hold a second copy of the model.
+ */
+import type { ModelConfig } from "../shared/config.ts";
+import type { Params } from "../shared/model.ts";
+import { type Score, scoredRange, type ScoreOptions, scoreStream } from "../shared/perplexity.ts";
+
+export type ScoreRequest =
+  | {
+    type: "init";
+    config: ModelConfig;
+    shapes: Record<string, number[]>;
+    values: Record<string, Float32Array>;
+  }
+  | { type: "score"; stream: Int32Array; opts: ScoreOptions };
+
+export type ScoreReply =
+  | { type: "ok" }
+  | { type: "scored"; nll: number; tokens: number; logprobs?: Float32Array }
+  | { type: "error"; message: string };
+
+export type Scored = Score & { logprobs?: Float32Array };
+
+export interface ScoreHelper {
+  /** Score `opts.columns` of `stream` in the worker. */
+  score(stream: Int32Array, opts: ScoreOptions): Promise<Scored>;
+  /** Whether the worker is running now (started and not yet stopped for idleness). */
+  running(): boolean;
+  close(): void;
+}
+
+export function createScoreHelper(
+  config: ModelConfig,
+  params: Params,
+  idleMs = 60_000,
+): ScoreHelper {
+  let worker: Worker | undefined;
+  let ready: Promise<unknown> | undefined;
+  let queue: Promise<unknown> = Promise.resolve();
+  let idle: ReturnType<typeof setTimeout> | undefined;
+
+  const ask = (w: Worker, m: ScoreRequest) =>
+    new Promise<ScoreReply>((resolve, reject) => {
+      w.onmessage = (e: MessageEvent<ScoreReply>) =>
+        e.data.type === "error"
+          ? reject(new Error(`score worker: ${e.data.message}`))
+          : resolve(e.data);
+      w.onerror = (e) => {
+        e.preventDefault();
+        reject(new Error(`score worker failed: ${e.message}`));
+      };
+      w.postMessage(m);
+    });
+
+  const stop = () => {
+    worker?.terminate();
+    worker = ready = undefined;
+    if (idle !== undefined) clearTimeout(idle);
+    idle = undefined;
+  };
+
+  const start = (): [Worker, Promise<unknown>] => {
+    if (!worker) {
+      worker = new Worker(new URL("./score_worker.ts", import.meta.url).href, { type: "module" });
+      const shapes: Record<string, number[]> = {};
+      const values: Record<string, Float32Array> = {};
+      for (const [k, t] of Object.entries(params)) {
+        shapes[k] = t.shape;
+        values[k] = t.dataSync() as Float32Array;
+      }
+      ready = ask(worker, { type: "init", config, shapes, values });
+    }
+    return [worker, ready!];
+  };
+
+  return {
+    score(stream, opts) {
+      const job = queue.then(async () => {
+        if (idle !== undefined) clearTimeout(idle);
+        const [w, init] = start();
+        try {
+          await init;
+          const r = await ask(w, { type: "score", stream, opts });
+          if (r.type !== "scored") throw new Error(`score worker answered "${r.type}"`);
+          return {
+            nll: r.nll,
+            tokens: r.tokens,
+            perplexity: Math.exp(r.nll / r.tokens),
+            logprobs: r.logprobs,
+          };
+        } catch (err) {
+          stop(); // a failed worker is not reused; the next long text starts a fresh one
+          throw err;
+        } finally {
+          if (worker) idle = setTimeout(stop, idleMs);
+        }
+      });
+      queue = job.catch(() => {});
+      return job;
+    },
+    running: () => worker !== undefined,
+    close: stop,
+  };
+}
+
+/**
+ * Score a stream on two threads when a helper is given and the stream has several columns:
+ * the helper takes the last `batch − batch/2` columns (and the tail), this thread the first
+ * ones. The parts add up to exactly the one-thread score. If the helper fails, its columns are
+ * scored here.
+ */
+export async function scoreShared(
+  config: ModelConfig,
+  params: Params,
+  stream: Int32Array,
+  opts: ScoreOptions,
+  helper: ScoreHelper | undefined,
+): Promise<Scored> {
+  const targets = stream.length - 1;
+  const batch = opts.batch ?? 10;
+  const cols = Math.max(1, Math.min(batch, Math.floor(targets / 2) || 1));
+  if (!helper || cols < 2) return scoreStream(params, config, stream, opts);
+  const half = Math.floor(cols / 2);
+  const theirs: ScoreOptions = { ...opts, columns: [half, cols] };
+  const remote = helper.score(stream, theirs);
+  const local = scoreStream(params, config, stream, { ...opts, columns: [0, half] });
+  let other: Scored;
+  try {
+    other = await remote;
+  } catch (err) {
+    console.error(`${(err as Error).message}; scoring those columns in this thread`);
+    other = scoreStream(params, config, stream, theirs);
+  }
+  if (local.logprobs && other.logprobs) {
+    const [from, to] = scoredRange(targets, theirs);
+    local.logprobs.set(other.logprobs.subarray(from, to), from);
+  }
+  const nll = local.nll + other.nll, tokens = local.tokens + other.tokens;
+  return {
+    nll,
+    tokens,
+    perplexity: Math.exp(nll / tokens),
+    ...(local.logprobs ? { logprobs: local.logprobs } : {}),
+  };
+}

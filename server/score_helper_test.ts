@@ -1,0 +1,32 @@
+import assert from "node:assert/strict";
+import { loadModel } from "../shared/model_format.ts";
+import { scoreStream } from "../shared/perplexity.ts";
+import { createPrng } from "../shared/prng.ts";
+import { assertClose, saveSmallModel, useWasm } from "../shared/testing.ts";
+import { createScoreHelper, scoreShared } from "./score_helper.ts";
+
+Deno.test("scoreShared() on two threads gives the one-thread score, then the worker stops when idle", async () => {
+  await useWasm();
+  const m = await loadModel(await saveSmallModel({ cell: "ugru" }, 5));
+  const prng = createPrng(4);
+  const stream = Int32Array.from({ length: 2001 }, () => prng.int(m.config.vocabSize));
+  const opts = { batch: 10, bptt: 64, perToken: true };
+  const one = scoreStream(m.params, m.config, stream, opts);
+  const helper = createScoreHelper(m.config, m.params, 300);
+  try {
+    const two = await scoreShared(m.config, m.params, stream, opts, helper);
+    assert.equal(two.tokens, 2000);
+    assertClose(two.nll, one.nll, 1e-9);
+    assert.deepEqual(two.logprobs, one.logprobs, "every token's logprob, wherever it was scored");
+    assert.ok(helper.running());
+    // A short text (one column) stays in this thread.
+    const short = await scoreShared(m.config, m.params, stream.subarray(0, 3), opts, helper);
+    assert.equal(short.tokens, 2);
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal(helper.running(), false, "stopped after 300 ms without work");
+    const again = await scoreShared(m.config, m.params, stream, opts, helper);
+    assertClose(again.nll, one.nll, 1e-9, "a fresh worker after the idle stop");
+  } finally {
+    helper.close();
+  }
+});
