@@ -5,7 +5,7 @@
 import { tf } from "./tf.ts";
 import type { Tensor1D, Tensor2D } from "./tf.ts";
 import type { ModelConfig } from "./config.ts";
-import { disposeState, forwardLogits, type ModelState, type Params, zeroState } from "./model.ts";
+import { disposeState, forwardHidden, type ModelState, type Params, zeroState } from "./model.ts";
 import { tokenNll } from "./ops.ts";
 
 export interface Score {
@@ -71,6 +71,13 @@ export function scoreStream(
     throw new Error(`columns [${from}, ${to}) are not within the stream's ${b} columns`);
   }
   const n = Math.floor(targetsTotal / b); // targets per column
+  // The output matrix [H,V] is built once, not per window (a tied embedding's transpose
+  // costs about as much as projecting 100 positions on wasm).
+  const ownW = cfg.tieWeights;
+  const outW = ownW
+    ? tf.keep(tf.transpose(params.embedding as Tensor2D)) as Tensor2D
+    : params["output/W"] as Tensor2D;
+  const outB = params["output/b"] as Tensor1D;
   const logprobs = opts.perToken ? new Float32Array(targetsTotal) : undefined;
   let nll = 0, done = 0;
   // Column r covers inputs stream[r·n .. r·n+n−1] and targets stream[r·n+1 .. r·n+n].
@@ -81,14 +88,13 @@ export function scoreStream(
       y.set(stream.subarray(r + start + 1, r + start + 1 + len), k * len);
     });
     const { next, values } = tf.tidy(() => {
-      const out = forwardLogits(params, cfg, tf.tensor2d(x, [rows.length, len], "int32"), state);
+      const out = forwardHidden(params, cfg, tf.tensor2d(x, [rows.length, len], "int32"), state);
       const yt = tf.reshape(tf.transpose(tf.tensor2d(y, [rows.length, len], "int32")), [
         -1,
       ]) as Tensor1D;
-      const nlls = tokenNll(out.logits, yt); // time-major [len·rows]
       return {
         next: out.state.map((s) => ({ h: tf.keep(s.h), ...(s.c ? { c: tf.keep(s.c) } : {}) })),
-        values: nlls.dataSync(),
+        values: projectedNll(out.hidden, yt, outW, outB), // time-major [len·rows]
       };
     });
     for (let t = 0; t < len; t++) {
@@ -108,6 +114,7 @@ export function scoreStream(
   for (let i = 0; i < n; i += bptt) state = run(rows, Math.min(bptt, n - i), i, state);
   if (to < b) {
     disposeState(state);
+    if (ownW) outW.dispose();
     return {
       nll,
       tokens: done,
@@ -128,10 +135,32 @@ export function scoreStream(
     state = run([0], Math.min(bptt, targetsTotal - i), i, state);
   }
   disposeState(state);
+  if (ownW) outW.dispose();
   return {
     nll,
     tokens: done,
     perplexity: Math.exp(nll / done),
     ...(logprobs ? { logprobs } : {}),
   };
+}
+
+/** Positions projected at once: larger blocks of [rows, V] logits fall out of cache. */
+const PROJECT_ROWS = 256;
+
+/** −log p(target) of each row of hidden [N,H] under logits hidden·W + b, in row blocks. */
+function projectedNll(hidden: Tensor2D, targets: Tensor1D, w: Tensor2D, bias: Tensor1D) {
+  const n = hidden.shape[0];
+  const out = new Float32Array(n);
+  for (let r = 0; r < n; r += PROJECT_ROWS) {
+    const k = Math.min(PROJECT_ROWS, n - r);
+    out.set(
+      tf.tidy(() => {
+        const h = k === n ? hidden : tf.slice(hidden, [r, 0], [k, -1]) as Tensor2D;
+        const y = k === n ? targets : tf.slice(targets, [r], [k]) as Tensor1D;
+        return tokenNll(tf.fused.matMul({ a: h, b: w, bias }) as Tensor2D, y).dataSync();
+      }),
+      r,
+    );
+  }
+  return out;
 }

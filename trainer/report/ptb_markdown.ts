@@ -274,7 +274,7 @@ function samplesSection(res: PtbResults): string[] {
     lines.push(
       `### \`${m.dir}\`${m.testPpl !== undefined ? ` (test perplexity ${f2(m.testPpl)})` : ""}`,
       "",
-      ...(m.command ? [`Trained by \`${m.command}\`.`, ""] : []),
+      ...(m.command ? ["Trained by:", "", "```sh", m.command, "```", ""] : []),
     );
     for (const x of m.sentences) lines.push(`${x.seed}. ${x.text.replace(/\n/g, " ")}`);
     lines.push("");
