@@ -12,7 +12,7 @@ import type { Tensor2D } from "../shared/tf.ts";
 import { disposeState, forwardHidden, type ModelState, zeroState } from "../shared/model.ts";
 import type { Params } from "../shared/model.ts";
 import { createPrng, type Prng } from "../shared/prng.ts";
-import { type SampleOptions, sampleToken } from "../shared/sample.ts";
+import { drawWeighted, type SampleOptions, sampleToken } from "../shared/sample.ts";
 import type { Decoder } from "./decoder.ts";
 
 export interface SampledToken {
@@ -85,7 +85,6 @@ export function createEngine(
   opts: EngineOptions,
 ): Engine {
   const cfg = decoder.cfg;
-  const v = cfg.vocabSize;
   const queue: Stream[] = [];
   let active: Stream[] = [];
   let state: ModelState | undefined; // rows aligned with `active`
@@ -181,27 +180,21 @@ export function createEngine(
     const t0 = performance.now();
     const ids = Int32Array.from(active, (s) => s.input);
     const out = decoder.step(ids, state!);
-    let logits: Float32Array;
+    disposeState(state!);
+    state = out.state;
     try {
-      logits = out.logits.dataSync() as Float32Array;
+      const rows = readRows(out.logits, active);
+      for (const [i, s] of active.entries()) {
+        try {
+          const token = rows.sample(i, s);
+          s.input = token.id;
+          if (!s.job.onToken(token)) end(s, "finished");
+        } catch (err) {
+          end(s, err as Error);
+        }
+      }
     } finally {
       out.logits.dispose();
-      disposeState(state!);
-      state = out.state;
-    }
-    for (const [i, s] of active.entries()) {
-      const row = logits.subarray(i * v, (i + 1) * v);
-      try {
-        const id = sampleToken(row, s.job.sampling, s.prng);
-        const lse = logSumExp(row);
-        const k = s.job.topLogprobs ?? 0;
-        const token: SampledToken = { id, logprob: row[id]! - lse };
-        if (k > 0) token.top = topK(row, k).map(([j, x]) => [j, x - lse]);
-        s.input = id;
-        if (!s.job.onToken(token)) end(s, "finished");
-      } catch (err) {
-        end(s, err as Error);
-      }
     }
     opts.onStep?.(active.length, (performance.now() - t0) / 1000);
     // Free finished streams' rows now, before their callers look at the engine again.
@@ -251,6 +244,67 @@ export function createEngine(
       });
     },
     stats: () => ({ active: active.length, queued: queue.length }),
+  };
+}
+
+interface BatchRows {
+  /** Draw row i's token for stream s, with its log-probability (and alternatives). */
+  sample(i: number, s: Stream): SampledToken;
+}
+
+/**
+ * Everything sampling needs from a step's logits [B,V], computed on the backend for the
+ * whole batch (wasm's exp is ~2.5× faster than Math.exp in a JS loop, and this is most of a
+ * batched step's work): per row, the weights w = exp(logits/T − m) at its own temperature
+ * (T = 1 for greedy rows), m = max(logits/T), and log Σ exp(logits) for log-probabilities
+ * at temperature 1. The raw logits come back only for rows that report alternatives or
+ * whose allowed weights all underflowed (a very low temperature with `<unk>` on top).
+ */
+function readRows(logits: Tensor2D, active: Stream[]): BatchRows {
+  const [b, v] = logits.shape;
+  const inv = Float32Array.from(active, (s) => {
+    const t = s.job.sampling.temperature;
+    return t > 0 ? 1 / t : 1;
+  });
+  const allOnes = inv.every((x) => x === 1);
+  // tidy returns the tensors, read after: tidy walks a returned object's typed arrays
+  // element by element, which for [B,V] weights costs more than the whole step.
+  const t = tf.tidy(() => {
+    const scaled = allOnes ? logits : tf.mul(logits, tf.tensor2d(inv, [b, 1]));
+    const m = tf.max(scaled, 1, true); // [B,1]
+    const w = tf.exp(tf.sub(scaled, m)); // [B,V]
+    // At temperature 1, log Σ exp(logits) = m + log Σ w: no second pass over the logits.
+    const lse = allOnes
+      ? tf.add(tf.reshape(m, [-1]), tf.log(tf.sum(w, 1)))
+      : tf.logSumExp(logits, 1);
+    return [w, m, lse];
+  });
+  const [w, m, lse] = t.map((x) => x.dataSync() as Float32Array) as [
+    Float32Array,
+    Float32Array,
+    Float32Array,
+  ];
+  tf.dispose(t);
+  // Read on first use; the caller keeps `logits` alive until every row is sampled.
+  let raw: Float32Array | undefined;
+  const rawRow = (i: number) =>
+    (raw ??= logits.dataSync() as Float32Array).subarray(i * v, (i + 1) * v);
+  return {
+    sample(i, s) {
+      const weights = w.subarray(i * v, (i + 1) * v);
+      let id = drawWeighted(weights, s.job.sampling, s.prng);
+      // logits[id] = (log w[id] + m) · T
+      let logit = (Math.log(weights[id] ?? 0) + m[i]!) / inv[i]!;
+      if (id < 0 || !Number.isFinite(logit)) {
+        const row = rawRow(i);
+        if (id < 0) id = sampleToken(row, s.job.sampling, s.prng);
+        logit = row[id]!;
+      }
+      const token: SampledToken = { id, logprob: logit - lse[i]! };
+      const k = s.job.topLogprobs ?? 0;
+      if (k > 0) token.top = topK(rawRow(i), k).map(([j, x]) => [j, x - lse[i]!]);
+      return token;
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { tf } from "../shared/tf.ts";
-import { type Engine, EngineBusyError, type Job, topK } from "./engine.ts";
+import { forwardLogits, zeroState } from "../shared/model.ts";
+import { type Engine, EngineBusyError, type Job, type SampledToken, topK } from "./engine.ts";
 import { smallServedModel } from "./testing.ts";
 
 function job(seed: number, n: number, out: number[], extra: Partial<Job> = {}): Job {
@@ -81,4 +82,32 @@ Deno.test("createEngine() refuses jobs past the batch and queue", async () => {
 
 Deno.test("topK() gives the largest entries, largest first", () => {
   assert.deepEqual(topK(Float32Array.from([0.5, 3, -1, 2, 3.5]), 3), [[4, 3.5], [1, 3], [3, 2]]);
+});
+
+Deno.test("createEngine() reports each token's log-probability at temperature 1, whatever the sampling temperature", async () => {
+  const m = await smallServedModel({ maxActive: 8, maxQueue: 8 });
+  const { params, config: cfg } = m;
+  // Expected: log-softmax of the logits after reading the context and every drawn token.
+  const expected = (ids: number[]) =>
+    tf.tidy(() => {
+      const x = tf.tensor2d(Int32Array.from([1, 2, 3, ...ids]), [1, 3 + ids.length], "int32");
+      const { logits } = forwardLogits(params, cfg, x, zeroState(cfg, 1));
+      const lp = tf.logSoftmax(logits).arraySync() as number[][];
+      return ids.map((id, t) => lp[t + 2]![id]!);
+    });
+  for (const sampling of [{ temperature: 1 }, { temperature: 0.3, topK: 5 }, { temperature: 0 }]) {
+    const got: SampledToken[] = [];
+    await m.engine.submit({
+      ...job(3, 0, []),
+      sampling,
+      topLogprobs: 2,
+      onToken: (t) => (got.push(t), got.length < 12),
+    });
+    const want = expected(got.map((t) => t.id));
+    got.forEach((t, i) => {
+      assert.ok(Math.abs(t.logprob - want[i]!) < 1e-4, `${JSON.stringify(sampling)} ${i}`);
+      assert.ok(t.top![0]![1] >= t.top![1]![1] && t.top![0]![1] >= t.logprob - 1e-6);
+    });
+    if (sampling.temperature === 0) assert.ok(got.every((t) => t.top![0]![0] === t.id));
+  }
 });

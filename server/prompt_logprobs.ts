@@ -18,11 +18,13 @@ export function promptLogprobs(model: ServedModel, ids: Int32Array, k: number): 
   if (n < 1) return { logprobs: [], top: [] };
   const v = model.config.vocabSize;
   const state = zeroState(model.config, 1);
-  const logits = tf.tidy(() => {
+  // tidy returns the tensor: it would walk a returned typed array element by element.
+  const t = tf.tidy(() => {
     const x = tf.tensor2d(ids.subarray(0, n), [1, n], "int32");
-    const out = forwardLogits(model.params, model.config, x, state);
-    return (out.logits as Tensor2D).dataSync() as Float32Array; // [n, V]
+    return forwardLogits(model.params, model.config, x, state).logits as Tensor2D;
   });
+  const logits = t.dataSync() as Float32Array; // [n, V]
+  t.dispose();
   disposeState(state);
   const logprobs: number[] = [], top: [number, number][][] = [];
   for (let t = 0; t < n; t++) {

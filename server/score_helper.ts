@@ -19,14 +19,26 @@ export type ScoreRequest =
 
 export type ScoreReply =
   | { type: "ok" }
-  | { type: "scored"; nll: number; tokens: number; logprobs?: Float32Array }
+  | { type: "scored"; nll: number; tokens: number; ms: number; logprobs?: Float32Array }
   | { type: "error"; message: string };
 
 export type Scored = Score & { logprobs?: Float32Array };
 
+/** The columns' work the worker takes at first; `observe` then follows the measured speeds. */
+const INITIAL_SHARE = 0.4;
+
 export interface ScoreHelper {
-  /** Score `opts.columns` of `stream` in the worker. */
-  score(stream: Int32Array, opts: ScoreOptions): Promise<Scored>;
+  /** Score `opts.columns` of `stream` in the worker; `ms` is the worker's own compute time. */
+  score(stream: Int32Array, opts: ScoreOptions): Promise<Scored & { ms: number }>;
+  /**
+   * The fraction of a stream's columns to give the worker. Both threads should finish
+   * together, but a worker thread has run 1.3–2.3× slower than the main one here (two
+   * busy cores share this machine's memory bandwidth unevenly), so a fixed half would leave
+   * the main thread idle.
+   */
+  share(): number;
+  /** Record how fast each side scored its columns, to set the next share. */
+  observe(local: { columns: number; ms: number }, remote: { columns: number; ms: number }): void;
   /** Whether the worker is running now (started and not yet stopped for idleness). */
   running(): boolean;
   close(): void;
@@ -41,6 +53,7 @@ export function createScoreHelper(
   let ready: Promise<unknown> | undefined;
   let queue: Promise<unknown> = Promise.resolve();
   let idle: ReturnType<typeof setTimeout> | undefined;
+  let share = INITIAL_SHARE;
 
   const ask = (w: Worker, m: ScoreRequest) =>
     new Promise<ScoreReply>((resolve, reject) => {
@@ -89,6 +102,7 @@ export function createScoreHelper(
             nll: r.nll,
             tokens: r.tokens,
             perplexity: Math.exp(r.nll / r.tokens),
+            ms: r.ms,
             logprobs: r.logprobs,
           };
         } catch (err) {
@@ -103,13 +117,21 @@ export function createScoreHelper(
     },
     running: () => worker !== undefined,
     close: stop,
+    share: () => share,
+    observe(local, remote) {
+      const l = local.columns / local.ms, r = remote.columns / remote.ms;
+      if (!(l > 0 && r > 0 && Number.isFinite(l + r))) return;
+      // Halfway to the share that would have finished both together: one odd request
+      // (a busy machine) does not swing it far.
+      share = Math.min(0.5, Math.max(0.1, (share + r / (l + r)) / 2));
+    },
   };
 }
 
 /**
  * Score a stream on two threads when a helper is given and the stream has several columns:
- * the helper takes the last `batch − batch/2` columns (and the tail), this thread the first
- * ones. The parts add up to exactly the one-thread score. If the helper fails, its columns are
+ * the helper takes the last columns (and the tail), as many as its `share`, this thread the
+ * first ones. The parts add up to exactly the one-thread score. If the helper fails, its columns are
  * scored here.
  */
 export async function scoreShared(
@@ -123,13 +145,18 @@ export async function scoreShared(
   const batch = opts.batch ?? 10;
   const cols = Math.max(1, Math.min(batch, Math.floor(targets / 2) || 1));
   if (!helper || cols < 2) return scoreStream(params, config, stream, opts);
-  const half = Math.floor(cols / 2);
-  const theirs: ScoreOptions = { ...opts, columns: [half, cols] };
+  const theirCols = Math.min(cols - 1, Math.max(1, Math.round(cols * helper.share())));
+  const mine = cols - theirCols;
+  const theirs: ScoreOptions = { ...opts, columns: [mine, cols] };
   const remote = helper.score(stream, theirs);
-  const local = scoreStream(params, config, stream, { ...opts, columns: [0, half] });
+  const t0 = performance.now();
+  const local = scoreStream(params, config, stream, { ...opts, columns: [0, mine] });
+  const localMs = performance.now() - t0;
   let other: Scored;
   try {
-    other = await remote;
+    const r = await remote;
+    helper.observe({ columns: mine, ms: localMs }, { columns: theirCols, ms: r.ms });
+    other = r;
   } catch (err) {
     console.error(`${(err as Error).message}; scoring those columns in this thread`);
     other = scoreStream(params, config, stream, theirs);

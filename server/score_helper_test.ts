@@ -30,3 +30,18 @@ Deno.test("scoreShared() on two threads gives the one-thread score, then the wor
     helper.close();
   }
 });
+
+Deno.test("a score helper's share follows the measured speeds of both threads, within bounds", async () => {
+  await useWasm();
+  const m = await loadModel(await saveSmallModel({ cell: "ugru" }, 5));
+  const helper = createScoreHelper(m.config, m.params);
+  const start = helper.share();
+  // The worker scored its columns twice as fast per column: it should get more next time.
+  helper.observe({ columns: 6, ms: 600 }, { columns: 4, ms: 200 });
+  assert.ok(helper.share() > start && helper.share() <= 0.5, `${helper.share()}`);
+  for (let i = 0; i < 20; i++) helper.observe({ columns: 9, ms: 90 }, { columns: 1, ms: 1000 });
+  assert.ok(Math.abs(helper.share() - 0.1) < 1e-9, `${helper.share()}`);
+  helper.observe({ columns: 9, ms: 0 }, { columns: 1, ms: NaN }); // ignored
+  assert.ok(Math.abs(helper.share() - 0.1) < 1e-9);
+  assert.equal(helper.running(), false); // observing starts nothing
+});

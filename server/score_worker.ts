@@ -22,11 +22,13 @@ async function handle(m: ScoreRequest): Promise<ScoreReply> {
     return { type: "ok" };
   }
   if (!config) throw new Error("score request before init");
+  const t0 = performance.now();
   const s = scoreStream(params, config, m.stream, m.opts);
   return {
     type: "scored",
     nll: s.nll,
     tokens: s.tokens,
+    ms: performance.now() - t0,
     ...(s.logprobs ? { logprobs: s.logprobs } : {}),
   };
 }

@@ -87,16 +87,19 @@ export function scoreStream(
       x.set(stream.subarray(r + start, r + start + len), k * len);
       y.set(stream.subarray(r + start + 1, r + start + 1 + len), k * len);
     });
-    const { next, values } = tf.tidy(() => {
+    const { next, hidden, yt } = tf.tidy(() => {
       const out = forwardHidden(params, cfg, tf.tensor2d(x, [rows.length, len], "int32"), state);
       const yt = tf.reshape(tf.transpose(tf.tensor2d(y, [rows.length, len], "int32")), [
         -1,
       ]) as Tensor1D;
       return {
         next: out.state.map((s) => ({ h: tf.keep(s.h), ...(s.c ? { c: tf.keep(s.c) } : {}) })),
-        values: projectedNll(out.hidden, yt, outW, outB), // time-major [len·rows]
+        hidden: out.hidden,
+        yt,
       };
     });
+    const values = projectedNll(hidden, yt, outW, outB); // time-major [len·rows]
+    tf.dispose([hidden, yt]);
     for (let t = 0; t < len; t++) {
       for (let k = 0; k < rows.length; k++) {
         const v = values[t * rows.length + k]!;
@@ -153,14 +156,14 @@ function projectedNll(hidden: Tensor2D, targets: Tensor1D, w: Tensor2D, bias: Te
   const out = new Float32Array(n);
   for (let r = 0; r < n; r += PROJECT_ROWS) {
     const k = Math.min(PROJECT_ROWS, n - r);
-    out.set(
-      tf.tidy(() => {
-        const h = k === n ? hidden : tf.slice(hidden, [r, 0], [k, -1]) as Tensor2D;
-        const y = k === n ? targets : tf.slice(targets, [r], [k]) as Tensor1D;
-        return tokenNll(tf.fused.matMul({ a: h, b: w, bias }) as Tensor2D, y).dataSync();
-      }),
-      r,
-    );
+    // (tidy returns the tensor: it would walk a returned typed array element by element.)
+    const nll = tf.tidy(() => {
+      const h = k === n ? hidden : tf.slice(hidden, [r, 0], [k, -1]) as Tensor2D;
+      const y = k === n ? targets : tf.slice(targets, [r], [k]) as Tensor1D;
+      return tokenNll(tf.fused.matMul({ a: h, b: w, bias }) as Tensor2D, y);
+    });
+    out.set(nll.dataSync(), r);
+    nll.dispose();
   }
   return out;
 }

@@ -15,29 +15,50 @@ export interface SampleOptions {
 let scratch = new Float64Array(0);
 
 /**
- * Draw one id from logProbs [V] (natural log, normalised or not). Runs once per generated
- * token, so it avoids sorting objects: top-k and top-p become one weight threshold found on
- * a natively sorted copy of the weights, and plain sampling is a single pass.
+ * Draw one id from logProbs [V] (natural log, normalised or not): the weights
+ * exp((logProbs − max) / temperature) in one pass, then `drawWeighted`.
  */
 export function sampleToken(logProbs: Float32Array, opts: SampleOptions, prng: Prng): number {
   const v = logProbs.length;
   // One weight buffer reused across calls (this runs once per generated token).
   if (scratch.length < v) scratch = new Float64Array(v);
   const w = scratch.subarray(0, v);
+  // The largest allowed entry has weight 1, so some allowed weight is positive.
   let max = -Infinity, best = 0;
-  for (let i = 0; i < v; i++) if (logProbs[i]! > max) [max, best] = [logProbs[i]!, i];
-  for (const i of opts.exclude ?? []) if (i === best) max = -Infinity;
-  if (max === -Infinity) {
-    // The best token is excluded: find the best allowed one.
+  for (let i = 0; i < v; i++) if (logProbs[i]! > max) max = logProbs[i]!, best = i;
+  if (opts.exclude?.includes(best)) {
     const banned = new Set(opts.exclude);
-    for (let i = 0; i < v; i++) {
-      if (!banned.has(i) && logProbs[i]! > max) [max, best] = [logProbs[i]!, i];
-    }
+    max = -Infinity;
+    for (let i = 0; i < v; i++) if (logProbs[i]! > max && !banned.has(i)) max = logProbs[i]!;
   }
+  const t = opts.temperature > 0 ? opts.temperature : 1;
+  for (let i = 0; i < v; i++) w[i] = Math.exp((logProbs[i]! - max) / t);
+  return Math.max(0, drawWeighted(w, opts, prng));
+}
+
+/**
+ * Draw one id with probability ∝ w[i] (weights ≥ 0 at the request's temperature, any scale;
+ * the server computes them on the wasm backend for a whole batch at once). Temperature 0
+ * takes the largest allowed weight. Runs once per generated token, so it avoids sorting
+ * objects: top-k and top-p become one weight threshold found on a natively sorted copy, and
+ * plain sampling is a single pass. Excluded ids' weights are set to 0 in `w`. Returns −1
+ * when no allowed weight is positive (all underflowed), so the caller can redo it in float64.
+ */
+export function drawWeighted(
+  w: Float32Array | Float64Array,
+  opts: SampleOptions,
+  prng: Prng,
+): number {
+  const v = w.length;
+  for (const i of opts.exclude ?? []) if (i >= 0 && i < v) w[i] = 0;
+  let total = 0, best = 0, max = -Infinity;
+  for (let i = 0; i < v; i++) {
+    const wi = w[i]!;
+    total += wi;
+    if (wi > max) max = wi, best = i;
+  }
+  if (!(total > 0)) return -1;
   if (opts.temperature <= 0) return best;
-  let total = 0;
-  for (let i = 0; i < v; i++) total += w[i] = Math.exp((logProbs[i]! - max) / opts.temperature);
-  for (const i of opts.exclude ?? []) if (i >= 0 && i < v) total -= w[i]!, w[i] = 0;
   let threshold = 0;
   const k = opts.topK ?? 0, p = opts.topP ?? 1;
   if ((k > 0 && k < v) || p < 1) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { sampleToken } from "./sample.ts";
+import { drawWeighted, sampleToken } from "./sample.ts";
 import { createPrng } from "./prng.ts";
 
 const lp = Float32Array.from([0.5, 0.3, 0.15, 0.05].map(Math.log));
@@ -23,4 +23,25 @@ Deno.test("sampleToken() follows the distribution, top-k, top-p, temperature 0 a
   for (let i = 0; i < 500; i++) assert.ok(sampleToken(lp, { temperature: 1, topP: 0.7 }, prng) < 2);
   assert.equal(sampleToken(lp, { temperature: 0 }, prng), 0);
   assert.equal(sampleToken(lp, { temperature: 0, exclude: [0] }, prng), 1);
+});
+
+Deno.test("drawWeighted() draws in proportion to weights and says when no allowed weight is left", () => {
+  const prng = createPrng(2);
+  const counts = [0, 0, 0];
+  for (let i = 0; i < 20000; i++) {
+    counts[drawWeighted(Float32Array.from([3, 1, 0]), { temperature: 1 }, prng)]!++;
+  }
+  assert.ok(Math.abs(counts[0]! / 20000 - 0.75) < 0.02, `${counts}`);
+  assert.equal(counts[2], 0);
+  assert.equal(
+    drawWeighted(Float32Array.from([1, 0, 0]), { temperature: 0.1, exclude: [0] }, prng),
+    -1,
+  );
+  assert.equal(
+    drawWeighted(Float32Array.from([1, 0.5, 0.7]), { temperature: 0, exclude: [0] }, prng),
+    2,
+  );
+  // sampleToken() weighs relative to the best allowed entry, so a far-ahead excluded one is harmless.
+  const lp = Float32Array.from([0, -2000, -2100]);
+  assert.equal(sampleToken(lp, { temperature: 0.5, exclude: [0] }, prng), 1);
 });

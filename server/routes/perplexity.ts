@@ -42,7 +42,7 @@ export async function scoreTokens(
   const stream = new Int32Array(ids.length + 1);
   stream[0] = model.vocab.eos;
   stream.set(ids, 1);
-  const opts = { batch: ids.length >= 5000 ? 10 : 1, bptt: 64, perToken };
+  const opts = { batch: ids.length >= 5000 ? 10 : 1, bptt: 35, perToken };
   const s = await scoreShared(model.config, model.params, stream, opts, model.scorer);
   return {
     perplexity: s.tokens > 0 ? s.perplexity : 0,
