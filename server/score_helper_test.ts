@@ -1,15 +1,10 @@
 import assert from "node:assert/strict";
-import { loadModel } from "../shared/model_format.ts";
 import { scoreStream } from "../shared/perplexity.ts";
-import { createPrng } from "../shared/prng.ts";
-import { assertClose, saveSmallModel, useWasm } from "../shared/testing.ts";
+import { assertClose, smallModelAndStream } from "../shared/testing.ts";
 import { createScoreHelper, scoreShared } from "./score_helper.ts";
 
 Deno.test("scoreShared() on two threads gives the one-thread score, then the worker stops when idle", async () => {
-  await useWasm();
-  const m = await loadModel(await saveSmallModel({ cell: "ugru" }, 5));
-  const prng = createPrng(4);
-  const stream = Int32Array.from({ length: 2001 }, () => prng.int(m.config.vocabSize));
+  const { m, stream } = await smallModelAndStream(2001, 4);
   const opts = { batch: 10, bptt: 64, perToken: true };
   const one = scoreStream(m.params, m.config, stream, opts);
   const helper = createScoreHelper(m.config, m.params, 300);
@@ -32,8 +27,7 @@ Deno.test("scoreShared() on two threads gives the one-thread score, then the wor
 });
 
 Deno.test("a score helper's share follows the measured speeds of both threads, within bounds", async () => {
-  await useWasm();
-  const m = await loadModel(await saveSmallModel({ cell: "ugru" }, 5));
+  const { m } = await smallModelAndStream(1, 1);
   const helper = createScoreHelper(m.config, m.params);
   const start = helper.share();
   // The worker scored its columns twice as fast per column: it should get more next time.

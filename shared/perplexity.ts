@@ -114,31 +114,27 @@ export function scoreStream(
   };
   const rows = Array.from({ length: to - from }, (_, k) => (from + k) * n);
   let state = zeroState(cfg, rows.length);
-  for (let i = 0; i < n; i += bptt) state = run(rows, Math.min(bptt, n - i), i, state);
-  if (to < b) {
+  try {
+    for (let i = 0; i < n; i += bptt) state = run(rows, Math.min(bptt, n - i), i, state);
+    if (to === b) {
+      // The tail continues the last column's stream.
+      const last = rows.length - 1;
+      const tailState: ModelState = tf.tidy(() =>
+        state.map((s) => ({
+          h: tf.slice(s.h, [last, 0], [1, -1]) as Tensor2D,
+          ...(s.c ? { c: tf.slice(s.c, [last, 0], [1, -1]) as Tensor2D } : {}),
+        }))
+      );
+      disposeState(state);
+      state = tailState;
+      for (let i = b * n; i < targetsTotal; i += bptt) {
+        state = run([0], Math.min(bptt, targetsTotal - i), i, state);
+      }
+    }
+  } finally {
     disposeState(state);
     if (ownW) outW.dispose();
-    return {
-      nll,
-      tokens: done,
-      perplexity: Math.exp(nll / done),
-      ...(logprobs ? { logprobs } : {}),
-    };
   }
-  // The tail continues the last column's stream.
-  const lastState: ModelState = tf.tidy(() =>
-    state.map((s) => ({
-      h: tf.slice(s.h, [rows.length - 1, 0], [1, -1]) as Tensor2D,
-      ...(s.c ? { c: tf.slice(s.c, [rows.length - 1, 0], [1, -1]) as Tensor2D } : {}),
-    }))
-  );
-  disposeState(state);
-  state = lastState;
-  for (let i = b * n; i < targetsTotal; i += bptt) {
-    state = run([0], Math.min(bptt, targetsTotal - i), i, state);
-  }
-  disposeState(state);
-  if (ownW) outW.dispose();
   return {
     nll,
     tokens: done,

@@ -5,7 +5,7 @@ import { loadModel } from "./model_format.ts";
 import { scoredRange, scoreStream } from "./perplexity.ts";
 import { step, zeroState } from "./model.ts";
 import { createPrng } from "./prng.ts";
-import { assertClose, saveSmallModel, useWasm } from "./testing.ts";
+import { assertClose, saveSmallModel, smallModelAndStream, useWasm } from "./testing.ts";
 
 Deno.test("scoreStream() equals token-by-token scoring and covers every target once", async () => {
   await useWasm();
@@ -34,10 +34,7 @@ Deno.test("scoreStream() equals token-by-token scoring and covers every target o
 });
 
 Deno.test("scoreStream() parts by columns add up to exactly the whole stream's score", async () => {
-  await useWasm();
-  const m = await loadModel(await saveSmallModel({ cell: "ugru" }, 5));
-  const prng = createPrng(3);
-  const stream = Int32Array.from({ length: 108 }, () => prng.int(m.config.vocabSize));
+  const { m, stream } = await smallModelAndStream(108, 3);
   const opts = { batch: 10, bptt: 4, perToken: true };
   const whole = scoreStream(m.params, m.config, stream, opts);
   const a = scoreStream(m.params, m.config, stream, { ...opts, columns: [0, 4] });

@@ -6,7 +6,8 @@ import { initBackend } from "./backend.ts";
 import { tf } from "./tf.ts";
 import { type ModelConfigInput, parseModelConfig } from "./config.ts";
 import { initParams } from "./model.ts";
-import { saveModel } from "./model_format.ts";
+import { loadModel, saveModel } from "./model_format.ts";
+import { createPrng } from "./prng.ts";
 import { makeVocab } from "./vocab.ts";
 
 let ready: Promise<unknown> | undefined;
@@ -79,4 +80,13 @@ export function assertClose(actual: number, expected: number, tol: number, what 
       `${what}: ${actual} differs from ${expected} by relative ${err.toExponential(2)} > ${tol}`,
     );
   }
+}
+
+/** A small uGRU on the wasm backend, loaded back from disk, and a seeded random id stream. */
+export async function smallModelAndStream(length: number, seed: number) {
+  await useWasm();
+  const model = await loadModel(await saveSmallModel({ cell: "ugru" }, 5));
+  const prng = createPrng(seed);
+  const stream = Int32Array.from({ length }, () => prng.int(model.config.vocabSize));
+  return { m: model, stream };
 }
