@@ -254,8 +254,8 @@ interface BatchRows {
 
 /**
  * Everything sampling needs from a step's logits [B,V], computed on the backend for the
- * whole batch (wasm's exp is ~2.5× faster than Math.exp in a JS loop, and this is most of a
- * batched step's work): per row, the weights w = exp(logits/T − m) at its own temperature
+ * whole batch (in JS, two Math.exp passes over every row took as long as the batched
+ * product itself at 32 streams): per row, the weights w = exp(logits/T − m) at its own temperature
  * (T = 1 for greedy rows), m = max(logits/T), and log Σ exp(logits) for log-probabilities
  * at temperature 1. The raw logits come back only for rows that report alternatives or
  * whose allowed weights all underflowed (a very low temperature with `<unk>` on top).
