@@ -1,5 +1,6 @@
 import { tf } from "./tf.ts";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { installWasmKernels } from "./wasm_kernels.ts";
 
 export type BackendRequest = "auto" | "wasm" | "cpu" | "tensorflow";
 export const BACKENDS: readonly BackendRequest[] = ["auto", "wasm", "cpu", "tensorflow"];
@@ -40,6 +41,7 @@ async function useWasm(): Promise<void> {
   tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
   if (!(await tf.setBackend("wasm"))) throw new Error("The wasm backend failed to initialise");
   await tf.ready();
+  installWasmKernels();
 }
 
 /**

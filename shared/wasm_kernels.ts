@@ -1,0 +1,84 @@
+/**
+ * Faster Slice and Unpack kernels for the wasm backend.
+ *
+ * tfjs-backend-wasm's Slice copies its whole input out of the wasm heap (`readSync`) before
+ * taking the slice, so every slice costs the size of the source, and Unpack (`tf.unstack`) is
+ * one such slice per step: unstacking a [T,B,gH] sequence costs O(T²·B·gH). At T = 400 that
+ * made a toy-task forward pass 30× slower than at T = 200, and it taxes every recurrence here.
+ * These kernels copy a contiguous slice straight from a view of the heap (as the backend's own
+ * Identity kernel does) and hand anything else to the original kernel. No npm package
+ * replaces a single tfjs kernel, so it is written here.
+ */
+import { tf } from "./tf.ts";
+
+interface TensorInfo {
+  dataId: object;
+  shape: number[];
+  dtype: string;
+}
+/** The part of tfjs-backend-wasm's BackendWasm that these kernels use. */
+interface WasmHeapBackend {
+  makeOutput(shape: number[], dtype: string): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+type KernelFunc = (args: {
+  inputs: Record<string, TensorInfo>;
+  attrs?: Record<string, unknown>;
+  backend: unknown;
+}) => TensorInfo | TensorInfo[];
+
+/** Copy x[offset .. offset+size(shape)) into a new tensor of `shape`. */
+function copyRange(backend: WasmHeapBackend, x: TensorInfo, offset: number, shape: number[]) {
+  const out = backend.makeOutput(shape, x.dtype);
+  // Views are taken after makeOutput: allocating may grow the heap and detach older views.
+  const n = tf.util.sizeFromShape(shape);
+  backend.typedArrayFromHeap(out).set(backend.typedArrayFromHeap(x).subarray(offset, offset + n));
+  return out;
+}
+
+let installed = false;
+
+/** Replace the wasm backend's Slice and Unpack kernels (once; call after it is registered). */
+export function installWasmKernels(): void {
+  if (installed) return;
+  const slice = tf.getKernel("Slice", "wasm")?.kernelFunc as KernelFunc | undefined;
+  const unpack = tf.getKernel("Unpack", "wasm")?.kernelFunc as KernelFunc | undefined;
+  if (!slice || !unpack) return;
+  installed = true;
+
+  tf.unregisterKernel("Slice", "wasm");
+  tf.registerKernel({
+    kernelName: "Slice",
+    backendName: "wasm",
+    kernelFunc: ((args) => {
+      const x = args.inputs.x!;
+      const { begin, size } = args.attrs as { begin: number | number[]; size: number[] };
+      const [b, s] = tf.slice_util.parseSliceParams(x as tf.TensorInfo, begin, size) as [
+        number[],
+        number[],
+      ];
+      if (x.dtype === "string" || !tf.slice_util.isSliceContinous(x.shape, b, s)) {
+        return slice(args);
+      }
+      const offset = tf.slice_util.computeFlatOffset(b, tf.util.computeStrides(x.shape));
+      return copyRange(args.backend as WasmHeapBackend, x, offset, s);
+    }) as KernelFunc as tf.KernelFunc,
+  });
+
+  tf.unregisterKernel("Unpack", "wasm");
+  tf.registerKernel({
+    kernelName: "Unpack",
+    backendName: "wasm",
+    kernelFunc: ((args) => {
+      const x = args.inputs.value!;
+      const rank = x.shape.length;
+      const axis = (args.attrs as { axis: number }).axis;
+      // Along the first axis every part is contiguous; other axes keep the original kernel.
+      if (x.dtype === "string" || (axis !== 0 && axis !== -rank)) return unpack(args);
+      const [n, ...rest] = x.shape;
+      const stride = tf.util.sizeFromShape(rest);
+      const backend = args.backend as WasmHeapBackend;
+      return Array.from({ length: n! }, (_, i) => copyRange(backend, x, i * stride, rest));
+    }) as KernelFunc as tf.KernelFunc,
+  });
+}
