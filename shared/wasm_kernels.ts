@@ -1,5 +1,5 @@
 /**
- * Faster Slice and Unpack kernels for the wasm backend.
+ * Faster Slice, Unpack and SplitV kernels for the wasm backend.
  *
  * tfjs-backend-wasm's Slice copies its whole input out of the wasm heap (`readSync`) before
  * taking the slice, so every slice costs the size of the source, and Unpack (`tf.unstack`) is
@@ -38,12 +38,13 @@ function copyRange(backend: WasmHeapBackend, x: TensorInfo, offset: number, shap
 
 let installed = false;
 
-/** Replace the wasm backend's Slice and Unpack kernels (once; call after it is registered). */
+/** Replace the wasm backend's Slice, Unpack and SplitV kernels (once; call after it is registered). */
 export function installWasmKernels(): void {
   if (installed) return;
   const slice = tf.getKernel("Slice", "wasm")?.kernelFunc as KernelFunc | undefined;
   const unpack = tf.getKernel("Unpack", "wasm")?.kernelFunc as KernelFunc | undefined;
-  if (!slice || !unpack) return;
+  const splitV = tf.getKernel("SplitV", "wasm")?.kernelFunc as KernelFunc | undefined;
+  if (!slice || !unpack || !splitV) return;
   installed = true;
 
   tf.unregisterKernel("Slice", "wasm");
@@ -79,6 +80,40 @@ export function installWasmKernels(): void {
       const stride = tf.util.sizeFromShape(rest);
       const backend = args.backend as WasmHeapBackend;
       return Array.from({ length: n! }, (_, i) => copyRange(backend, x, i * stride, rest));
+    }) as KernelFunc as tf.KernelFunc,
+  });
+
+  // SplitV (tf.split, and the gradient of tf.concat) is a slice per part inside the backend.
+  tf.unregisterKernel("SplitV", "wasm");
+  tf.registerKernel({
+    kernelName: "SplitV",
+    backendName: "wasm",
+    kernelFunc: ((args) => {
+      const x = args.inputs.x!;
+      const { numOrSizeSplits, axis } = args.attrs as {
+        numOrSizeSplits: number | number[];
+        axis: number;
+      };
+      const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
+      // Parts are contiguous when every dimension before the axis is 1.
+      if (x.dtype === "string" || tf.util.sizeFromShape(x.shape.slice(0, ax)) !== 1) {
+        return splitV(args);
+      }
+      const sizes = tf.backend_util.prepareSplitSize(
+        x as unknown as tf.Tensor,
+        numOrSizeSplits,
+        ax,
+      );
+      const inner = tf.util.sizeFromShape(x.shape.slice(ax + 1));
+      const backend = args.backend as WasmHeapBackend;
+      let at = 0;
+      return sizes.map((n) => {
+        const shape = x.shape.slice();
+        shape[ax] = n;
+        const out = copyRange(backend, x, at * inner, shape);
+        at += n;
+        return out;
+      });
     }) as KernelFunc as tf.KernelFunc,
   });
 }

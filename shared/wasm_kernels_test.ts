@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { tf } from "./tf.ts";
 import { useWasm } from "./testing.ts";
 
-Deno.test("wasm Slice and Unpack give tfjs's results, contiguous or not, with gradients", async () => {
+Deno.test("wasm Slice, Unpack and SplitV give tfjs's results, contiguous or not, with gradients", async () => {
   await useWasm();
   assert.equal(tf.getBackend(), "wasm");
   const values = Array.from({ length: 4 * 3 * 5 }, (_, i) => i * 0.5 - 7);
@@ -29,6 +29,19 @@ Deno.test("wasm Slice and Unpack give tfjs's results, contiguous or not, with gr
       [0, 1, 2, 3].map((i) => [0, 1, 2, 3, 4].map((k) => at(i, j, k))),
     );
   });
+  // Split along axis 0 (contiguous parts) and axis 2 (the original kernel), and concat's gradient.
+  const [p0, p1] = tf.split(x, [1, 3], 0);
+  assert.deepEqual(p0!.arraySync(), tf.slice(x, [0, 0, 0], [1, 3, 5]).arraySync());
+  assert.deepEqual(p1!.arraySync(), tf.slice(x, [1, 0, 0], [3, 3, 5]).arraySync());
+  const [q0, q1] = tf.split(x, [2, 3], 2);
+  assert.deepEqual(q1!.arraySync(), tf.slice(x, [0, 0, 2], [4, 3, 3]).arraySync());
+  assert.deepEqual(q0!.shape, [4, 3, 2]);
+  const parts = [tf.ones([2, 3]), tf.ones([1, 3])];
+  const gs = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+    tf.sum(tf.mul(tf.concat([a, b], 0), tf.tensor2d([[1, 2, 3], [4, 5, 6], [7, 8, 9]])))
+  )(parts);
+  assert.deepEqual(gs[0]!.arraySync(), [[1, 2, 3], [4, 5, 6]]);
+  assert.deepEqual(gs[1]!.arraySync(), [[7, 8, 9]]);
   // The gradient of a sum of weighted unstacked parts reaches the right elements.
   const g = tf.grad((v: tf.Tensor) =>
     tf.addN(tf.unstack(v, 0).map((t, i) => tf.mul(tf.sum(t), i + 1)))

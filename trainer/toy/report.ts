@@ -157,11 +157,16 @@ function differences(results: ToyResult[]): string[] {
     if (p === undefined) continue;
     const ours = headline(r.task.task, r.metrics);
     const word = ours + 0.5 < p ? "below" : ours > p + 0.5 ? "above" : "level with";
+    const majority = r.baseline?.majority;
+    // A model that answers the most common value every time has learned nothing: say so.
+    const trivial = majority !== undefined && ours <= 100 * majority + 0.5
+      ? ` — no better than always answering the most common value (${pct(100 * majority)} %)`
+      : "";
     out.push(
       `${NAMES[r.model.cell]}, ${TITLES[r.task.task]}, L = ${r.task.length}: rotor ${
         pct(ours)
-      } % vs poster ${p} % (${word}) after ${r.train.steps} steps; training-batch accuracy ` +
-        `over the last quarter: ${trend(r)}`,
+      } % vs poster ${p} % (${word})${trivial} after ${r.train.steps} steps; training-batch ` +
+        `accuracy over the last quarter: ${trend(r)}`,
     );
   }
   return out;
