@@ -53,7 +53,7 @@ export function headline(task: TaskKind, m: ToyMetrics): number {
 }
 
 const pct = (x: number) => (x >= 99.995 ? "100.00" : x.toFixed(2));
-const num = (x: number) => (x < 0.001 ? x.toExponential(2) : x.toFixed(4));
+const num = (x: number) => (x < 0.001 || x >= 1e4 ? x.toExponential(2) : x.toFixed(4));
 const fmt = (task: TaskKind, x: number) => (task === "first" || task === "kth" ? pct(x) : num(x));
 
 function lengthsOf(results: ToyResult[], task: TaskKind): number[] {
