@@ -36,84 +36,80 @@ function copyRange(backend: WasmHeapBackend, x: TensorInfo, offset: number, shap
   return out;
 }
 
-let installed = false;
+type Args = Parameters<KernelFunc>[0];
+/** A faster path for some inputs; undefined hands the call to the backend's own kernel. */
+type FastPath = (args: Args, backend: WasmHeapBackend) => TensorInfo | TensorInfo[] | undefined;
 
-/** Replace the wasm backend's Slice, Unpack and SplitV kernels (once; call after it is registered). */
+const FAST: Record<string, FastPath> = {
+  Slice(args, backend) {
+    const x = args.inputs.x!;
+    const { begin, size } = args.attrs as { begin: number | number[]; size: number[] };
+    const [b, s] = tf.slice_util.parseSliceParams(x as tf.TensorInfo, begin, size) as [
+      number[],
+      number[],
+    ];
+    if (x.dtype === "string" || !tf.slice_util.isSliceContinous(x.shape, b, s)) return;
+    return copyRange(
+      backend,
+      x,
+      tf.slice_util.computeFlatOffset(b, tf.util.computeStrides(x.shape)),
+      s,
+    );
+  },
+  Unpack(args, backend) {
+    const x = args.inputs.value!;
+    const axis = (args.attrs as { axis: number }).axis;
+    // Along the first axis every part is contiguous.
+    if (x.dtype === "string" || (axis !== 0 && axis !== -x.shape.length)) return;
+    const [n, ...rest] = x.shape;
+    const stride = tf.util.sizeFromShape(rest);
+    return Array.from({ length: n! }, (_, i) => copyRange(backend, x, i * stride, rest));
+  },
+  // SplitV (tf.split, and the gradient of tf.concat) is a slice per part inside the backend.
+  SplitV(args, backend) {
+    const x = args.inputs.x!;
+    const { numOrSizeSplits, axis } = args.attrs as {
+      numOrSizeSplits: number | number[];
+      axis: number;
+    };
+    const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
+    // Parts are contiguous when every dimension before the axis is 1.
+    if (x.dtype === "string" || tf.util.sizeFromShape(x.shape.slice(0, ax)) !== 1) return;
+    const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, numOrSizeSplits, ax);
+    const inner = tf.util.sizeFromShape(x.shape.slice(ax + 1));
+    let at = 0;
+    return sizes.map((n) => {
+      const shape = x.shape.slice();
+      shape[ax] = n;
+      const out = copyRange(backend, x, at * inner, shape);
+      at += n;
+      return out;
+    });
+  },
+};
+
+let installed = false;
+/** How many calls took a fast path (tests check that the replacement is in use). */
+export const fastPathCalls = { count: 0 };
+
+/** Replace the wasm backend's Slice, Unpack and SplitV kernels (once; after it is registered). */
 export function installWasmKernels(): void {
   if (installed) return;
-  const slice = tf.getKernel("Slice", "wasm")?.kernelFunc as KernelFunc | undefined;
-  const unpack = tf.getKernel("Unpack", "wasm")?.kernelFunc as KernelFunc | undefined;
-  const splitV = tf.getKernel("SplitV", "wasm")?.kernelFunc as KernelFunc | undefined;
-  if (!slice || !unpack || !splitV) return;
+  const originals = Object.keys(FAST).map((name) => tf.getKernel(name, "wasm")?.kernelFunc);
+  if (originals.some((k) => !k)) return;
   installed = true;
-
-  tf.unregisterKernel("Slice", "wasm");
-  tf.registerKernel({
-    kernelName: "Slice",
-    backendName: "wasm",
-    kernelFunc: ((args) => {
-      const x = args.inputs.x!;
-      const { begin, size } = args.attrs as { begin: number | number[]; size: number[] };
-      const [b, s] = tf.slice_util.parseSliceParams(x as tf.TensorInfo, begin, size) as [
-        number[],
-        number[],
-      ];
-      if (x.dtype === "string" || !tf.slice_util.isSliceContinous(x.shape, b, s)) {
-        return slice(args);
-      }
-      const offset = tf.slice_util.computeFlatOffset(b, tf.util.computeStrides(x.shape));
-      return copyRange(args.backend as WasmHeapBackend, x, offset, s);
-    }) as KernelFunc as tf.KernelFunc,
-  });
-
-  tf.unregisterKernel("Unpack", "wasm");
-  tf.registerKernel({
-    kernelName: "Unpack",
-    backendName: "wasm",
-    kernelFunc: ((args) => {
-      const x = args.inputs.value!;
-      const rank = x.shape.length;
-      const axis = (args.attrs as { axis: number }).axis;
-      // Along the first axis every part is contiguous; other axes keep the original kernel.
-      if (x.dtype === "string" || (axis !== 0 && axis !== -rank)) return unpack(args);
-      const [n, ...rest] = x.shape;
-      const stride = tf.util.sizeFromShape(rest);
-      const backend = args.backend as WasmHeapBackend;
-      return Array.from({ length: n! }, (_, i) => copyRange(backend, x, i * stride, rest));
-    }) as KernelFunc as tf.KernelFunc,
-  });
-
-  // SplitV (tf.split, and the gradient of tf.concat) is a slice per part inside the backend.
-  tf.unregisterKernel("SplitV", "wasm");
-  tf.registerKernel({
-    kernelName: "SplitV",
-    backendName: "wasm",
-    kernelFunc: ((args) => {
-      const x = args.inputs.x!;
-      const { numOrSizeSplits, axis } = args.attrs as {
-        numOrSizeSplits: number | number[];
-        axis: number;
-      };
-      const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
-      // Parts are contiguous when every dimension before the axis is 1.
-      if (x.dtype === "string" || tf.util.sizeFromShape(x.shape.slice(0, ax)) !== 1) {
-        return splitV(args);
-      }
-      const sizes = tf.backend_util.prepareSplitSize(
-        x as unknown as tf.Tensor,
-        numOrSizeSplits,
-        ax,
-      );
-      const inner = tf.util.sizeFromShape(x.shape.slice(ax + 1));
-      const backend = args.backend as WasmHeapBackend;
-      let at = 0;
-      return sizes.map((n) => {
-        const shape = x.shape.slice();
-        shape[ax] = n;
-        const out = copyRange(backend, x, at * inner, shape);
-        at += n;
+  Object.entries(FAST).forEach(([name, fast], i) => {
+    const original = originals[i] as unknown as KernelFunc;
+    tf.unregisterKernel(name, "wasm");
+    tf.registerKernel({
+      kernelName: name,
+      backendName: "wasm",
+      kernelFunc: ((args) => {
+        const out = fast(args, args.backend as WasmHeapBackend);
+        if (out === undefined) return original(args);
+        fastPathCalls.count++;
         return out;
-      });
-    }) as KernelFunc as tf.KernelFunc,
+      }) as KernelFunc as tf.KernelFunc,
+    });
   });
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { tf } from "./tf.ts";
 import { useWasm } from "./testing.ts";
+import { fastPathCalls } from "./wasm_kernels.ts";
 
 Deno.test("wasm Slice, Unpack and SplitV give tfjs's results, contiguous or not, with gradients", async () => {
   await useWasm();
@@ -19,6 +20,9 @@ Deno.test("wasm Slice, Unpack and SplitV give tfjs's results, contiguous or not,
   );
   assert.deepEqual(tf.slice(tf.tensor1d([5, 6, 7, 8], "int32"), [1], [2]).arraySync(), [6, 7]);
   // Unpack along axis 0 (the fast path) and along axis 1 (the original kernel).
+  const before = fastPathCalls.count;
+  tf.unstack(x, 0);
+  assert.equal(fastPathCalls.count, before + 1, "unstack along axis 0 takes the fast path");
   tf.unstack(x, 0).forEach((t, i) => {
     assert.deepEqual(t.shape, [3, 5]);
     assert.deepEqual(t.arraySync(), [0, 1, 2].map((j) => [0, 1, 2, 3, 4].map((k) => at(i, j, k))));
