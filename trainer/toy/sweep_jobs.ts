@@ -94,13 +94,16 @@ export async function runInProcesses(
         stdout: "piped",
         stderr: "piped",
       }).spawn();
-      const sink = file.writable.getWriter();
+      // Written with file.write, not file.writable: the writable stream's writes resolved
+      // while the file stayed empty until the child exited (measured with Deno 2.9).
       const copy = async (s: ReadableStream<Uint8Array>) => {
-        for await (const chunk of s) await sink.write(chunk);
+        for await (const chunk of s) {
+          for (let at = 0; at < chunk.length;) at += await file.write(chunk.subarray(at));
+        }
       };
       await Promise.all([copy(child.stdout), copy(child.stderr)]);
       const status = await child.status;
-      await sink.close();
+      file.close();
       if (!status.success) {
         const tail = (await readFile(log, "utf8")).slice(-2000);
         throw new Error(`sweep run ${name} failed (exit ${status.code}); end of ${log}:\n${tail}`);
