@@ -7,7 +7,13 @@ import { tf } from "../shared/tf.ts";
 import type { Tensor1D, Tensor2D } from "../shared/tf.ts";
 import type { ModelConfig } from "../shared/config.ts";
 import { CELLS, type Prepared } from "../shared/cells/mod.ts";
-import { cellOptions, layerParams, type ModelState, type Params } from "../shared/model.ts";
+import {
+  cellOptions,
+  layerParams,
+  type ModelState,
+  outputMatrix,
+  type Params,
+} from "../shared/model.ts";
 
 export interface Decoder {
   cfg: ModelConfig;
@@ -32,9 +38,7 @@ export function createDecoder(params: Params, cfg: ModelConfig): Decoder {
   });
   const embedding = params.embedding as Tensor2D; // [V,E]
   const ownW = cfg.tieWeights;
-  const outW = ownW
-    ? tf.keep(tf.transpose(embedding)) as Tensor2D // [H,V]
-    : (params["output/W"] as Tensor2D); // [H,V]
+  const outW = tf.keep(outputMatrix(params, cfg)); // [H,V]
   const outB = params["output/b"] as Tensor1D; // [V]
   return {
     cfg,

@@ -37,7 +37,7 @@ Deno.test("loadModels() loads a model over HTTP, as MODEL_URL does", async () =>
   }
 });
 
-Deno.test("readServeEnv() applies defaults and refuses a bad PORT", () => {
+Deno.test("readServeEnv() applies defaults and refuses a bad PORT or SCORE_THREADS", () => {
   assert.deepEqual(readServeEnv({}), {
     modelsDir: "models",
     modelUrl: undefined,
@@ -52,4 +52,8 @@ Deno.test("readServeEnv() applies defaults and refuses a bad PORT", () => {
     () => readServeEnv({ PORT: "eighty" }),
     /PORT must be a non-negative integer, got "eighty"/,
   );
+  assert.equal(readServeEnv({ SCORE_THREADS: "1" }).scoreThreads, 1);
+  for (const bad of ["0", "3"]) {
+    assert.throws(() => readServeEnv({ SCORE_THREADS: bad }), /SCORE_THREADS must be 1 or 2/);
+  }
 });

@@ -6,7 +6,13 @@
  */
 import type { ModelConfig } from "../shared/config.ts";
 import type { Params } from "../shared/model.ts";
-import { type Score, scoredRange, type ScoreOptions, scoreStream } from "../shared/perplexity.ts";
+import {
+  columnCount,
+  type Score,
+  scoredRange,
+  type ScoreOptions,
+  scoreStream,
+} from "../shared/perplexity.ts";
 
 export type ScoreRequest =
   | {
@@ -142,8 +148,7 @@ export async function scoreShared(
   helper: ScoreHelper | undefined,
 ): Promise<Scored> {
   const targets = stream.length - 1;
-  const batch = opts.batch ?? 10;
-  const cols = Math.max(1, Math.min(batch, Math.floor(targets / 2) || 1));
+  const cols = columnCount(targets, opts.batch);
   if (!helper || cols < 2) return scoreStream(params, config, stream, opts);
   const theirCols = Math.min(cols - 1, Math.max(1, Math.round(cols * helper.share())));
   const mine = cols - theirCols;

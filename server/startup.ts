@@ -30,6 +30,10 @@ function intEnv(env: Record<string, string | undefined>, name: string, dflt: num
 }
 
 export function readServeEnv(env: Record<string, string | undefined>): ServeEnv {
+  const scoreThreads = intEnv(env, "SCORE_THREADS", 2);
+  if (scoreThreads < 1 || scoreThreads > 2) {
+    throw new Error(`SCORE_THREADS must be 1 or 2, got ${scoreThreads}`);
+  }
   return {
     modelsDir: env.MODELS_DIR || "models",
     modelUrl: env.MODEL_URL || undefined,
@@ -38,7 +42,7 @@ export function readServeEnv(env: Record<string, string | undefined>): ServeEnv 
     host: env.HOST || "127.0.0.1",
     maxActive: intEnv(env, "MAX_ACTIVE_STREAMS", 32),
     maxQueue: intEnv(env, "MAX_QUEUED_STREAMS", 64),
-    scoreThreads: intEnv(env, "SCORE_THREADS", 2),
+    scoreThreads,
   };
 }
 
@@ -67,9 +71,6 @@ export async function prepare(env: ServeEnv) {
     : await findModelDirs(env.modelsDir);
   if (locations.size === 0) throw new Error(NO_MODEL_HELP(env.modelsDir));
   const models = await loadModels(locations, { maxActive: env.maxActive, maxQueue: env.maxQueue });
-  if (env.scoreThreads > 2) {
-    throw new Error(`SCORE_THREADS must be 1 or 2, got ${env.scoreThreads}`);
-  }
   if (env.scoreThreads === 2) {
     for (const m of models.values()) m.scorer = createScoreHelper(m.config, m.params);
   }

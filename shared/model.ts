@@ -138,12 +138,19 @@ export function forwardHidden(
   return { hidden: x, state: next };
 }
 
+/**
+ * The output matrix [H,V]: the transposed embedding when tied (a new tensor, which the caller
+ * disposes; `cfg.tieWeights` says so), else the `output/W` parameter itself.
+ */
+export function outputMatrix(params: Params, cfg: ModelConfig): Tensor2D {
+  return cfg.tieWeights
+    ? tf.transpose(params.embedding as Tensor2D) as Tensor2D // [E=H, V]
+    : (params["output/W"] as Tensor2D); // [H, V]
+}
+
 /** Output projection: hidden [N,H] → logits [N,V]. */
 export function project(params: Params, cfg: ModelConfig, hidden: Tensor2D): Tensor2D {
-  const w = cfg.tieWeights
-    ? tf.transpose(params.embedding as Tensor2D) // [E=H, V]
-    : (params["output/W"] as Tensor2D); // [H, V]
-  return tf.add(matMul(hidden, w), params["output/b"]!) as Tensor2D;
+  return tf.add(matMul(hidden, outputMatrix(params, cfg)), params["output/b"]!) as Tensor2D;
 }
 
 /**

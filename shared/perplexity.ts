@@ -5,7 +5,14 @@
 import { tf } from "./tf.ts";
 import type { Tensor1D, Tensor2D } from "./tf.ts";
 import type { ModelConfig } from "./config.ts";
-import { disposeState, forwardHidden, type ModelState, type Params, zeroState } from "./model.ts";
+import {
+  disposeState,
+  forwardHidden,
+  type ModelState,
+  outputMatrix,
+  type Params,
+  zeroState,
+} from "./model.ts";
 import { tokenNll } from "./ops.ts";
 
 export interface Score {
@@ -40,7 +47,8 @@ export function scoredRange(targetsTotal: number, opts: ScoreOptions): [number, 
   return [from * n, to === b ? targetsTotal : to * n];
 }
 
-function columnCount(targetsTotal: number, batch = 10): number {
+/** How many columns a stream of `targetsTotal` targets is scored in, given `batch`. */
+export function columnCount(targetsTotal: number, batch = 10): number {
   return Math.max(1, Math.min(batch, Math.floor(targetsTotal / 2) || 1));
 }
 
@@ -74,9 +82,7 @@ export function scoreStream(
   // The output matrix [H,V] is built once, not per window (a tied embedding's transpose
   // costs about as much as projecting 100 positions on wasm).
   const ownW = cfg.tieWeights;
-  const outW = ownW
-    ? tf.keep(tf.transpose(params.embedding as Tensor2D)) as Tensor2D
-    : params["output/W"] as Tensor2D;
+  const outW = tf.keep(outputMatrix(params, cfg));
   const outB = params["output/b"] as Tensor1D;
   const logprobs = opts.perToken ? new Float32Array(targetsTotal) : undefined;
   let nll = 0, done = 0;
