@@ -37,7 +37,7 @@ Deno.test("loadModels() loads a model over HTTP, as MODEL_URL does", async () =>
   }
 });
 
-Deno.test("readServeEnv() applies defaults and refuses a bad PORT or SCORE_THREADS", () => {
+Deno.test("readServeEnv() applies defaults and refuses a bad PORT, SCORE_THREADS or WASM_THREADS", () => {
   assert.deepEqual(readServeEnv({}), {
     modelsDir: "models",
     modelUrl: undefined,
@@ -46,8 +46,14 @@ Deno.test("readServeEnv() applies defaults and refuses a bad PORT or SCORE_THREA
     host: "127.0.0.1",
     maxActive: 32,
     maxQueue: 64,
-    scoreThreads: 2,
+    scoreThreads: 1,
+    wasmThreads: 2,
   });
+  // One backend thread: long texts are scored on a second thread by default.
+  assert.equal(readServeEnv({ WASM_THREADS: "1" }).scoreThreads, 2);
+  for (const bad of ["0", "65", "two"]) {
+    assert.throws(() => readServeEnv({ WASM_THREADS: bad }), /WASM_THREADS must/);
+  }
   assert.throws(
     () => readServeEnv({ PORT: "eighty" }),
     /PORT must be a non-negative integer, got "eighty"/,

@@ -16,7 +16,7 @@ const params: Params = {};
 
 async function handle(m: ScoreRequest): Promise<ScoreReply> {
   if (m.type === "init") {
-    await initBackend("wasm");
+    await initBackend("wasm", { threads: 1 });
     config = m.config;
     for (const [k, v] of Object.entries(m.values)) params[k] = tf.tensor(v, m.shapes[k]);
     return { type: "ok" };

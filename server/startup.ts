@@ -15,8 +15,13 @@ export interface ServeEnv {
   host: string;
   maxActive: number;
   maxQueue: number;
-  /** Score long texts on a second thread (SCORE_THREADS=2, the default) or not (1). */
+  /**
+   * Score long texts on a second thread (SCORE_THREADS=2) or not (1). The default is 2 only
+   * when the backend runs on one thread; with WASM_THREADS > 1 both cores are already busy.
+   */
   scoreThreads: number;
+  /** Threads of the wasm backend's matrix products (WASM_THREADS, default 2; Bun: 1). */
+  wasmThreads: number;
 }
 
 function intEnv(env: Record<string, string | undefined>, name: string, dflt: number): number {
@@ -30,7 +35,11 @@ function intEnv(env: Record<string, string | undefined>, name: string, dflt: num
 }
 
 export function readServeEnv(env: Record<string, string | undefined>): ServeEnv {
-  const scoreThreads = intEnv(env, "SCORE_THREADS", 2);
+  const wasmThreads = intEnv(env, "WASM_THREADS", 2);
+  if (wasmThreads < 1 || wasmThreads > 64) {
+    throw new Error(`WASM_THREADS must be from 1 to 64, got ${wasmThreads}`);
+  }
+  const scoreThreads = intEnv(env, "SCORE_THREADS", wasmThreads > 1 ? 1 : 2);
   if (scoreThreads < 1 || scoreThreads > 2) {
     throw new Error(`SCORE_THREADS must be 1 or 2, got ${scoreThreads}`);
   }
@@ -43,6 +52,7 @@ export function readServeEnv(env: Record<string, string | undefined>): ServeEnv 
     maxActive: intEnv(env, "MAX_ACTIVE_STREAMS", 32),
     maxQueue: intEnv(env, "MAX_QUEUED_STREAMS", 64),
     scoreThreads,
+    wasmThreads,
   };
 }
 
@@ -65,7 +75,7 @@ export const NO_MODEL_HELP = (dir: string) =>
 /** Load the models and build the app; throws with NO_MODEL_HELP when there is none. */
 export async function prepare(env: ServeEnv) {
   const t0 = performance.now();
-  const backend = await initBackend("wasm");
+  const backend = await initBackend("wasm", { threads: env.wasmThreads });
   const locations = env.modelUrl
     ? new Map([[modelName(env.modelUrl), env.modelUrl]])
     : await findModelDirs(env.modelsDir);
@@ -82,7 +92,9 @@ export async function prepare(env: ServeEnv) {
     );
   }
   const ms = performance.now() - t0;
-  console.log(`backend ${backend.name} (${backend.reason})`);
+  console.log(
+    `backend ${backend.name} (${backend.reason}; ${backend.threads ?? 1} thread(s))`,
+  );
   for (const m of models.values()) {
     console.log(
       `model ${m.name}: ${m.config.cell} ${m.config.layers}×${m.config.hiddenSize}, ` +

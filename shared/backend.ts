@@ -1,6 +1,7 @@
 import { tf } from "./tf.ts";
-import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { getThreadsCount, setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { installWasmKernels } from "./wasm_kernels.ts";
+import { withWasmThreads } from "./wasm_threads.ts";
 
 export type BackendRequest = "auto" | "wasm" | "cpu" | "tensorflow";
 export const BACKENDS: readonly BackendRequest[] = ["auto", "wasm", "cpu", "tensorflow"];
@@ -10,6 +11,27 @@ export interface BackendChoice {
   name: string;
   /** Why this backend was chosen, for the start-up log. */
   reason: string;
+  /** wasm: threads XNNPACK runs matrix products on (1: the single-threaded build). */
+  threads?: number;
+}
+
+export interface BackendOptions {
+  /**
+   * wasm: threads for XNNPACK's pool (default: $WASM_THREADS, else 1). Processes that
+   * already run one backend per core (training workers, the score helper) keep 1.
+   */
+  threads?: number;
+}
+
+/** $WASM_THREADS as a thread count (1 where unset); anything but 1…64 is refused. */
+export function wasmThreadsFromEnv(): number {
+  const raw = process.env.WASM_THREADS;
+  if (raw === undefined || raw === "") return 1;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    throw new Error(`WASM_THREADS must be an integer from 1 to 64, got "${raw}"`);
+  }
+  return n;
 }
 
 const NATIVE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const;
@@ -35,13 +57,28 @@ async function tryNative(): Promise<{ ok: true; pkg: string } | { ok: false; err
   return { ok: false, errors };
 }
 
-async function useWasm(): Promise<void> {
+/** Start the wasm backend; returns the threads it got (threaded build, else 1). */
+async function useWasm(threads: number): Promise<number> {
   setWasmPaths(wasmDirectory());
-  // The threaded build needs worker plumbing that Deno and Bun do not give it here.
-  tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
-  if (!(await tf.setBackend("wasm"))) throw new Error("The wasm backend failed to initialise");
+  let ok = false;
+  if (threads > 1 && typeof Deno === "undefined") {
+    // Bun's worker_threads fails inside the threaded build's start-up (not yet bridged).
+    console.warn("wasm: the threaded build runs under Deno only; using one thread");
+    threads = 1;
+  }
+  if (threads > 1) {
+    tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", true);
+    setThreadsCount(threads);
+    ok = await withWasmThreads(threads, () => tf.setBackend("wasm"));
+    if (!ok) console.warn(`wasm: the threaded build did not start; using one thread`);
+  }
+  if (!ok) {
+    tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+    if (!(await tf.setBackend("wasm"))) throw new Error("The wasm backend failed to initialise");
+  }
   await tf.ready();
   installWasmKernels();
+  return ok ? getThreadsCount() : 1;
 }
 
 /**
@@ -54,7 +91,11 @@ async function useWasm(): Promise<void> {
  * const { name, reason } = await initBackend("auto");
  * console.log(`backend ${name}: ${reason}`);
  */
-export async function initBackend(request: BackendRequest = "auto"): Promise<BackendChoice> {
+export async function initBackend(
+  request: BackendRequest = "auto",
+  opts: BackendOptions = {},
+): Promise<BackendChoice> {
+  const threads = opts.threads ?? wasmThreadsFromEnv();
   if (!BACKENDS.includes(request)) {
     throw new Error(`Unknown backend "${request}"; expected one of ${BACKENDS.join(", ")}`);
   }
@@ -63,8 +104,7 @@ export async function initBackend(request: BackendRequest = "auto"): Promise<Bac
     return { name: "cpu", reason: "requested" };
   }
   if (request === "wasm") {
-    await useWasm();
-    return { name: "wasm", reason: "requested" };
+    return { name: "wasm", reason: "requested", threads: await useWasm(threads) };
   }
   const native = await tryNative();
   if (native.ok) {
@@ -79,6 +119,9 @@ export async function initBackend(request: BackendRequest = "auto"): Promise<Bac
         `on a machine that can download it (${native.errors.join("; ")})`,
     );
   }
-  await useWasm();
-  return { name: "wasm", reason: "no native TensorFlow package could be loaded" };
+  return {
+    name: "wasm",
+    reason: "no native TensorFlow package could be loaded",
+    threads: await useWasm(threads),
+  };
 }

@@ -34,7 +34,7 @@ function setParams(values: Record<string, Float32Array>): void {
 async function handle(m: WorkerRequest): Promise<WorkerReply> {
   switch (m.type) {
     case "init":
-      await initBackend("wasm");
+      await initBackend("wasm", { threads: 1 });
       model = m.model;
       rows = m.rows;
       shapes = m.shapes;

@@ -35,6 +35,11 @@ export const TOY_FLAGS = {
     help: "H×H init (default haar for urnn/ugru, uniform otherwise)",
   },
   hidden: { schema: int(1).default(128), help: "Hidden units" },
+  readout: {
+    schema: z.enum(["linear", "mlp"]).default("linear"),
+    help: "Answer from the final state: linear, or mlp (one ReLU layer first)",
+  },
+  readoutHidden: { schema: z.number().int().min(0).default(0), help: "mlp units (0: --hidden)" },
   batch: { schema: int(1).default(64), help: "Sequences per training batch (fresh every step)" },
   steps: { schema: int(1).default(2000), help: "Optimizer steps" },
   optimizer: {

@@ -1,6 +1,9 @@
 /**
  * The toy-task model: one-hot tokens (or real-valued channels) → one recurrent cell → a linear
- * read-out of the final hidden state (copy: of every step's hidden state).
+ * read-out of the final hidden state (copy: of every step's hidden state), or with
+ * `readout: "mlp"` one ReLU layer before it. An orthogonal recurrence can hold a memory (counts,
+ * presence) without loss but cannot also compute on it — W keeps norms — so tasks whose answer is
+ * a non-linear function of what was seen (k-th highest) get that layer to compute in.
  *
  * The one-hot input times the cell's input matrix W is an embedding lookup, so no separate
  * embedding table is needed. Sequences run time-major as in shared/model.ts: one batched input
@@ -33,6 +36,9 @@ export const ToyModelConfigSchema = z.object({
   input: z.enum(["ids", "values"]),
   outSize: z.number().int().min(1),
   everyStep: z.boolean(),
+  /** linear: outputs = h·W + b; mlp: one ReLU layer of `readoutHidden` units first. */
+  readout: z.enum(["linear", "mlp"]).default("linear"),
+  readoutHidden: z.number().int().min(1).optional(),
 }).strict();
 
 export type ToyModelConfig = z.infer<typeof ToyModelConfigSchema>;
@@ -43,6 +49,7 @@ export function toyModelConfig(
   hidden: number,
   shape: TaskShape,
   recurrentInit?: ToyModelConfig["recurrentInit"],
+  readout: { readout: ToyModelConfig["readout"]; readoutHidden?: number } = { readout: "linear" },
 ): ToyModelConfig {
   return ToyModelConfigSchema.parse({
     cell: m.cell,
@@ -54,6 +61,9 @@ export function toyModelConfig(
     input: shape.input,
     outSize: shape.outSize,
     everyStep: shape.everyStep,
+    ...(readout.readout === "mlp"
+      ? { readout: "mlp", readoutHidden: readout.readoutHidden || hidden }
+      : {}),
   });
 }
 
@@ -78,9 +88,16 @@ export function toyParamShapes(m: ToyModelConfig): Record<string, number[]> {
   for (const [k, s] of Object.entries(CELLS[m.cell].shapes(toyCellOptions(m)))) {
     shapes[`cell/${k}`] = s;
   }
-  shapes["out/W"] = [m.hidden, m.outSize];
+  const r = readoutWidth(m);
+  if (m.readout === "mlp") (shapes["out/W1"] = [m.hidden, r], shapes["out/b1"] = [r]);
+  shapes["out/W"] = [r, m.outSize];
   shapes["out/b"] = [m.outSize];
   return shapes;
+}
+
+/** Width of the layer the output matrix reads: the hidden state, or the MLP's ReLU layer. */
+function readoutWidth(m: ToyModelConfig): number {
+  return m.readout === "mlp" ? m.readoutHidden ?? m.hidden : m.hidden;
 }
 
 /** Names of the parameters the optimizer keeps orthogonal. */
@@ -96,8 +113,8 @@ export function initToyParams(m: ToyModelConfig, prng: Prng): ToyParams {
     const size = shape.reduce((a, b) => a * b, 1);
     const values = name.startsWith("cell/")
       ? CELLS[m.cell].init(name.slice(5), shape, o, prng)
-      : name === "out/W"
-      ? uniform(size, 1 / Math.sqrt(m.hidden), prng)
+      : name === "out/W" || name === "out/W1"
+      ? uniform(size, 1 / Math.sqrt(shape[0]!), prng)
       : new Float32Array(size);
     params[name] = tf.tensor(values, shape, "float32");
   }
@@ -132,7 +149,10 @@ export function toyForward(params: ToyParams, m: ToyModelConfig, batch: Batch): 
     s = cell.recur(p, prep, o, s, xt);
     if (m.everyStep) hs.push(s.h);
   }
-  const h = m.everyStep ? tf.concat(hs, 0) as Tensor2D : s.h; // [T·B,H] or [B,H]
+  let h = m.everyStep ? tf.concat(hs, 0) as Tensor2D : s.h; // [T·B,H] or [B,H]
+  if (m.readout === "mlp") {
+    h = tf.relu(tf.add(matMul(h, params["out/W1"] as Tensor2D), params["out/b1"]!)) as Tensor2D;
+  }
   return tf.add(matMul(h, params["out/W"] as Tensor2D), params["out/b"]!) as Tensor2D; // ·[H,O]
 }
 

@@ -148,7 +148,7 @@ export function runToy(f: ToyFlags, o: RunOptions = {}): ToyResult {
     rank: f.rank,
   });
   const shape = taskShape(task);
-  const model = toyModelConfig(f, f.hidden, shape, f.recurrentInit);
+  const model = toyModelConfig(f, f.hidden, shape, f.recurrentInit, f);
   const label = o.label ?? `${task.task} L=${task.length} ${model.cell}`;
   const orth = new Set(toyOrthogonal(model));
   const init = initToyParams(model, createPrng(f.seed));
