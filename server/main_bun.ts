@@ -10,9 +10,7 @@ declare const Bun: {
   }): { port: number; hostname: string };
 };
 
-// The threaded wasm build runs under Deno only (shared/backend.ts), so Bun defaults to one
-// thread, and so to the second-thread scorer.
-const env = readServeEnv({ WASM_THREADS: "1", ...process.env });
+const env = readServeEnv(process.env);
 try {
   const { app } = await prepare(env);
   // idleTimeout (seconds, at most 255) would otherwise cut long quiet streams at 10 s.

@@ -46,11 +46,11 @@ Deno.test("readServeEnv() applies defaults and refuses a bad PORT, SCORE_THREADS
     host: "127.0.0.1",
     maxActive: 32,
     maxQueue: 64,
-    scoreThreads: 1,
-    wasmThreads: 2,
+    scoreThreads: 2,
+    wasmThreads: 1,
   });
-  // One backend thread: long texts are scored on a second thread by default.
-  assert.equal(readServeEnv({ WASM_THREADS: "1" }).scoreThreads, 2);
+  // Two backend threads already use both cores: no second-thread scorer unless asked.
+  assert.equal(readServeEnv({ WASM_THREADS: "2" }).scoreThreads, 1);
   for (const bad of ["0", "65", "two"]) {
     assert.throws(() => readServeEnv({ WASM_THREADS: bad }), /WASM_THREADS must/);
   }

@@ -20,7 +20,13 @@ export interface ServeEnv {
    * when the backend runs on one thread; with WASM_THREADS > 1 both cores are already busy.
    */
   scoreThreads: number;
-  /** Threads of the wasm backend's matrix products (WASM_THREADS, default 2; Bun: 1). */
+  /**
+   * Threads of the wasm backend's matrix products (WASM_THREADS, default 1; 2 needs Deno).
+   * Measured with the shipped uGRU (bench:serve, 2026-11-26, one after the other), 1 → 2
+   * threads: single stream 933 → 573 tokens/s, 32 streams 3,374 → 3,078, PTB test scoring
+   * 25.0 → 20.9 s, first token 940 → 1,107 ms: two threads help only the long products of
+   * scoring, and cost every short step a hand-off to the pool thread.
+   */
   wasmThreads: number;
 }
 
@@ -35,7 +41,7 @@ function intEnv(env: Record<string, string | undefined>, name: string, dflt: num
 }
 
 export function readServeEnv(env: Record<string, string | undefined>): ServeEnv {
-  const wasmThreads = intEnv(env, "WASM_THREADS", 2);
+  const wasmThreads = intEnv(env, "WASM_THREADS", 1);
   if (wasmThreads < 1 || wasmThreads > 64) {
     throw new Error(`WASM_THREADS must be from 1 to 64, got ${wasmThreads}`);
   }

@@ -70,3 +70,37 @@ Deno.test("toyForward() gives one output per sequence, or per step for copy", as
     }
   }
 });
+
+Deno.test("readout mlp: a ReLU layer between the final state and the answer", async () => {
+  await useWasm();
+  const c = parseTaskConfig({ task: "first", length: 2, classes: 2 });
+  const m = toyModelConfig(RNN, 2, taskShape(c), undefined, { readout: "mlp", readoutHidden: 3 });
+  assert.deepEqual(toyParamShapes(m), {
+    "cell/W": [2, 2],
+    "cell/U": [2, 2],
+    "cell/b": [2],
+    "out/W1": [2, 3],
+    "out/b1": [3],
+    "out/W": [3, 2],
+    "out/b": [2],
+  });
+  // 0 units: as wide as the hidden state.
+  const wide = toyModelConfig(RNN, 5, taskShape(c), undefined, {
+    readout: "mlp",
+    readoutHidden: 0,
+  });
+  assert.equal(wide.readoutHidden, 5);
+  // One step, h = W[x] + b = [1, −2]; r = relu(h·W1 + b1); out = r·V + c.
+  const params = {
+    "cell/W": tf.tensor2d([[1, -2], [0, 0]]),
+    "cell/U": tf.tensor2d([[0, 0], [0, 0]]),
+    "cell/b": tf.tensor1d([0, 0]),
+    "out/W1": tf.tensor2d([[1, 0, 2], [1, 1, 0]]), // h·W1 = [−1, −2, 2]
+    "out/b1": tf.tensor1d([0, 0, 1]), // r = [0, 0, 3]
+    "out/W": tf.tensor2d([[1, 1], [1, 1], [1, -1]]),
+    "out/b": tf.tensor1d([0.5, 0]),
+  };
+  const c1 = parseTaskConfig({ task: "first", length: 1, classes: 2 });
+  const batch = toBatch(c1, [{ x: Int32Array.of(0), y: Int32Array.of(0) }]);
+  assert.deepEqual(toyForward(params, m, batch).arraySync(), [[3.5, -3]]);
+});

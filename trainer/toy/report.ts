@@ -179,6 +179,7 @@ function budget(s: SweepRecord): string {
       f.lrOrth || f.lr
     }, clip ${f.clip}, ` +
     `recurrent init ${f.recurrentInit ?? "haar (urnn, ugru) / uniform (others)"}, ` +
+    (f.readout === "mlp" ? `read-out MLP (${f.readoutHidden || f.hidden} ReLU units), ` : "") +
     `seed ${f.seed}; evaluated on ${f.heldOut} held-out sequences per (task, length)` +
     (f.skip ? `; left out of the grid (not run): ${f.skip}` : "");
 }
