@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { BACKENDS, initBackend } from "../shared/backend.ts";
+import { BACKENDS, initBackend, wasmThreadsFromEnv } from "../shared/backend.ts";
 import { loadModel } from "../shared/model_format.ts";
 import { scoreStream } from "../shared/perplexity.ts";
 import { ptbDir, ptbTokens, readPtbSplit } from "../shared/ptb.ts";
@@ -49,7 +49,8 @@ export async function evaluate(argv: string[]): Promise<EvalResult | undefined> 
     return undefined;
   }
   if (!f.model) throw new Error("--model is required (a model folder such as models/ptb-ugru)");
-  await initBackend(f.backend);
+  // Scoring is long products: two threads (the threaded wasm build) unless WASM_THREADS says.
+  await initBackend(f.backend, { threads: process.env.WASM_THREADS ? wasmThreadsFromEnv() : 2 });
   const m = await loadModel(f.model);
   let tokens: string[];
   let source: string;
