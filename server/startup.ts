@@ -2,7 +2,7 @@
  * What both entry points do before serving: read the environment, pick the backend, load
  * every model, and say so. No model installed is an error that says how to get one.
  */
-import { initBackend } from "../shared/backend.ts";
+import { describeBackend, initBackend, wasmThreadsFromEnv } from "../shared/backend.ts";
 import { createApp } from "./app.ts";
 import { findModelDirs, loadModels, modelName } from "./models.ts";
 import { createScoreHelper } from "./score_helper.ts";
@@ -41,10 +41,7 @@ function intEnv(env: Record<string, string | undefined>, name: string, dflt: num
 }
 
 export function readServeEnv(env: Record<string, string | undefined>): ServeEnv {
-  const wasmThreads = intEnv(env, "WASM_THREADS", 1);
-  if (wasmThreads < 1 || wasmThreads > 64) {
-    throw new Error(`WASM_THREADS must be from 1 to 64, got ${wasmThreads}`);
-  }
+  const wasmThreads = wasmThreadsFromEnv(1, env);
   const scoreThreads = intEnv(env, "SCORE_THREADS", wasmThreads > 1 ? 1 : 2);
   if (scoreThreads < 1 || scoreThreads > 2) {
     throw new Error(`SCORE_THREADS must be 1 or 2, got ${scoreThreads}`);
@@ -98,9 +95,7 @@ export async function prepare(env: ServeEnv) {
     );
   }
   const ms = performance.now() - t0;
-  console.log(
-    `backend ${backend.name} (${backend.reason}; ${backend.threads ?? 1} thread(s))`,
-  );
+  console.log(describeBackend(backend));
   for (const m of models.values()) {
     console.log(
       `model ${m.name}: ${m.config.cell} ${m.config.layers}×${m.config.hiddenSize}, ` +

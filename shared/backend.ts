@@ -23,10 +23,16 @@ export interface BackendOptions {
   threads?: number;
 }
 
-/** $WASM_THREADS as a thread count (1 where unset); anything but 1…64 is refused. */
-export function wasmThreadsFromEnv(): number {
-  const raw = process.env.WASM_THREADS;
-  if (raw === undefined || raw === "") return 1;
+/**
+ * WASM_THREADS of `env` as a thread count (`unset` where it is not set); anything but 1…64
+ * is refused. Commands pass their own default: the server 1, train and eval 2.
+ */
+export function wasmThreadsFromEnv(
+  unset = 1,
+  env: Record<string, string | undefined> = process.env,
+): number {
+  const raw = env.WASM_THREADS;
+  if (raw === undefined || raw === "") return unset;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 64) {
     throw new Error(`WASM_THREADS must be an integer from 1 to 64, got "${raw}"`);
@@ -55,6 +61,11 @@ async function tryNative(): Promise<{ ok: true; pkg: string } | { ok: false; err
     }
   }
   return { ok: false, errors };
+}
+
+/** The start-up log's line for `choice`: name, why, and wasm's threads. */
+export function describeBackend(choice: BackendChoice): string {
+  return `backend ${choice.name} (${choice.reason}; ${choice.threads ?? 1} thread(s))`;
 }
 
 /** Start the wasm backend; returns the threads it got (threaded build, else 1). */

@@ -44,6 +44,8 @@ Deno.test("WASM_THREADS is read as 1…64, 1 where unset", () => {
   try {
     delete process.env.WASM_THREADS;
     assert.equal(wasmThreadsFromEnv(), 1);
+    assert.equal(wasmThreadsFromEnv(2), 2); // a command's own default
+    assert.equal(wasmThreadsFromEnv(2, { WASM_THREADS: "1" }), 1); // an env record given
     process.env.WASM_THREADS = "3";
     assert.equal(wasmThreadsFromEnv(), 3);
     for (const bad of ["0", "65", "1.5", "x"]) {

@@ -50,7 +50,7 @@ export async function evaluate(argv: string[]): Promise<EvalResult | undefined> 
   }
   if (!f.model) throw new Error("--model is required (a model folder such as models/ptb-ugru)");
   // Scoring is long products: two threads (the threaded wasm build) unless WASM_THREADS says.
-  await initBackend(f.backend, { threads: process.env.WASM_THREADS ? wasmThreadsFromEnv() : 2 });
+  await initBackend(f.backend, { threads: wasmThreadsFromEnv(2) });
   const m = await loadModel(f.model);
   let tokens: string[];
   let source: string;

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Tensor } from "../shared/tf.ts";
-import { initBackend, wasmThreadsFromEnv } from "../shared/backend.ts";
+import { describeBackend, initBackend, wasmThreadsFromEnv } from "../shared/backend.ts";
 import { initParams, type Params } from "../shared/model.ts";
 import { saveModel } from "../shared/model_format.ts";
 import { scoreStream } from "../shared/perplexity.ts";
@@ -30,7 +30,7 @@ export async function train(argv: string[]): Promise<void> {
   // One process: the wasm backend's products on two threads (1.2–1.45× one thread at
   // H = 256, T = 35 in bench:step); with --workers N each worker keeps one core, one thread.
   const backend = await initBackend(cfg.backend, {
-    threads: process.env.WASM_THREADS ? wasmThreadsFromEnv() : cfg.workers > 1 ? 1 : 2,
+    threads: wasmThreadsFromEnv(cfg.workers > 1 ? 1 : 2),
   });
   const resumeCk = cfg.resume ? await loadResume(cfg.resume) : undefined;
   if (resumeCk) {
@@ -72,7 +72,7 @@ export async function train(argv: string[]): Promise<void> {
     );
   }
   const command = `deno task train ${argv.join(" ")}`.trim();
-  console.log(`backend ${backend.name} (${backend.reason}; ${backend.threads ?? 1} thread(s))`);
+  console.log(describeBackend(backend));
   console.log(
     `run ${dir}\nmodel ${JSON.stringify(model)}\ntraining ${
       JSON.stringify({ ...cfg, help: undefined })
