@@ -56,6 +56,13 @@ const pct = (x: number) => (x >= 99.995 ? "100.00" : x.toFixed(2));
 const num = (x: number) => (x < 0.001 || x >= 1e4 ? x.toExponential(2) : x.toFixed(4));
 const fmt = (task: TaskKind, x: number) => (task === "first" || task === "kth" ? pct(x) : num(x));
 
+/** A run's headline as the tables print it; a diverged run says so instead of a number. */
+function resultCell(r: ToyResult): string {
+  return r.diverged
+    ? `diverged (step ${r.diverged.step})`
+    : fmt(r.task.task, headline(r.task.task, r.metrics));
+}
+
 function lengthsOf(results: ToyResult[], task: TaskKind): number[] {
   return [...new Set(results.filter((r) => r.task.task === task).map((r) => r.task.length))]
     .sort((a, b) => a - b);
@@ -88,7 +95,7 @@ function taskTable(results: ToyResult[], task: TaskKind): string {
     }
     const ours = lengths.map((l) => {
       const r = find(results, task, cell, l);
-      return r ? fmt(task, headline(task, r.metrics)) : "–";
+      return r ? resultCell(r) : "–";
     });
     rows.push(`| **${NAMES[cell]} (rotor)** | ${ours.join(" | ")} |`);
   }
@@ -143,7 +150,7 @@ function runsTable(results: ToyResult[]): string {
     const t = r.task.task;
     const act = r.model.cell === "rnn" || r.model.cell === "urnn" ? r.model.activation : "–";
     return `| ${t} | ${r.task.length} | ${r.model.cell} | ${act} | ${r.model.hidden} | ${r.train.steps} × ${r.train.batch} | ${r.heldOut} | ${
-      fmt(t, headline(t, r.metrics))
+      resultCell(r)
     } | ${trend(r)} | ${formatDuration(r.trainSeconds)} | ${formatDuration(r.evalSeconds)} |`;
   });
   return `${head}\n${rows.join("\n")}\n`;
@@ -155,6 +162,14 @@ function differences(results: ToyResult[]): string[] {
   for (const r of results) {
     const p = POSTER[r.task.task]?.[r.model.cell]?.[r.task.length];
     if (p === undefined) continue;
+    const where = `${NAMES[r.model.cell]}, ${TITLES[r.task.task]}, L = ${r.task.length}`;
+    if (r.diverged) {
+      out.push(
+        `${where}: diverged — the training loss became ${r.diverged.loss} at step ` +
+          `${r.diverged.step} of ${r.train.steps} (poster ${p} %)`,
+      );
+      continue;
+    }
     const ours = headline(r.task.task, r.metrics);
     const word = ours + 0.5 < p ? "below" : ours > p + 0.5 ? "above" : "level with";
     const majority = r.baseline?.majority;
@@ -163,7 +178,7 @@ function differences(results: ToyResult[]): string[] {
       ? ` — no better than always answering the most common value (${pct(100 * majority)} %)`
       : "";
     out.push(
-      `${NAMES[r.model.cell]}, ${TITLES[r.task.task]}, L = ${r.task.length}: rotor ${
+      `${where}: rotor ${
         pct(ours)
       } % vs poster ${p} % (${word})${trivial} after ${r.train.steps} steps; training-batch ` +
         `accuracy over the last quarter: ${trend(r)}`,

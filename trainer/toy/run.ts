@@ -80,6 +80,12 @@ export interface ToyResult {
   evalSeconds: number;
   reorths: number;
   backend: string;
+  /**
+   * Set when the training loss became NaN or infinite: training stopped there (the update of
+   * that step was not applied) and the held-out metrics are those of the model at that point.
+   * A sweep reports such a run as diverged instead of losing the rest of the grid to it.
+   */
+  diverged?: { step: number; loss: string };
 }
 
 function metricsOf(t: Tally, c: TaskConfig): ToyMetrics {
@@ -123,10 +129,14 @@ let variableSerial = 0;
 
 function describe(x: ToyMetrics): string {
   const parts: string[] = [];
-  if (x.accuracy !== undefined) parts.push(`acc ${(100 * x.accuracy).toFixed(2)}%`);
-  if (x.recallAccuracy !== undefined) parts.push(`recall ${(100 * x.recallAccuracy).toFixed(2)}%`);
-  if (x.crossEntropy !== undefined) parts.push(`CE ${x.crossEntropy.toFixed(4)}`);
-  if (x.mse !== undefined) parts.push(`MSE ${x.mse.toFixed(4)}`);
+  // A saved diverged run holds null where JSON could not keep NaN.
+  const n = (v: number | undefined | null, f: (v: number) => string) =>
+    typeof v === "number" ? f(v) : v === null ? "NaN" : undefined;
+  const add = (s: string | undefined) => s && parts.push(s);
+  add(n(x.accuracy, (v) => `acc ${(100 * v).toFixed(2)}%`));
+  add(n(x.recallAccuracy, (v) => `recall ${(100 * v).toFixed(2)}%`));
+  add(n(x.crossEntropy, (v) => `CE ${v.toFixed(4)}`));
+  add(n(x.mse, (v) => `MSE ${v.toFixed(4)}`));
   return parts.join(" | ");
 }
 export { describe as describeMetrics };
@@ -172,6 +182,7 @@ export function runToy(f: ToyFlags, o: RunOptions = {}): ToyResult {
   const recall = task.task === "copy" ? COPY_SYMBOLS : 0;
   const curve: CurvePoint[] = [];
   let window = emptyTally(), reorths = 0;
+  let diverged: ToyResult["diverged"];
   const start = performance.now();
   for (let step = 1; step <= f.steps; step++) {
     const batch = next(f.batch);
@@ -193,9 +204,13 @@ export function runToy(f: ToyFlags, o: RunOptions = {}): ToyResult {
       return loss;
     });
     if (!Number.isFinite(loss)) {
-      throw new Error(
-        `Loss became "${loss}" at step ${step}; try a lower --lr or a tighter --clip`,
+      diverged = { step, loss: String(loss) };
+      progressLine(
+        `${label} | loss became ${loss} at step ${step}: diverged, training stopped ` +
+          "(try a lower --lr or a tighter --clip)",
+        true,
       );
+      break;
     }
     if (orth.size > 0 && step % 50 === 0) {
       for (const name of orth) {
@@ -255,5 +270,6 @@ export function runToy(f: ToyFlags, o: RunOptions = {}): ToyResult {
     evalSeconds,
     reorths,
     backend: tf.getBackend(),
+    ...(diverged ? { diverged } : {}),
   };
 }

@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tempDir, useWasm } from "../../shared/testing.ts";
 import { defaultToyFlags } from "./flags.ts";
+import { renderReport } from "./report.ts";
 import { runToy } from "./run.ts";
 import { TASK_KINDS } from "./tasks.ts";
 import { toy } from "./toy.ts";
@@ -90,4 +91,39 @@ Deno.test("runToy() teaches a uRNN first-term recall at L = 10, K = 4 well above
   assert.ok(r.metrics.accuracy! > 0.6, `held-out accuracy ${r.metrics.accuracy}`);
   assert.equal(r.curve.length, 3);
   assert.ok(r.curve[2]!.accuracy! > r.curve[0]!.accuracy!);
+});
+
+Deno.test("runToy() stops a diverging run and reports it instead of throwing", async () => {
+  await useWasm();
+  const f = {
+    ...defaultToyFlags(),
+    task: "first" as const,
+    length: 10,
+    classes: 4,
+    cell: "rnn" as const,
+    activation: "relu" as const,
+    hidden: 8,
+    batch: 8,
+    steps: 50,
+    heldOut: 16,
+    evalBatch: 8,
+    optimizer: "sgd" as const,
+    lr: 1e12,
+    clip: 0,
+  };
+  const r = await quiet(() => runToy(f));
+  assert.ok(r.diverged, "expected the run to diverge");
+  assert.ok(
+    r.diverged.step <= 50 && /NaN|Infinity/.test(r.diverged.loss),
+    JSON.stringify(r.diverged),
+  );
+  const md = renderReport([{
+    sweep: "poster",
+    command: "deno task toy --sweep poster",
+    flags: f,
+    totalSeconds: 1,
+    results: [{ ...r, task: { ...r.task, length: 20 } }],
+  }]);
+  assert.match(md, /\| \*\*RNN \(rotor\)\*\* \| diverged \(step \d+\) \|/);
+  assert.match(md, /RNN, first-term recall, L = 20: diverged — the training loss became/);
 });
