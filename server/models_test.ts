@@ -37,7 +37,7 @@ Deno.test("loadModels() loads a model over HTTP, as MODEL_URL does", async () =>
   }
 });
 
-Deno.test("readServeEnv() applies defaults and refuses a bad PORT, SCORE_THREADS or WASM_THREADS", () => {
+Deno.test("readServeEnv() applies defaults and refuses a bad PORT, SCORE_THREADS, SCORE_WORKER_THREADS or WASM_THREADS", () => {
   assert.deepEqual(readServeEnv({}), {
     modelsDir: "models",
     modelUrl: undefined,
@@ -47,6 +47,7 @@ Deno.test("readServeEnv() applies defaults and refuses a bad PORT, SCORE_THREADS
     maxActive: 32,
     maxQueue: 64,
     scoreThreads: 2,
+    scoreWorkerThreads: 2, // the tests run under Deno
     wasmThreads: 1,
   });
   // Two backend threads already use both cores: no second-thread scorer unless asked.
@@ -61,5 +62,10 @@ Deno.test("readServeEnv() applies defaults and refuses a bad PORT, SCORE_THREADS
   assert.equal(readServeEnv({ SCORE_THREADS: "1" }).scoreThreads, 1);
   for (const bad of ["0", "3"]) {
     assert.throws(() => readServeEnv({ SCORE_THREADS: bad }), /SCORE_THREADS must be 1 or 2/);
+    assert.throws(
+      () => readServeEnv({ SCORE_WORKER_THREADS: bad }),
+      /SCORE_WORKER_THREADS must be 1 or 2/,
+    );
   }
+  assert.equal(readServeEnv({ SCORE_WORKER_THREADS: "1" }).scoreWorkerThreads, 1);
 });

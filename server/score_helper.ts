@@ -1,8 +1,12 @@
 /**
- * A second thread for scoring long texts: a worker with its own wasm backend and a copy of the
- * model scores some of a stream's columns while this thread scores the rest, so
- * /v1/perplexity uses two cores. The worker starts with the first long text and stops after
- * `idleMs` without one, so an idle server does not hold a second copy of the model.
+ * Scoring long texts off the main thread's single core: a worker with its own wasm backend and
+ * a copy of the model either
+ * - (1 thread) scores some of a stream's columns while this thread scores the rest, so
+ *   /v1/perplexity uses two cores, or
+ * - (2 threads) scores whole streams on its own two-thread wasm pool (shared/wasm_threads.ts),
+ *   leaving this thread free: generation keeps streaming while a long text is scored.
+ * The worker starts with the first long text and stops after `idleMs` without one, so an idle
+ * server does not hold a second copy of the model.
  */
 import type { ModelConfig } from "../shared/config.ts";
 import type { Params } from "../shared/model.ts";
@@ -18,6 +22,8 @@ export type ScoreRequest =
   | {
     type: "init";
     config: ModelConfig;
+    /** Threads of the worker's wasm backend. */
+    threads: number;
     shapes: Record<string, number[]>;
     values: Record<string, Float32Array>;
   }
@@ -34,6 +40,8 @@ export type Scored = Score & { logprobs?: Float32Array };
 const INITIAL_SHARE = 0.4;
 
 export interface ScoreHelper {
+  /** The worker's wasm threads: above 1 it scores whole streams (`share()` is 1). */
+  readonly threads: number;
   /** Score `opts.columns` of `stream` in the worker; `ms` is the worker's own compute time. */
   score(stream: Int32Array, opts: ScoreOptions): Promise<Scored & { ms: number }>;
   /**
@@ -54,6 +62,7 @@ export function createScoreHelper(
   config: ModelConfig,
   params: Params,
   idleMs = 60_000,
+  threads = 1,
 ): ScoreHelper {
   let worker: Worker | undefined;
   let ready: Promise<unknown> | undefined;
@@ -90,7 +99,7 @@ export function createScoreHelper(
         shapes[k] = t.shape;
         values[k] = t.dataSync() as Float32Array;
       }
-      ready = ask(worker, { type: "init", config, shapes, values });
+      ready = ask(worker, { type: "init", config, threads, shapes, values });
     }
     return [worker, ready!];
   };
@@ -121,9 +130,10 @@ export function createScoreHelper(
       queue = job.catch(() => {});
       return job;
     },
+    threads,
     running: () => worker !== undefined,
     close: stop,
-    share: () => share,
+    share: () => (threads > 1 ? 1 : share),
     observe(local, remote) {
       const l = local.columns / local.ms, r = remote.columns / remote.ms;
       if (!(l > 0 && r > 0 && Number.isFinite(l + r))) return;
@@ -135,10 +145,10 @@ export function createScoreHelper(
 }
 
 /**
- * Score a stream on two threads when a helper is given and the stream has several columns:
- * the helper takes the last columns (and the tail), as many as its `share`, this thread the
- * first ones. The parts add up to exactly the one-thread score. If the helper fails, its columns are
- * scored here.
+ * Score a stream with the helper's help when one is given and the stream has several columns:
+ * a pooled helper (threads > 1) scores all of it; otherwise the helper takes the last columns
+ * (and the tail), as many as its `share`, and this thread the first ones. The parts add up to
+ * exactly the one-thread score. If the helper fails, its columns are scored here.
  */
 export async function scoreShared(
   config: ModelConfig,
@@ -150,6 +160,15 @@ export async function scoreShared(
   const targets = stream.length - 1;
   const cols = columnCount(targets, opts.batch);
   if (!helper || cols < 2) return scoreStream(params, config, stream, opts);
+  if (helper.threads > 1) {
+    try {
+      const { ms: _, ...whole } = await helper.score(stream, opts);
+      return whole;
+    } catch (err) {
+      console.error(`${(err as Error).message}; scoring the text in this thread`);
+      return scoreStream(params, config, stream, opts);
+    }
+  }
   const theirCols = Math.min(cols - 1, Math.max(1, Math.round(cols * helper.share())));
   const mine = cols - theirCols;
   const theirs: ScoreOptions = { ...opts, columns: [mine, cols] };

@@ -39,3 +39,20 @@ Deno.test("a score helper's share follows the measured speeds of both threads, w
   assert.ok(Math.abs(helper.share() - 0.1) < 1e-9);
   assert.equal(helper.running(), false); // observing starts nothing
 });
+
+Deno.test("a two-thread score helper scores whole texts in its worker, to the one-thread score", async () => {
+  const { m, stream } = await smallModelAndStream(2001, 4);
+  const opts = { batch: 10, bptt: 64, perToken: true };
+  const one = scoreStream(m.params, m.config, stream, opts);
+  const helper = createScoreHelper(m.config, m.params, 300, 2);
+  try {
+    assert.equal(helper.share(), 1);
+    const pooled = await scoreShared(m.config, m.params, stream, opts, helper);
+    assert.equal(pooled.tokens, 2000);
+    assertClose(pooled.nll, one.nll, 1e-9);
+    assert.deepEqual(pooled.logprobs, one.logprobs);
+    assert.ok(helper.running());
+  } finally {
+    helper.close();
+  }
+});

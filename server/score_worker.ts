@@ -1,7 +1,7 @@
 /**
  * The score helper's worker: its own wasm backend and a copy of one model; scores the columns
- * of a stream it is asked for (server/score_helper.ts). Protocol: init, then score requests,
- * one reply each.
+ * of a stream it is asked for (server/score_helper.ts), on the wasm threads init names.
+ * Protocol: init, then score requests, one reply each.
  */
 /// <reference lib="deno.worker" />
 import { tf } from "../shared/tf.ts";
@@ -16,7 +16,7 @@ const params: Params = {};
 
 async function handle(m: ScoreRequest): Promise<ScoreReply> {
   if (m.type === "init") {
-    await initBackend("wasm", { threads: 1 });
+    await initBackend("wasm", { threads: m.threads });
     config = m.config;
     for (const [k, v] of Object.entries(m.values)) params[k] = tf.tensor(v, m.shapes[k]);
     return { type: "ok" };

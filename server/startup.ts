@@ -21,6 +21,13 @@ export interface ServeEnv {
    */
   scoreThreads: number;
   /**
+   * Wasm threads of that second thread's worker (SCORE_WORKER_THREADS): 1 splits a text's
+   * columns between it and the main thread; 2 lets it score whole texts on its own two-thread
+   * pool while the main thread goes on generating. Default 2 under Deno, 1 under Bun (whose
+   * wasm backend runs one thread).
+   */
+  scoreWorkerThreads: number;
+  /**
    * Threads of the wasm backend's matrix products (WASM_THREADS, default 1; 2 needs Deno).
    * Measured with the shipped uGRU (bench:serve, 2026-11-26, one after the other), 1 → 2
    * threads: single stream 933 → 573 tokens/s, 32 streams 3,374 → 3,078, PTB test scoring
@@ -46,6 +53,10 @@ export function readServeEnv(env: Record<string, string | undefined>): ServeEnv 
   if (scoreThreads < 1 || scoreThreads > 2) {
     throw new Error(`SCORE_THREADS must be 1 or 2, got ${scoreThreads}`);
   }
+  const scoreWorkerThreads = intEnv(env, "SCORE_WORKER_THREADS", "Deno" in globalThis ? 2 : 1);
+  if (scoreWorkerThreads < 1 || scoreWorkerThreads > 2) {
+    throw new Error(`SCORE_WORKER_THREADS must be 1 or 2, got ${scoreWorkerThreads}`);
+  }
   return {
     modelsDir: env.MODELS_DIR || "models",
     modelUrl: env.MODEL_URL || undefined,
@@ -55,6 +66,7 @@ export function readServeEnv(env: Record<string, string | undefined>): ServeEnv 
     maxActive: intEnv(env, "MAX_ACTIVE_STREAMS", 32),
     maxQueue: intEnv(env, "MAX_QUEUED_STREAMS", 64),
     scoreThreads,
+    scoreWorkerThreads,
     wasmThreads,
   };
 }
@@ -85,7 +97,9 @@ export async function prepare(env: ServeEnv) {
   if (locations.size === 0) throw new Error(NO_MODEL_HELP(env.modelsDir));
   const models = await loadModels(locations, { maxActive: env.maxActive, maxQueue: env.maxQueue });
   if (env.scoreThreads === 2) {
-    for (const m of models.values()) m.scorer = createScoreHelper(m.config, m.params);
+    for (const m of models.values()) {
+      m.scorer = createScoreHelper(m.config, m.params, undefined, env.scoreWorkerThreads);
+    }
   }
   if (env.defaultModel && !models.has(env.defaultModel)) {
     throw new Error(
@@ -96,6 +110,13 @@ export async function prepare(env: ServeEnv) {
   }
   const ms = performance.now() - t0;
   console.log(describeBackend(backend));
+  console.log(
+    env.scoreThreads === 1
+      ? "scoring: on this thread"
+      : env.scoreWorkerThreads > 1
+      ? `scoring: long texts on a worker with ${env.scoreWorkerThreads} wasm threads`
+      : "scoring: long texts split between this thread and a worker",
+  );
   for (const m of models.values()) {
     console.log(
       `model ${m.name}: ${m.config.cell} ${m.config.layers}×${m.config.hiddenSize}, ` +
