@@ -36,6 +36,10 @@ export const BENCH_FLAGS = {
   cells: { schema: z.string().default("rnn,urnn,gru,ugru"), help: "Cells to train" },
   bptt: { schema: z.string().default("35,150"), help: "BPTT lengths T, comma-separated" },
   workers: { schema: z.string().default("1,2"), help: "Training worker counts, comma-separated" },
+  threads: {
+    schema: z.string().default("1,2"),
+    help: "Wasm threads of the one-process training rows, comma-separated (1 also times --workers)",
+  },
   batch: { schema: int(1).default(20), help: "Training batch size B" },
   hidden: { schema: int(1).default(256), help: "Hidden units H (training and serving)" },
   vocab: { schema: int(2).default(10000), help: "Training vocabulary V (serving: PTB's)" },
@@ -82,6 +86,7 @@ export function resolveSettings(argv: string[]) {
     cellList: parseList(f.cells, "cells", z.enum(CELL_KINDS)),
     bpttList: parseList(f.bptt, "bptt", int(1)),
     workerList: workers,
+    threadList: parseList(f.threads, "threads", int(1).max(64)),
     streamList: parseList(f.streams, "streams", int(1).max(256)),
   };
 }
@@ -102,11 +107,15 @@ export function plan(s: Settings, python: string | undefined, json: (n: string) 
       json: json(label),
     });
   if (s.phases.includes("train")) {
-    deno("trainer/bench_train.ts", [
-      ...["--cells", s.cells, "--bptt", s.bptt, "--workers", s.workers],
-      ...["--reps", String(s.reps), "--batch", String(s.batch)],
-      ...["--hidden", String(s.hidden), "--vocab", String(s.vocab)],
-    ], "bench:train");
+    // One process per thread count (a process starts its wasm backend once): one thread with
+    // every worker count, more threads for the one-process rows (workers bring their own).
+    for (const t of s.threadList) {
+      deno("trainer/bench_train.ts", [
+        ...["--cells", s.cells, "--bptt", s.bptt, "--workers", t === 1 ? s.workers : "1"],
+        ...["--threads", String(t), "--reps", String(s.reps), "--batch", String(s.batch)],
+        ...["--hidden", String(s.hidden), "--vocab", String(s.vocab)],
+      ], t === 1 ? "bench:train" : `bench:train@${t}`);
+    }
   }
   if (s.phases.includes("serve")) {
     deno("server/bench_serve.ts", [
@@ -204,6 +213,8 @@ async function main(argv: string[]): Promise<void> {
         : new TextDecoder().decode(out.stdout);
       if (step.label === "bench:train") {
         results.train = parseResult(TrainBenchSchema, text, step.label);
+      } else if (step.label.startsWith("bench:train@")) {
+        (results.trainThreaded ??= []).push(parseResult(TrainBenchSchema, text, step.label));
       } else if (step.label === "bench:serve") {
         results.serve = parseResult(ServeBenchSchema, text, step.label);
       } else {

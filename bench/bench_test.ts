@@ -39,13 +39,26 @@ Deno.test("plan() runs each phase once with the same sizes, PyTorch only where f
   const s = resolveSettings(["--quick", "--data", "/ptb", "--workers", "2"]);
   const json = (label: string) => `/tmp/${label}.json`;
   const steps = plan(s, "/usr/bin/python3", json);
-  assert.deepEqual(steps.map((st) => st.label), ["bench:train", "bench:serve", "torch_ref"]);
-  const [train, serve, torch] = steps;
+  assert.deepEqual(steps.map((st) => st.label), [
+    "bench:train",
+    "bench:train@2",
+    "bench:serve",
+    "torch_ref",
+  ]);
+  const [train, threaded, serve, torch] = steps;
+  const sizes = ["--reps", "1", "--batch", "20", "--hidden", "32", "--vocab", "1000"];
   assert.deepEqual(train!.args.slice(2), [
     ...["trainer/bench_train.ts", "--cells", "rnn,urnn,gru,ugru", "--bptt", "35,150"],
-    ...["--workers", "2", "--reps", "1", "--batch", "20", "--hidden", "32", "--vocab", "1000"],
-    ...["--json", "/tmp/bench:train.json"],
+    ...["--workers", "2", "--threads", "1", ...sizes, "--json", "/tmp/bench:train.json"],
   ]);
+  // More threads: one process only (a worker runs one thread of its own).
+  assert.deepEqual(threaded!.args.slice(2), [
+    ...["trainer/bench_train.ts", "--cells", "rnn,urnn,gru,ugru", "--bptt", "35,150"],
+    ...["--workers", "1", "--threads", "2", ...sizes, "--json", "/tmp/bench:train@2.json"],
+  ]);
+  const oneThread = plan(resolveSettings(["--threads", "1"]), undefined, json);
+  assert.deepEqual(oneThread.map((st) => st.label), ["bench:train", "bench:serve"]);
+  assert.throws(() => resolveSettings(["--threads", "1,0"]), /Invalid item "0" in --threads/);
   assert.ok(
     serve!.args.join(" ").includes(
       "--streams 8,32 --tokens 30 --score-lines 200 --data /ptb --hidden 32",
@@ -57,7 +70,11 @@ Deno.test("plan() runs each phase once with the same sizes, PyTorch only where f
     torch!.args.join(" ").includes("--what matmul,train,generate,score --reps 1 --data /ptb"),
   );
   assert.ok(torch!.args.join(" ").includes("--hidden 32 --vocab 1000 --tokens 30 --streams 8,32"));
-  assert.deepEqual(plan(s, undefined, json).map((st) => st.label), ["bench:train", "bench:serve"]);
+  assert.deepEqual(plan(s, undefined, json).map((st) => st.label), [
+    "bench:train",
+    "bench:train@2",
+    "bench:serve",
+  ]);
   const serveOnly = plan(resolveSettings(["--phases", "serve,torch"]), "python3", json);
   assert.deepEqual(serveOnly.map((st) => st.label), ["bench:serve", "torch_ref"]);
   assert.ok(serveOnly[1]!.args.join(" ").includes("--what generate,score "));

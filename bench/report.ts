@@ -4,7 +4,14 @@
  */
 import { readFile } from "node:fs/promises";
 import { availableParallelism, totalmem } from "node:os";
-import { fmtInt, markdownTable, renderRows, type Results, type Row } from "./table.ts";
+import {
+  fmtInt,
+  markdownTable,
+  renderRows,
+  type Results,
+  type Row,
+  trainResults,
+} from "./table.ts";
 
 export interface Machine {
   /** Cores this process may use (what `nproc` prints). */
@@ -51,36 +58,39 @@ export async function machineInfo(): Promise<Machine> {
 }
 
 function trainDetails(r: Results): string {
-  if (!r.train) return "";
-  const rows = r.train.runs.flatMap((run) =>
-    run.cells.map((c) => {
-      const t = r.torch?.train?.rows.find((x) => x.cell === c.cell && x.bptt === run.bptt);
-      return [
-        c.cell,
-        String(run.bptt),
-        String(run.workers),
-        c.stepMs.toFixed(1),
-        c.fwdBwdMs.toFixed(1),
-        fmtInt(c.tokensPerS),
-        `${(100 * c.tokensPerS / c.rooflineTokensPerS).toFixed(0)} %`,
-        t ? t.stepMs.toFixed(1) : "—",
-      ];
-    })
-  );
-  const { batch, hidden, vocab, reps } = r.train;
+  if (!r.train && !r.trainThreaded?.length) return "";
+  const rows = trainResults(r).flatMap((tb) => tb.runs.map((run) => ({ ...run, tb })))
+    .flatMap((run) =>
+      run.cells.map((c) => {
+        const t = r.torch?.train?.rows.find((x) => x.cell === c.cell && x.bptt === run.bptt);
+        return [
+          c.cell,
+          String(run.bptt),
+          String(run.workers),
+          String(run.workers > 1 ? 1 : run.tb.threads),
+          c.stepMs.toFixed(1),
+          c.fwdBwdMs.toFixed(1),
+          fmtInt(c.tokensPerS),
+          `${(100 * c.tokensPerS / c.rooflineTokensPerS).toFixed(0)} %`,
+          t ? t.stepMs.toFixed(1) : "—",
+        ];
+      })
+    );
+  const { batch, hidden, vocab, reps } = trainResults(r)[0]!;
   return `## Training details
 
 B = ${batch}, H = ${hidden}, V = ${vocab} (tied, full softmax); medians over rounds (${reps}) in
 which the cells take turns; the step is the trainer's own (gradient engine, clipping, Adam, orthogonal
 step), the hidden state carried between batches. "Roofline" is tokens/s if every matrix product of
-the step (forward and both backward products) ran at the matMul GFLOPS of the same run, times the
-worker count.
+the step (forward and both backward products) ran at the matMul GFLOPS of the same process
+(measured on its own threads), times the worker count.
 
 ${
     markdownTable([
       "cell",
       "T",
       "workers",
+      "threads",
       "ms/batch",
       "fwd+bwd ms",
       "tokens/s",
@@ -109,7 +119,9 @@ ${
 - machine: ${m.nproc} cores (nproc), ${m.cpu}, ${m.memoryGiB} GiB; load average ${
     meta.load[0].toFixed(2)
   } at the start, ${meta.load[1].toFixed(2)} at the end
-- software: Deno ${m.deno}, TensorFlow.js ${results.train?.backend ?? "wasm"} backend; ${torch}
+- software: Deno ${m.deno}, TensorFlow.js ${
+    trainResults(results)[0]?.backend ?? "wasm"
+  } backend; ${torch}
 - commit: ${m.commit}
 - ran, one after the other: ${meta.commands.map((c) => `\`${c}\``).join("; ")}
 

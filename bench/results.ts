@@ -32,6 +32,8 @@ export const TrainBenchSchema = z.object({
   hidden: int,
   vocab: int,
   reps: int,
+  /** Wasm threads of the timing process (one-process rows; shard 0 of --workers rows). */
+  threads: int.default(1),
   roofline: MatMulSchema,
   runs: z.array(z.object({ bptt: int, workers: int, cells: z.array(TrainCellSchema) })),
 });

@@ -7,7 +7,10 @@ import { orthOverheads } from "../trainer/step_time.ts";
 import type { ServeBench, TorchRef, TrainBench } from "./results.ts";
 
 export interface Results {
+  /** One-thread processes: one process and every --workers count. */
   train?: TrainBench;
+  /** One process on more wasm threads (bench:train --threads N), one result per N. */
+  trainThreaded?: TrainBench[];
   serve?: ServeBench;
   torch?: TorchRef;
 }
@@ -51,7 +54,11 @@ export function judge(x: number | undefined, bound: { min?: number; max?: number
 export const fmtInt = (x: number) => Math.round(x).toLocaleString("en");
 const fmtRatio = (x: number) => `${x.toFixed(x >= 10 ? 1 : 2)}×`;
 const fmtPct = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(1)} %`;
-const procs = (w: number) => (w === 1 ? "1 process" : `--workers ${w}`);
+const procs = (w: number, threads = 1) =>
+  w > 1 ? `--workers ${w}` : threads > 1 ? `1 process, ${threads} threads` : "1 process";
+
+/** Cores a configuration keeps busy: workers on one thread each, or one process's threads. */
+const cores = (train: TrainBench, workers: number) => workers > 1 ? workers : train.threads;
 
 /** A row judged by rotor / PyTorch: without PyTorch (or at other sizes) it is not judged. */
 function versusTorch(
@@ -83,7 +90,7 @@ function sizesDiffer(a: Record<string, number>, b: Record<string, number>): stri
   return `sizes differ (${bad.map((k) => `${k} ${a[k]} vs ${b[k]}`).join(", ")})`;
 }
 
-function trainRows(train: TrainBench, torch: TorchRef | undefined): Row[] {
+function trainRows(train: TrainBench, torch: TorchRef | undefined, judged: number): Row[] {
   const rows: Row[] = [];
   const t = torch?.train;
   const mismatch = t &&
@@ -95,22 +102,22 @@ function trainRows(train: TrainBench, torch: TorchRef | undefined): Row[] {
   const mmSame = tm && tm.m === mm.m && tm.k === mm.k && tm.n === mm.n;
   rows.push({
     figure: `roofline: matMul [${mm.m}×${mm.k}]·[${mm.k}×${mm.n}], GFLOPS`,
-    rotor: `${mm.gflops.toFixed(1)} (${train.backend}, 1 thread)`,
+    rotor: `${mm.gflops.toFixed(1)} (${train.backend}, ${train.threads} thread${
+      train.threads > 1 ? "s" : ""
+    })`,
     torch: tm ? `${tm.gflops.toFixed(1)} (${torch!.threads} threads)` : "—",
     ratio: tm && mmSame ? `${fmtRatio(mm.gflops / tm.gflops)} PyTorch` : "—",
     target: "—",
     met: "—",
   });
-  // Judged: the configuration that uses the machine's cores as PyTorch does.
-  const judged = Math.max(...train.runs.map((r) => r.workers));
   for (const run of train.runs) {
     for (const c of run.cells) {
       const tr = t?.rows.find((r) => r.cell === c.cell && r.bptt === run.bptt);
       rows.push(versusTorch(
-        `train ${c.cell}, T = ${run.bptt}, ${procs(run.workers)}: tokens/s`,
+        `train ${c.cell}, T = ${run.bptt}, ${procs(run.workers, train.threads)}: tokens/s`,
         c.tokensPerS,
         tr?.tokensPerS,
-        run.workers === judged ? TARGETS.train : undefined,
+        cores(train, run.workers) === judged ? TARGETS.train : undefined,
         { noTorch: !torch, mismatch },
       ));
     }
@@ -123,7 +130,9 @@ function trainRows(train: TrainBench, torch: TorchRef | undefined): Row[] {
       const to = torchOver.find((x) => x.cell === o.cell);
       const ratio = 1 + o.median / 100;
       rows.push({
-        figure: `orthogonal step: ${o.cell} vs ${o.base}, T = ${run.bptt}, ${procs(run.workers)}`,
+        figure: `orthogonal step: ${o.cell} vs ${o.base}, T = ${run.bptt}, ${
+          procs(run.workers, train.threads)
+        }`,
         rotor: `${fmtPct(o.median)} (${o.q1.toFixed(1)} … ${o.q3.toFixed(1)})`,
         torch: to ? fmtPct(to.median) : "—",
         ratio: `${ratio.toFixed(3)}× ${o.base}`,
@@ -202,10 +211,23 @@ function serveRows(serve: ServeBench, torch: TorchRef | undefined): Row[] {
   return rows;
 }
 
+/** Every training measurement of a run: one-thread processes first, then threaded ones. */
+export function trainResults(r: Results): TrainBench[] {
+  return [...(r.train ? [r.train] : []), ...(r.trainThreaded ?? [])];
+}
+
+/**
+ * Training is judged in the configurations that use as many cores as any measured (PyTorch
+ * uses every core): --workers 2 and one process on 2 threads alike.
+ */
+function judgedCores(r: Results): number {
+  return Math.max(...trainResults(r).flatMap((t) => t.runs.map((run) => cores(t, run.workers))));
+}
+
 /** Every figure of one run, with its ratio, target and verdict. */
 export function benchRows(r: Results): Row[] {
   return [
-    ...(r.train ? trainRows(r.train, r.torch) : []),
+    ...trainResults(r).flatMap((t) => trainRows(t, r.torch, judgedCores(r))),
     ...(r.serve ? serveRows(r.serve, r.torch) : []),
   ];
 }

@@ -111,3 +111,16 @@ Deno.test("markdownTable() pads every column to its widest cell", () => {
     "| a   | bb |\n| --- | -- |\n| xyz | 1  |",
   );
 });
+
+Deno.test("benchRows() judges one process on two threads beside --workers 2, both using 2 cores", () => {
+  const threaded = { ...train(), threads: 2, roofline: { ...train().roofline, gflops: 30 } };
+  threaded.runs = threaded.runs.filter((r) => r.workers === 1);
+  const rows = benchRows({ train: train(), trainThreaded: [threaded], torch: torch() });
+  assert.equal(byFigure(rows, "train rnn, T = 35, 1 process:").target, "—");
+  assert.equal(byFigure(rows, "train rnn, T = 35, --workers 2").met, "yes");
+  const t = byFigure(rows, "train rnn, T = 35, 1 process, 2 threads");
+  assert.equal(t.target, "≥ 0.5× PyTorch");
+  assert.equal(t.met, "yes");
+  assert.ok(rows.some((r) => r.rotor === "30.0 (wasm, 2 threads)"), "the threaded roofline");
+  assert.ok(byFigure(rows, "orthogonal step: urnn vs rnn, T = 35, 1 process, 2 threads"));
+});

@@ -18,6 +18,7 @@ export function train(): TrainBench {
     hidden: 256,
     vocab: 10000,
     reps: 3,
+    threads: 1,
     roofline: { m: 700, k: 256, n: 10000, ms: 200, gflops: 17.92 },
     runs: [1, 2].map((workers) => ({
       bptt: 35,

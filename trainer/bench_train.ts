@@ -24,6 +24,11 @@ export const TRAIN_BENCH_FLAGS = {
     schema: z.string().default("1,2"),
     help: "Worker counts to time (1: one process, as train --workers), comma-separated",
   },
+  threads: {
+    schema: int(1).max(64).optional(),
+    help: "Wasm threads of this process: one-process rows, shard 0 of --workers rows " +
+      "(default $WASM_THREADS, else 1)",
+  },
   reps: { schema: int(1).default(5), help: "Timed rounds per configuration" },
   hidden: { schema: int(1).default(256), help: "Hidden units (= embedding size, tied)" },
   vocab: { schema: int(2).default(10000), help: "Vocabulary size (full softmax)" },
@@ -42,12 +47,16 @@ export async function benchTrain(argv: string[]): Promise<TrainBench | undefined
   for (const w of workerCounts) {
     if (f.batch % w !== 0) throw new Error(`--batch ${f.batch} must be a multiple of workers ${w}`);
   }
-  const chosen = await initBackend(f.backend);
+  const chosen = await initBackend(f.backend, { threads: f.threads });
+  const threads = chosen.threads ?? 1;
+  const oneProcess = threads > 1 ? `one process, ${threads} threads` : "one process";
   const B = f.batch, H = f.hidden, V = f.vocab;
 
   const mm = timeMatMul(B * bptts[0]!, H, V, f.reps);
   console.log(
-    `backend ${chosen.name}; roofline: matMul [${B * bptts[0]!}×${H}]·[${H}×${V}] ` +
+    `backend ${chosen.name} (${threads} thread${threads > 1 ? "s" : ""}); roofline: matMul [${
+      B * bptts[0]!
+    }×${H}]·[${H}×${V}] ` +
       `${mm.ms.toFixed(1)} ms = ${mm.gflops.toFixed(1)} GFLOPS`,
   );
   const models = cells.map((cell) => ({
@@ -66,7 +75,7 @@ export async function benchTrain(argv: string[]): Promise<TrainBench | undefined
   for (const T of bptts) {
     for (const workers of workerCounts) {
       const what = `B = ${B}, T = ${T}, H = ${H}, V = ${V}, ${
-        workers === 1 ? "one process" : `--workers ${workers}`
+        workers === 1 ? oneProcess : `--workers ${workers}`
       }`;
       const rows = await timeSteps(models, {
         batch: B,
@@ -113,6 +122,7 @@ export async function benchTrain(argv: string[]): Promise<TrainBench | undefined
     hidden: H,
     vocab: V,
     reps: f.reps,
+    threads,
     roofline: { m: B * bptts[0]!, k: H, n: V, ...mm },
     runs,
   };

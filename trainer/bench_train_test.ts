@@ -17,6 +17,7 @@ Deno.test("bench:train times every cell at each BPTT, in one process and with wo
   );
   const saved = parseResult(TrainBenchSchema, await readFile(json, "utf8"), "bench:train");
   assert.deepEqual(saved, r);
+  assert.equal(saved.threads, 1, "the backend useWasm() started: one thread");
   assert.deepEqual(saved.runs.map((x) => [x.bptt, x.workers]), [[3, 1], [3, 2], [4, 1], [4, 2]]);
   for (const run of saved.runs) {
     assert.deepEqual(run.cells.map((c) => c.cell), ["rnn", "urnn"]);
