@@ -25,7 +25,10 @@ Deno.test("renderReport() gives the command, machine, table, notes and training 
     /\| train rnn, T = 35, --workers 2: tokens\/s +\| 2,000 +\| 2,000 +\| 1\.00× PyTorch/,
   );
   assert.ok(md.includes("\n- a note\n"));
-  assert.match(md, /\| urnn +\| 35 +\| 1 +\| 1 +\| 728\.0 +\| 718\.0 +\| 962 +\| 48 % +\| 385\.0 +\|/);
+  assert.match(
+    md,
+    /\| urnn +\| 35 +\| 1 +\| 1 +\| 728\.0 +\| 718\.0 +\| 962 +\| 48 % +\| 385\.0 +\|/,
+  );
   assert.ok(!md.includes("Smoke run"));
 });
 
