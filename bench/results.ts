@@ -61,6 +61,15 @@ export const ServeBenchSchema = z.object({
   /** Concurrent streams: the aggregate rate, and the server's peak RSS during that load. */
   streams: z.array(RateSchema.extend({ n: int, peakRssMB: num })),
   score: ScoreSchema,
+  /**
+   * One stream generating while the test set is scored again: its tokens/s, the longest wait
+   * between two of its token events, and how long that scoring took.
+   */
+  scoreWhileStreaming: z.object({
+    tokensPerS: num,
+    maxGapMs: num,
+    scoreSeconds: num,
+  }).optional(),
   /** The server's peak RSS over the whole run (VmHWM), MB. */
   peakRssMB: num,
 });

@@ -181,6 +181,17 @@ function serveRows(serve: ServeBench, torch: TorchRef | undefined): Row[] {
     TARGETS.score,
     { noTorch: !torch, mismatch: texts },
   ));
+  const during = serve.scoreWhileStreaming;
+  if (during) {
+    rows.push({
+      figure: "one stream while the test set is scored: tokens/s (longest gap)",
+      rotor: `${fmtInt(during.tokensPerS)} (${fmtInt(during.maxGapMs)} ms)`,
+      torch: "—",
+      ratio: `${fmtRatio(during.tokensPerS / serve.single.tokensPerS)} single-stream`,
+      target: "—",
+      met: "—",
+    });
+  }
   rows.push({
     figure: "process start → first streamed token, ms",
     rotor: fmtInt(serve.firstTokenMs),

@@ -78,6 +78,8 @@ Deno.test("benchRows() judges serving: PyTorch eager, 32 streams over one, scori
   assert.deepEqual(byFigure(rows, "server peak RSS under the 32-stream load").met, "MISS");
   assert.deepEqual(byFigure(rows, "server peak RSS under the 8-stream load").target, "—");
   assert.equal(byFigure(rows, "process start → first streamed token").rotor, "1,020");
+  const during = byFigure(rows, "one stream while the test set is scored");
+  assert.deepEqual([during.rotor, during.ratio], ["350 (42 ms)", "0.50× single-stream"]);
 });
 
 Deno.test("benchRows() without PyTorch shows rotor's figures and judges none against it", () => {

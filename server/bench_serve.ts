@@ -99,20 +99,27 @@ export async function benchServe(argv: string[]): Promise<ServeBench | undefined
     const post = (path: string, body: unknown) =>
       fetch(url + path, { method: "POST", body: JSON.stringify(body) });
 
-    /** Stream one generation; returns when its first token arrived and how many came. */
+    /**
+     * Stream one generation; returns when its first token arrived, how many came, and the
+     * longest wait between two chunks that carried tokens.
+     */
     const stream = async (maxTokens: number, seed: number) => {
       const res = await post("/v1/generate", { max_tokens: maxTokens, seed, temperature: 1 });
       if (!res.ok) throw new Error(`/v1/generate answered ${res.status}: ${await res.text()}`);
       const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-      let first: number | undefined, n = 0;
+      let first: number | undefined, last = 0, maxGapMs = 0, n = 0;
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
         const k = value.match(/^event: token$/gm)?.length ?? 0;
-        if (k > 0 && first === undefined) first = performance.now();
+        if (k === 0) continue;
+        const now = performance.now();
+        if (first === undefined) first = now;
+        else maxGapMs = Math.max(maxGapMs, now - last);
+        last = now;
         n += k;
       }
-      return { first: first!, n };
+      return { first: first!, n, maxGapMs };
     };
     const rate = (tokens: number, t: number) => {
       const seconds = (performance.now() - t) / 1000;
@@ -163,6 +170,29 @@ export async function benchServe(argv: string[]): Promise<ServeBench | undefined
         score.seconds.toFixed(1)
       } s = ${score.tokensPerS.toFixed(0)} tokens/s (perplexity ${pp.perplexity.toFixed(1)})`,
     );
+    // Does scoring hold up generation? One stream while the same text is scored again.
+    t = performance.now();
+    const scoring = post("/v1/perplexity", { text: testText, lines: true }).then(async (r) => {
+      if (!r.ok) throw new Error(`/v1/perplexity answered ${r.status}: ${await r.text()}`);
+      await r.arrayBuffer();
+      return (performance.now() - t) / 1000;
+    });
+    await new Promise((r) => setTimeout(r, 200)); // the scoring has started
+    const ts = performance.now();
+    const during = await stream(f.tokens * 3, 4);
+    const duringRate = rate(during.n, ts);
+    const scoreWhileStreaming = {
+      tokensPerS: duringRate.tokensPerS,
+      maxGapMs: during.maxGapMs,
+      scoreSeconds: await scoring,
+    };
+    console.log(
+      `${"one stream while the test set is scored".padEnd(50)}${
+        duringRate.tokensPerS.toFixed(0)
+      } tokens/s, longest gap ${during.maxGapMs.toFixed(0)} ms (scoring took ${
+        scoreWhileStreaming.scoreSeconds.toFixed(1)
+      } s)`,
+    );
     const peakRssMB = await procMB(child.pid, "VmHWM");
     console.log(`${"server peak RSS over the run".padEnd(50)}${peakRssMB.toFixed(0)} MB`);
 
@@ -180,6 +210,7 @@ export async function benchServe(argv: string[]): Promise<ServeBench | undefined
       single,
       streams,
       score,
+      scoreWhileStreaming,
       peakRssMB,
     };
     if (f.json) await writeFile(f.json, JSON.stringify(result, null, 2) + "\n");
