@@ -73,13 +73,18 @@ Deno.test("toy refuses an unknown task, naming it and the valid ones", async () 
   );
 });
 
+/** First-term recall at L = 10 with K = 4 symbols (chance 25 %), otherwise the defaults. */
+const smallFirst = () => ({
+  ...defaultToyFlags(),
+  task: "first" as const,
+  length: 10,
+  classes: 4,
+});
+
 Deno.test("runToy() teaches a uRNN first-term recall at L = 10, K = 4 well above chance", async () => {
   await useWasm();
   const f = {
-    ...defaultToyFlags(),
-    task: "first" as const,
-    length: 10,
-    classes: 4,
+    ...smallFirst(),
     hidden: 32,
     batch: 32,
     steps: 150,
@@ -96,10 +101,7 @@ Deno.test("runToy() teaches a uRNN first-term recall at L = 10, K = 4 well above
 Deno.test("runToy() stops a diverging run and reports it instead of throwing", async () => {
   await useWasm();
   const f = {
-    ...defaultToyFlags(),
-    task: "first" as const,
-    length: 10,
-    classes: 4,
+    ...smallFirst(),
     cell: "rnn" as const,
     activation: "relu" as const,
     hidden: 8,
