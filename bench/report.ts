@@ -128,8 +128,9 @@ ${
 ## Results
 
 rotor over PyTorch where both ran, in one run on one machine. A ratio names what it divides by.
-Training is judged with the most workers measured, as PyTorch uses every core; the one-process rows
-are for reference. Orthogonal overheads are medians of per-round ratios (quartiles in brackets).
+Training is judged where rotor keeps as many cores busy as any configuration measured
+(--workers 2, or one process on 2 threads), as PyTorch uses every core; the other rows are for
+reference. Orthogonal overheads are medians of per-round ratios (quartiles in brackets).
 Generation and scoring time a client over loopback HTTP for rotor, and the model in-process for
 PyTorch. Timings are never a test's pass or fail.
 
