@@ -59,15 +59,15 @@ export async function machineInfo(): Promise<Machine> {
 
 function trainDetails(r: Results): string {
   if (!r.train && !r.trainThreaded?.length) return "";
-  const rows = trainResults(r).flatMap((tb) => tb.runs.map((run) => ({ ...run, tb })))
-    .flatMap((run) =>
+  const rows = trainResults(r).flatMap((tb) =>
+    tb.runs.flatMap((run) =>
       run.cells.map((c) => {
         const t = r.torch?.train?.rows.find((x) => x.cell === c.cell && x.bptt === run.bptt);
         return [
           c.cell,
           String(run.bptt),
           String(run.workers),
-          String(run.workers > 1 ? 1 : run.tb.threads),
+          String(tb.threads),
           c.stepMs.toFixed(1),
           c.fwdBwdMs.toFixed(1),
           fmtInt(c.tokensPerS),
@@ -75,7 +75,8 @@ function trainDetails(r: Results): string {
           t ? t.stepMs.toFixed(1) : "—",
         ];
       })
-    );
+    )
+  );
   const { batch, hidden, vocab, reps } = trainResults(r)[0]!;
   return `## Training details
 

@@ -47,16 +47,16 @@ function intEnv(env: Record<string, string | undefined>, name: string, dflt: num
   return n;
 }
 
+function oneOrTwo(env: Record<string, string | undefined>, name: string, dflt: 1 | 2): number {
+  const n = intEnv(env, name, dflt);
+  if (n < 1 || n > 2) throw new Error(`${name} must be 1 or 2, got ${n}`);
+  return n;
+}
+
 export function readServeEnv(env: Record<string, string | undefined>): ServeEnv {
   const wasmThreads = wasmThreadsFromEnv(1, env);
-  const scoreThreads = intEnv(env, "SCORE_THREADS", wasmThreads > 1 ? 1 : 2);
-  if (scoreThreads < 1 || scoreThreads > 2) {
-    throw new Error(`SCORE_THREADS must be 1 or 2, got ${scoreThreads}`);
-  }
-  const scoreWorkerThreads = intEnv(env, "SCORE_WORKER_THREADS", "Deno" in globalThis ? 2 : 1);
-  if (scoreWorkerThreads < 1 || scoreWorkerThreads > 2) {
-    throw new Error(`SCORE_WORKER_THREADS must be 1 or 2, got ${scoreWorkerThreads}`);
-  }
+  const scoreThreads = oneOrTwo(env, "SCORE_THREADS", wasmThreads > 1 ? 1 : 2);
+  const scoreWorkerThreads = oneOrTwo(env, "SCORE_WORKER_THREADS", "Deno" in globalThis ? 2 : 1);
   return {
     modelsDir: env.MODELS_DIR || "models",
     modelUrl: env.MODEL_URL || undefined,

@@ -7,7 +7,7 @@
  * the machine's load during the run hits every cell alike; overheads are paired per round.
  */
 import { z } from "zod";
-import { BACKENDS, initBackend } from "../shared/backend.ts";
+import { BACKENDS, describeBackend, initBackend } from "../shared/backend.ts";
 import { CELL_KINDS, parseModelConfig } from "../shared/config.ts";
 import { helpText, parseFlags, parseList, runCli } from "./flags.ts";
 import { orthOverheads, timeMatMul, timeSteps } from "./step_time.ts";
@@ -34,7 +34,7 @@ async function main(argv: string[]): Promise<void> {
 
   const mm = timeMatMul(B * T, H, V, f.reps);
   console.log(
-    `backend ${chosen.name}; matMul [${B * T}×${H}]·[${H}×${V}]: ${mm.ms.toFixed(1)} ms = ${
+    `${describeBackend(chosen)}; matMul [${B * T}×${H}]·[${H}×${V}]: ${mm.ms.toFixed(1)} ms = ${
       mm.gflops.toFixed(1)
     } GFLOPS`,
   );

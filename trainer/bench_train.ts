@@ -8,7 +8,7 @@
  */
 import { writeFile } from "node:fs/promises";
 import { z } from "zod";
-import { BACKENDS, initBackend } from "../shared/backend.ts";
+import { BACKENDS, describeBackend, initBackend } from "../shared/backend.ts";
 import { CELL_KINDS, parseModelConfig } from "../shared/config.ts";
 import type { TrainBench } from "../bench/results.ts";
 import { helpText, parseFlags, parseList, runCli } from "./flags.ts";
@@ -54,9 +54,7 @@ export async function benchTrain(argv: string[]): Promise<TrainBench | undefined
 
   const mm = timeMatMul(B * bptts[0]!, H, V, f.reps);
   console.log(
-    `backend ${chosen.name} (${threads} thread${threads > 1 ? "s" : ""}); roofline: matMul [${
-      B * bptts[0]!
-    }×${H}]·[${H}×${V}] ` +
+    `${describeBackend(chosen)}; roofline: matMul [${B * bptts[0]!}×${H}]·[${H}×${V}] ` +
       `${mm.ms.toFixed(1)} ms = ${mm.gflops.toFixed(1)} GFLOPS`,
   );
   const models = cells.map((cell) => ({

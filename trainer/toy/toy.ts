@@ -8,7 +8,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { initBackend } from "../../shared/backend.ts";
+import { describeBackend, initBackend } from "../../shared/backend.ts";
 import { helpText, parseFlags, runCli } from "../flags.ts";
 import { dryRunFlags, TOY_FLAGS, type ToyFlags } from "./flags.ts";
 import { runToy, type ToyResult } from "./run.ts";
@@ -29,7 +29,7 @@ export async function toy(argv: string[]): Promise<ToyResult[]> {
   if (parsed.help) return (console.log(helpText(USAGE, TOY_FLAGS)), []);
   const f = parsed.dryRun ? dryRunFlags(parsed) : parsed;
   const backend = await initBackend(f.backend);
-  console.log(`backend ${backend.name}: ${backend.reason}`);
+  console.log(describeBackend(backend));
   const command = `deno task toy ${argv.join(" ")}`.trim();
   if (f.sweep) return await sweep(f, command);
   console.log(`config ${JSON.stringify(f)}`);
