@@ -1,6 +1,7 @@
 import { tf } from "./tf.ts";
 import { getThreadsCount, setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { installWasmKernels } from "./wasm_kernels.ts";
+import { installFusedCells } from "./fused_cells.ts";
 import { withWasmThreads } from "./wasm_threads.ts";
 
 export type BackendRequest = "auto" | "wasm" | "cpu" | "tensorflow";
@@ -89,6 +90,7 @@ async function useWasm(threads: number): Promise<number> {
   }
   await tf.ready();
   installWasmKernels();
+  installFusedCells();
   return ok ? getThreadsCount() : 1;
 }
 

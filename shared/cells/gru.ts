@@ -8,8 +8,9 @@
  * block U_r, U_z, U_n orthogonal.
  */
 import { tf } from "../tf.ts";
-import type { Tensor2D } from "../tf.ts";
+import type { Tensor1D, Tensor2D } from "../tf.ts";
 import { matMul } from "../ops.ts";
+import { canFuse, fusedGruStep } from "../fused_cells.ts";
 import { recurrentMatrix, uniform } from "../orthogonal_init.ts";
 import type { CellDef } from "./types.ts";
 
@@ -40,6 +41,9 @@ function makeGru(orthogonal: boolean): CellDef {
       return { U, UT: tf.transpose(U) };
     },
     recur(p, prep, _o, state, xw) {
+      if (canFuse()) {
+        return { h: fusedGruStep(xw, tf.matMul(state.h, prep.U), state.h, p.c_n as Tensor1D) };
+      }
       const hu = matMul(state.h, prep.U, prep.UT); // [B,H]·[H,3H] → [B,3H]
       const [xr, xz, xn] = tf.split(xw, 3, 1) as [Tensor2D, Tensor2D, Tensor2D];
       const [hr, hz, hn] = tf.split(hu, 3, 1) as [Tensor2D, Tensor2D, Tensor2D];

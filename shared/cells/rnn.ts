@@ -6,6 +6,7 @@ import { tf } from "../tf.ts";
 import type { Tensor1D, Tensor2D } from "../tf.ts";
 import { activate } from "../activations.ts";
 import { matMul } from "../ops.ts";
+import { canFuse, fusedRnnStep } from "../fused_cells.ts";
 import { recurrentMatrix, uniform } from "../orthogonal_init.ts";
 import type { CellDef } from "./types.ts";
 
@@ -30,11 +31,10 @@ function makeRnn(orthogonal: boolean): CellDef {
     project: (p, x) => tf.add(matMul(x, p.W as Tensor2D), p.b!) as Tensor2D, // [N,In]·[In,H] → [N,H]
     prepare: (p) => ({ U: p.U as Tensor2D, UT: tf.transpose(p.U as Tensor2D) }),
     recur(p, prep, o, state, xw) {
+      const act = { slope: o.leakySlope, bMod: p.b_mod as Tensor1D };
+      if (canFuse()) return { h: fusedRnnStep(xw, tf.matMul(state.h, prep.U), o.activation, act) };
       const z = tf.add(xw, matMul(state.h, prep.U, prep.UT)); // [B,H] + [B,H]·[H,H]
-      const h = activate(o.activation, z, {
-        slope: o.leakySlope,
-        bMod: p.b_mod as Tensor1D,
-      }) as Tensor2D;
+      const h = activate(o.activation, z, act) as Tensor2D;
       return { h };
     },
   };

@@ -1,0 +1,119 @@
+/**
+ * One-kernel cell steps for the wasm backend, used when no gradient is being recorded
+ * (scoring, generation, evaluation).
+ *
+ * A GRU step after its recurrent product is 15 small tfjs ops (two strided splits, two
+ * sigmoids, a tanh, adds and muls), and an RNN step's modReLU is 5; on wasm each op costs
+ * tens of microseconds of dispatch whatever its size, so at batch 10 a uGRU step spent most of
+ * its time there. These kernels compute the same elementwise math in one pass over views of
+ * the wasm heap. tfjs has no fused recurrent-cell op and no npm package adds one, so it is
+ * written here. Training keeps the composed ops (their gradients are tfjs's own).
+ */
+import { tf } from "./tf.ts";
+import type { Tensor1D, Tensor2D } from "./tf.ts";
+import type { Activation } from "./activations.ts";
+
+interface TensorInfo {
+  dataId: object;
+  shape: number[];
+  dtype: string;
+}
+interface WasmHeapBackend {
+  makeOutput(shape: number[], dtype: string): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array;
+}
+type Args = {
+  inputs: Record<string, TensorInfo>;
+  attrs?: Record<string, unknown>;
+  backend: unknown;
+};
+
+const GRU_STEP = "RotorGruStep";
+const RNN_STEP = "RotorRnnStep";
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+/** h' = (1 − z)·n + z·h from xw, hu [B,3H] (blocks r | z | n), h [B,H], c_n [H]. */
+function gruStep({ inputs, backend }: Args): TensorInfo {
+  const { xw, hu, h, cn } = inputs as Record<string, TensorInfo>;
+  const [b, h3] = xw!.shape as [number, number];
+  const n = h3 / 3;
+  const wasm = backend as WasmHeapBackend;
+  const out = wasm.makeOutput([b, n], "float32");
+  // Views after makeOutput: allocating may grow the heap and detach older views.
+  const X = wasm.typedArrayFromHeap(xw!), U = wasm.typedArrayFromHeap(hu!);
+  const S = wasm.typedArrayFromHeap(h!), C = wasm.typedArrayFromHeap(cn!);
+  const O = wasm.typedArrayFromHeap(out);
+  for (let i = 0; i < b; i++) {
+    const g = i * h3, s = i * n;
+    for (let j = 0; j < n; j++) {
+      const r = sigmoid(X[g + j]! + U[g + j]!);
+      const z = sigmoid(X[g + n + j]! + U[g + n + j]!);
+      const c = Math.tanh(X[g + 2 * n + j]! + r * (U[g + 2 * n + j]! + C[j]!));
+      O[s + j] = (1 - z) * c + z * S[s + j]!;
+    }
+  }
+  return out;
+}
+
+/** σ(xw + hu) for the RNN activations; modReLU reads its bias b_mod [H]. */
+function rnnStep({ inputs, attrs, backend }: Args): TensorInfo {
+  const { xw, hu, bMod } = inputs as Record<string, TensorInfo>;
+  const { activation, slope } = attrs as { activation: Activation; slope: number };
+  const [b, n] = xw!.shape as [number, number];
+  const wasm = backend as WasmHeapBackend;
+  const out = wasm.makeOutput([b, n], "float32");
+  const X = wasm.typedArrayFromHeap(xw!), U = wasm.typedArrayFromHeap(hu!);
+  const B = bMod ? wasm.typedArrayFromHeap(bMod) : undefined;
+  const O = wasm.typedArrayFromHeap(out);
+  const f = ACT[activation];
+  // fround: the sum is rounded to float32 as the composed ops' add does (modReLU's |z| + b can
+  // cancel, and an unrounded z then differs visibly).
+  for (let i = 0; i < b * n; i++) O[i] = f(Math.fround(X[i]! + U[i]!), slope, B ? B[i % n]! : 0);
+  return out;
+}
+
+/** Each activation of shared/activations.ts on one number (same definitions). */
+const ACT: Record<Activation, (z: number, slope: number, bMod: number) => number> = {
+  tanh: (z) => Math.tanh(z),
+  relu: (z) => (z > 0 ? z : 0),
+  abs: (z) => Math.abs(z),
+  leaky_relu: (z, slope) => (z < 0 ? slope * z : z),
+  linear: (z) => z,
+  modrelu: (z, _s, bMod) => Math.sign(z) * Math.max(0, Math.fround(Math.abs(z) + bMod)),
+};
+
+let installed = false;
+
+/** Register the kernels on the wasm backend (once; after it is registered). */
+export function installFusedCells(): void {
+  if (installed || !tf.findBackend("wasm")) return;
+  installed = true;
+  for (const [kernelName, kernelFunc] of [[GRU_STEP, gruStep], [RNN_STEP, rnnStep]] as const) {
+    tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc: kernelFunc as tf.KernelFunc });
+  }
+}
+
+/** True when a fused step may run: the wasm backend is active and no gradient is recorded. */
+export function canFuse(): boolean {
+  const engine = tf.engine();
+  return installed && engine.backendName === "wasm" && engine.state.gradientDepth === 0;
+}
+
+/** One GRU step's gates in one kernel (see `canFuse`). */
+export function fusedGruStep(xw: Tensor2D, hu: Tensor2D, h: Tensor2D, cn: Tensor1D): Tensor2D {
+  return tf.engine().runKernel(GRU_STEP, { xw, hu, h, cn }, {}) as Tensor2D;
+}
+
+/** One RNN step's activation σ(xw + hu) in one kernel (see `canFuse`). */
+export function fusedRnnStep(
+  xw: Tensor2D,
+  hu: Tensor2D,
+  activation: Activation,
+  opts: { slope: number; bMod?: Tensor1D },
+): Tensor2D {
+  if (activation === "modrelu" && !opts.bMod) throw new Error("modrelu needs its bias b_mod");
+  const inputs: tf.NamedTensorMap = { xw, hu };
+  if (activation === "modrelu") inputs.bMod = opts.bMod!;
+  return tf.engine().runKernel(RNN_STEP, inputs, { activation, slope: opts.slope }) as Tensor2D;
+}
