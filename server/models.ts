@@ -30,8 +30,8 @@ export interface ServedModel {
   vocab: Vocab;
   engine: Engine;
   card: ModelCard;
-  /** A second thread for scoring long texts (set by the server's startup; none in tests). */
-  scorer?: ScoreHelper;
+  /** Workers that score long texts (set by the server's startup; none in tests). */
+  scorers?: ScoreHelper[];
 }
 
 export function serveModel(name: string, m: LoadedModel, engine: EngineOptions): ServedModel {

@@ -37,7 +37,7 @@ Deno.test("loadModels() loads a model over HTTP, as MODEL_URL does", async () =>
   }
 });
 
-Deno.test("readServeEnv() applies defaults and refuses a bad PORT, SCORE_THREADS, SCORE_WORKER_THREADS or WASM_THREADS", () => {
+Deno.test("readServeEnv() applies defaults and refuses a bad PORT, SCORE_WORKERS, SCORE_WORKER_THREADS or WASM_THREADS", () => {
   assert.deepEqual(readServeEnv({}), {
     modelsDir: "models",
     modelUrl: undefined,
@@ -46,12 +46,13 @@ Deno.test("readServeEnv() applies defaults and refuses a bad PORT, SCORE_THREADS
     host: "127.0.0.1",
     maxActive: 32,
     maxQueue: 64,
-    scoreThreads: 2,
-    scoreWorkerThreads: 2, // the tests run under Deno
+    scoreWorkers: 2,
+    scoreWorkerThreads: 1,
     wasmThreads: 1,
   });
-  // Two backend threads already use both cores: no second-thread scorer unless asked.
-  assert.equal(readServeEnv({ WASM_THREADS: "2" }).scoreThreads, 1);
+  // Two backend threads already use both cores: no score workers unless asked.
+  assert.equal(readServeEnv({ WASM_THREADS: "2" }).scoreWorkers, 0);
+  assert.equal(readServeEnv({ WASM_THREADS: "2", SCORE_WORKERS: "1" }).scoreWorkers, 1);
   for (const bad of ["0", "65", "two"]) {
     assert.throws(() => readServeEnv({ WASM_THREADS: bad }), /WASM_THREADS must/);
   }
@@ -59,13 +60,15 @@ Deno.test("readServeEnv() applies defaults and refuses a bad PORT, SCORE_THREADS
     () => readServeEnv({ PORT: "eighty" }),
     /PORT must be a non-negative integer, got "eighty"/,
   );
-  assert.equal(readServeEnv({ SCORE_THREADS: "1" }).scoreThreads, 1);
+  assert.equal(readServeEnv({ SCORE_WORKERS: "0" }).scoreWorkers, 0);
+  assert.throws(() => readServeEnv({ SCORE_WORKERS: "3" }), /SCORE_WORKERS must be 0, 1 or 2/);
+  assert.throws(() => readServeEnv({ SCORE_WORKERS: "-1" }), /non-negative integer/);
+  assert.throws(() => readServeEnv({ SCORE_THREADS: "2" }), /replaced by SCORE_WORKERS/);
   for (const bad of ["0", "3"]) {
-    assert.throws(() => readServeEnv({ SCORE_THREADS: bad }), /SCORE_THREADS must be 1 or 2/);
     assert.throws(
       () => readServeEnv({ SCORE_WORKER_THREADS: bad }),
       /SCORE_WORKER_THREADS must be 1 or 2/,
     );
   }
-  assert.equal(readServeEnv({ SCORE_WORKER_THREADS: "1" }).scoreWorkerThreads, 1);
+  assert.equal(readServeEnv({ SCORE_WORKER_THREADS: "2" }).scoreWorkerThreads, 2);
 });

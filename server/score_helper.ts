@@ -1,12 +1,14 @@
 /**
- * Scoring long texts off the main thread's single core: a worker with its own wasm backend and
- * a copy of the model either
- * - (1 thread) scores some of a stream's columns while this thread scores the rest, so
- *   /v1/perplexity uses two cores, or
- * - (2 threads) scores whole streams on its own two-thread wasm pool (shared/wasm_threads.ts),
- *   leaving this thread free: generation keeps streaming while a long text is scored.
- * The worker starts with the first long text and stops after `idleMs` without one, so an idle
- * server does not hold a second copy of the model.
+ * Scoring long texts off the main thread's single core. A helper is a worker with its own wasm
+ * backend and a copy of the model; `scoreShared` uses
+ * - two one-thread helpers (the default): each scores half of a stream's columns, so
+ *   /v1/perplexity uses both cores with every op (the recurrence's small ones too) in parallel,
+ *   and this thread stays free to generate;
+ * - one helper on a two-thread wasm pool (shared/wasm_threads.ts): it scores whole streams,
+ *   only the matrix products running on both threads;
+ * - one one-thread helper: it scores some columns while this thread scores the rest.
+ * A worker starts with the first long text and stops after `idleMs` without one, so an idle
+ * server does not hold more copies of the model.
  */
 import type { ModelConfig } from "../shared/config.ts";
 import type { Params } from "../shared/model.ts";
@@ -144,56 +146,83 @@ export function createScoreHelper(
   };
 }
 
+/** Score `opts.columns` of `stream` on `helper`, or here if the helper fails. */
+async function scoreOn(
+  helper: ScoreHelper,
+  config: ModelConfig,
+  params: Params,
+  stream: Int32Array,
+  opts: ScoreOptions,
+): Promise<Scored & { ms?: number }> {
+  try {
+    return await helper.score(stream, opts);
+  } catch (err) {
+    console.error(`${(err as Error).message}; scoring those columns in this thread`);
+    return scoreStream(params, config, stream, opts);
+  }
+}
+
+/** Add up the parts' scores; their logprobs go to the targets each part covered. */
+function combine(targets: number, parts: { scored: Scored; opts: ScoreOptions }[]): Scored {
+  const nll = parts.reduce((n, p) => n + p.scored.nll, 0);
+  const tokens = parts.reduce((n, p) => n + p.scored.tokens, 0);
+  let logprobs: Float32Array | undefined;
+  if (parts.every((p) => p.scored.logprobs)) {
+    logprobs = new Float32Array(targets);
+    for (const { scored, opts } of parts) {
+      const [from, to] = scoredRange(targets, opts);
+      logprobs.set(scored.logprobs!.subarray(from, to), from);
+    }
+  }
+  return { nll, tokens, perplexity: Math.exp(nll / tokens), ...(logprobs ? { logprobs } : {}) };
+}
+
 /**
- * Score a stream with the helper's help when one is given and the stream has several columns:
- * a pooled helper (threads > 1) scores all of it; otherwise the helper takes the last columns
- * (and the tail), as many as its `share`, and this thread the first ones. The parts add up to
- * exactly the one-thread score. If the helper fails, its columns are scored here.
+ * Score a stream with the helpers' help when any are given and the stream has several columns:
+ * - several helpers split the columns evenly (the last takes the tail), this thread stays free;
+ * - one pooled helper (threads > 1) scores all of it;
+ * - one one-thread helper takes the last columns (and the tail), as many as its `share`, and
+ *   this thread the first ones.
+ * The parts add up to exactly the one-thread score. A helper that fails has its columns
+ * scored here.
  */
 export async function scoreShared(
   config: ModelConfig,
   params: Params,
   stream: Int32Array,
   opts: ScoreOptions,
-  helper: ScoreHelper | undefined,
+  helpers: readonly ScoreHelper[] = [],
 ): Promise<Scored> {
   const targets = stream.length - 1;
   const cols = columnCount(targets, opts.batch);
-  if (!helper || cols < 2) return scoreStream(params, config, stream, opts);
+  if (helpers.length === 0 || cols < 2) return scoreStream(params, config, stream, opts);
+  if (helpers.length > 1) {
+    const k = Math.min(helpers.length, cols);
+    const parts = helpers.slice(0, k).map((h, i) => {
+      const part: ScoreOptions = {
+        ...opts,
+        columns: [Math.round((i * cols) / k), Math.round(((i + 1) * cols) / k)],
+      };
+      return scoreOn(h, config, params, stream, part).then((scored) => ({ scored, opts: part }));
+    });
+    return combine(targets, await Promise.all(parts));
+  }
+  const helper = helpers[0]!;
   if (helper.threads > 1) {
-    try {
-      const { ms: _, ...whole } = await helper.score(stream, opts);
-      return whole;
-    } catch (err) {
-      console.error(`${(err as Error).message}; scoring the text in this thread`);
-      return scoreStream(params, config, stream, opts);
-    }
+    const { ms: _, ...whole } = await scoreOn(helper, config, params, stream, opts);
+    return whole;
   }
   const theirCols = Math.min(cols - 1, Math.max(1, Math.round(cols * helper.share())));
   const mine = cols - theirCols;
   const theirs: ScoreOptions = { ...opts, columns: [mine, cols] };
-  const remote = helper.score(stream, theirs);
+  const ours: ScoreOptions = { ...opts, columns: [0, mine] };
+  const remote = scoreOn(helper, config, params, stream, theirs);
   const t0 = performance.now();
-  const local = scoreStream(params, config, stream, { ...opts, columns: [0, mine] });
+  const local = scoreStream(params, config, stream, ours);
   const localMs = performance.now() - t0;
-  let other: Scored;
-  try {
-    const r = await remote;
-    helper.observe({ columns: mine, ms: localMs }, { columns: theirCols, ms: r.ms });
-    other = r;
-  } catch (err) {
-    console.error(`${(err as Error).message}; scoring those columns in this thread`);
-    other = scoreStream(params, config, stream, theirs);
+  const other = await remote;
+  if (other.ms !== undefined) {
+    helper.observe({ columns: mine, ms: localMs }, { columns: theirCols, ms: other.ms });
   }
-  if (local.logprobs && other.logprobs) {
-    const [from, to] = scoredRange(targets, theirs);
-    local.logprobs.set(other.logprobs.subarray(from, to), from);
-  }
-  const nll = local.nll + other.nll, tokens = local.tokens + other.tokens;
-  return {
-    nll,
-    tokens,
-    perplexity: Math.exp(nll / tokens),
-    ...(local.logprobs ? { logprobs: local.logprobs } : {}),
-  };
+  return combine(targets, [{ scored: local, opts: ours }, { scored: other, opts: theirs }]);
 }

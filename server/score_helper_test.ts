@@ -9,17 +9,17 @@ Deno.test("scoreShared() on two threads gives the one-thread score, then the wor
   const one = scoreStream(m.params, m.config, stream, opts);
   const helper = createScoreHelper(m.config, m.params, 300);
   try {
-    const two = await scoreShared(m.config, m.params, stream, opts, helper);
+    const two = await scoreShared(m.config, m.params, stream, opts, [helper]);
     assert.equal(two.tokens, 2000);
     assertClose(two.nll, one.nll, 1e-9);
     assert.deepEqual(two.logprobs, one.logprobs, "every token's logprob, wherever it was scored");
     assert.ok(helper.running());
     // A short text (one column) stays in this thread.
-    const short = await scoreShared(m.config, m.params, stream.subarray(0, 3), opts, helper);
+    const short = await scoreShared(m.config, m.params, stream.subarray(0, 3), opts, [helper]);
     assert.equal(short.tokens, 2);
     await new Promise((r) => setTimeout(r, 800));
     assert.equal(helper.running(), false, "stopped after 300 ms without work");
-    const again = await scoreShared(m.config, m.params, stream, opts, helper);
+    const again = await scoreShared(m.config, m.params, stream, opts, [helper]);
     assertClose(again.nll, one.nll, 1e-9, "a fresh worker after the idle stop");
   } finally {
     helper.close();
@@ -47,12 +47,28 @@ Deno.test("a two-thread score helper scores whole texts in its worker, to the on
   const helper = createScoreHelper(m.config, m.params, 300, 2);
   try {
     assert.equal(helper.share(), 1);
-    const pooled = await scoreShared(m.config, m.params, stream, opts, helper);
+    const pooled = await scoreShared(m.config, m.params, stream, opts, [helper]);
     assert.equal(pooled.tokens, 2000);
     assertClose(pooled.nll, one.nll, 1e-9);
     assert.deepEqual(pooled.logprobs, one.logprobs);
     assert.ok(helper.running());
   } finally {
     helper.close();
+  }
+});
+
+Deno.test("two score workers split the columns and give the one-thread score, every token's logprob", async () => {
+  const { m, stream } = await smallModelAndStream(2003, 4);
+  const opts = { batch: 10, bptt: 64, perToken: true };
+  const one = scoreStream(m.params, m.config, stream, opts);
+  const helpers = [0, 1].map(() => createScoreHelper(m.config, m.params, 10_000));
+  try {
+    const split = await scoreShared(m.config, m.params, stream, opts, helpers);
+    assert.equal(split.tokens, 2002);
+    assertClose(split.nll, one.nll, 1e-9);
+    assert.deepEqual(split.logprobs, one.logprobs);
+    assert.ok(helpers.every((h) => h.running()), "both workers took a part");
+  } finally {
+    helpers.forEach((h) => h.close());
   }
 });

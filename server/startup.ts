@@ -16,15 +16,15 @@ export interface ServeEnv {
   maxActive: number;
   maxQueue: number;
   /**
-   * Score long texts on a second thread (SCORE_THREADS=2) or not (1). The default is 2 only
-   * when the backend runs on one thread; with WASM_THREADS > 1 both cores are already busy.
+   * Workers that score long texts (SCORE_WORKERS, 0–2): 2 (the default) split a text's columns
+   * and leave the main thread free; 1 scores beside the main thread (see scoreWorkerThreads);
+   * 0 scores on the main thread. The default is 0 when WASM_THREADS > 1: both cores are busy.
    */
-  scoreThreads: number;
+  scoreWorkers: number;
   /**
-   * Wasm threads of that second thread's worker (SCORE_WORKER_THREADS): 1 splits a text's
-   * columns between it and the main thread; 2 lets it score whole texts on its own two-thread
-   * pool while the main thread goes on generating. Default 2 under Deno, 1 under Bun (whose
-   * wasm backend runs one thread).
+   * Wasm threads of each score worker (SCORE_WORKER_THREADS, default 1). With one worker: 1
+   * splits a text's columns between it and the main thread; 2 (Deno only) lets it score whole
+   * texts on its own two-thread pool.
    */
   scoreWorkerThreads: number;
   /**
@@ -55,8 +55,15 @@ function oneOrTwo(env: Record<string, string | undefined>, name: string, dflt: 1
 
 export function readServeEnv(env: Record<string, string | undefined>): ServeEnv {
   const wasmThreads = wasmThreadsFromEnv(1, env);
-  const scoreThreads = oneOrTwo(env, "SCORE_THREADS", wasmThreads > 1 ? 1 : 2);
-  const scoreWorkerThreads = oneOrTwo(env, "SCORE_WORKER_THREADS", "Deno" in globalThis ? 2 : 1);
+  if (env.SCORE_THREADS !== undefined) {
+    throw new Error(
+      "SCORE_THREADS was replaced by SCORE_WORKERS: 0 scores on the main thread, 1 beside it, " +
+        "2 (the default) on two workers",
+    );
+  }
+  const scoreWorkers = intEnv(env, "SCORE_WORKERS", wasmThreads > 1 ? 0 : 2);
+  if (scoreWorkers > 2) throw new Error(`SCORE_WORKERS must be 0, 1 or 2, got ${scoreWorkers}`);
+  const scoreWorkerThreads = oneOrTwo(env, "SCORE_WORKER_THREADS", 1);
   return {
     modelsDir: env.MODELS_DIR || "models",
     modelUrl: env.MODEL_URL || undefined,
@@ -65,7 +72,7 @@ export function readServeEnv(env: Record<string, string | undefined>): ServeEnv 
     host: env.HOST || "127.0.0.1",
     maxActive: intEnv(env, "MAX_ACTIVE_STREAMS", 32),
     maxQueue: intEnv(env, "MAX_QUEUED_STREAMS", 64),
-    scoreThreads,
+    scoreWorkers,
     scoreWorkerThreads,
     wasmThreads,
   };
@@ -96,10 +103,11 @@ export async function prepare(env: ServeEnv) {
     : await findModelDirs(env.modelsDir);
   if (locations.size === 0) throw new Error(NO_MODEL_HELP(env.modelsDir));
   const models = await loadModels(locations, { maxActive: env.maxActive, maxQueue: env.maxQueue });
-  if (env.scoreThreads === 2) {
-    for (const m of models.values()) {
-      m.scorer = createScoreHelper(m.config, m.params, undefined, env.scoreWorkerThreads);
-    }
+  for (const m of models.values()) {
+    m.scorers = Array.from(
+      { length: env.scoreWorkers },
+      () => createScoreHelper(m.config, m.params, undefined, env.scoreWorkerThreads),
+    );
   }
   if (env.defaultModel && !models.has(env.defaultModel)) {
     throw new Error(
@@ -111,8 +119,12 @@ export async function prepare(env: ServeEnv) {
   const ms = performance.now() - t0;
   console.log(describeBackend(backend));
   console.log(
-    env.scoreThreads === 1
+    env.scoreWorkers === 0
       ? "scoring: on this thread"
+      : env.scoreWorkers > 1
+      ? `scoring: long texts split between ${env.scoreWorkers} workers, ${
+        env.scoreWorkerThreads === 1 ? "1 wasm thread" : `${env.scoreWorkerThreads} wasm threads`
+      } each`
       : env.scoreWorkerThreads > 1
       ? `scoring: long texts on a worker with ${env.scoreWorkerThreads} wasm threads`
       : "scoring: long texts split between this thread and a worker",

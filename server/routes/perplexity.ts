@@ -43,7 +43,7 @@ export async function scoreTokens(
   stream[0] = model.vocab.eos;
   stream.set(ids, 1);
   const opts = { batch: ids.length >= 5000 ? 10 : 1, bptt: 35, perToken };
-  const s = await scoreShared(model.config, model.params, stream, opts, model.scorer);
+  const s = await scoreShared(model.config, model.params, stream, opts, model.scorers);
   return {
     perplexity: s.tokens > 0 ? s.perplexity : 0,
     nll: s.nll,
