@@ -72,6 +72,16 @@ export const ServeBenchSchema = z.object({
   }).optional(),
   /** The server's peak RSS over the whole run (VmHWM), MB. */
   peakRssMB: num,
+  /**
+   * Short mixed requests (bench_serve.ts `churn`): the server's RSS after every tenth of them,
+   * and its growth from the first reading to the last.
+   */
+  requests: z.object({
+    n: int,
+    seconds: num,
+    rssMB: z.array(num),
+    growthMB: num,
+  }).optional(),
 });
 export type ServeBench = z.infer<typeof ServeBenchSchema>;
 

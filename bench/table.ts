@@ -41,6 +41,8 @@ export const TARGETS = {
   score: { min: 1, text: "≥ 1× PyTorch" },
   /** Server RSS under the 32-stream load, MB. */
   rss: { streams: 32, max: 200, text: "≤ 200 MB" },
+  /** RSS growth over the mixed requests, after the first tenth of them, MB. */
+  flat: { max: 10, text: "flat (≤ +10 MB)" },
 } as const;
 
 /** Whether `x` meets a bound; "—" when there is nothing to judge. */
@@ -209,6 +211,17 @@ function serveRows(serve: ServeBench, torch: TorchRef | undefined): Row[] {
       ratio: "—",
       target: judged ? TARGETS.rss.text : "—",
       met: judged ? judge(s.peakRssMB, TARGETS.rss) : "—",
+    });
+  }
+  const req = serve.requests;
+  if (req) {
+    rows.push({
+      figure: `server RSS across ${fmtInt(req.n)} mixed short requests, MB (first → last tenth)`,
+      rotor: `${req.rssMB[0]!.toFixed(0)} → ${req.rssMB[req.rssMB.length - 1]!.toFixed(0)}`,
+      torch: "—",
+      ratio: `${req.growthMB >= 0 ? "+" : ""}${req.growthMB.toFixed(1)} MB`,
+      target: TARGETS.flat.text,
+      met: judge(req.growthMB, TARGETS.flat),
     });
   }
   rows.push({

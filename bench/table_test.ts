@@ -80,6 +80,18 @@ Deno.test("benchRows() judges serving: PyTorch eager, 32 streams over one, scori
   assert.equal(byFigure(rows, "process start → first streamed token").rotor, "1,020");
   const during = byFigure(rows, "one stream while the test set is scored");
   assert.deepEqual([during.rotor, during.ratio], ["350 (42 ms)", "0.50× single-stream"]);
+  assert.equal(rows.some((r) => r.figure.includes("mixed short requests")), false, "not measured");
+  for (const [growthMB, met] of [[-3.5, "yes"], [12, "MISS"]] as const) {
+    const withRequests = {
+      ...serve(),
+      requests: { n: 10000, seconds: 60, rssMB: [190, 202], growthMB },
+    };
+    const req = byFigure(
+      benchRows({ serve: withRequests }),
+      "server RSS across 10,000 mixed short",
+    );
+    assert.deepEqual([req.rotor, req.met], ["190 → 202", met]);
+  }
 });
 
 Deno.test("benchRows() without PyTorch shows rotor's figures and judges none against it", () => {

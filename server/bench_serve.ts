@@ -37,6 +37,10 @@ export const SERVE_BENCH_FLAGS = {
     help: "Tokens per concurrent stream (the single stream makes 3×)",
   },
   scoreLines: { schema: int(0).default(0), help: "PTB test lines to score (0: all)" },
+  requests: {
+    schema: int(0).default(10_000),
+    help: "Short mixed requests to watch the server's RSS over (0: skip)",
+  },
   data: { schema: z.string().optional(), help: "PTB folder (default $PTB_DIR, else data/ptb)" },
   json: { schema: z.string().optional(), help: "Also write the results to this JSON file" },
 };
@@ -65,6 +69,70 @@ async function untrainedModel(data: string, hidden: number): Promise<string> {
 async function procMB(pid: number, field: "VmRSS" | "VmHWM"): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
   return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) * 1024 / 1e6;
+}
+
+/** What each of the mixed requests sends, and the status it must get. */
+const MIXED: { path: string; body: Record<string, unknown>; status: number; abort?: boolean }[] = [
+  { path: "/v1/generate", body: { max_tokens: 4, temperature: 1 }, status: 200 },
+  { path: "/v1/generate", body: { max_tokens: 4, stream: false }, status: 200 },
+  { path: "/v1/completions", body: { prompt: "the company", max_tokens: 4 }, status: 200 },
+  {
+    path: "/v1/perplexity",
+    body: { text: "the company said profits rose", per_token: true },
+    status: 200,
+  },
+  { path: "/v1/generate", body: { max_tokens: -1 }, status: 400 },
+  { path: "/v1/generate", body: { max_tokens: 50, temperature: 1 }, status: 200, abort: true },
+];
+
+/**
+ * `n` short requests, 16 at a time, cycling through MIXED (streamed and whole generations,
+ * completions, scoring, a bad body, a stream the client leaves after its first chunk), with
+ * the server's RSS read after every tenth of them: a leak shows as a rising series.
+ */
+async function churn(
+  url: string,
+  pid: number,
+  n: number,
+): Promise<NonNullable<ServeBench["requests"]>> {
+  const t0 = performance.now();
+  const rssMB: number[] = [];
+  let next = 0, done = 0;
+  const one = async (i: number) => {
+    const m = MIXED[i % MIXED.length]!;
+    const ac = new AbortController();
+    const res = await fetch(url + m.path, {
+      method: "POST",
+      body: JSON.stringify({ ...m.body, ...("max_tokens" in m.body ? { seed: i } : {}) }),
+      signal: ac.signal,
+    });
+    if (res.status !== m.status) {
+      throw new Error(
+        `${m.path} answered ${res.status}, expected ${m.status}: ${await res.text()}`,
+      );
+    }
+    if (m.abort) {
+      await res.body!.getReader().read();
+      ac.abort();
+    } else await res.arrayBuffer();
+  };
+  const lane = async () => {
+    while (next < n) {
+      await one(next++).catch((err) => {
+        if ((err as Error).name !== "AbortError") throw err;
+      });
+      if (++done % Math.ceil(n / 10) === 0) rssMB.push(await procMB(pid, "VmRSS"));
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, lane));
+  const seconds = (performance.now() - t0) / 1000;
+  const growthMB = rssMB[rssMB.length - 1]! - rssMB[0]!;
+  console.log(
+    `${`${n} mixed short requests, 16 at a time`.padEnd(50)}${seconds.toFixed(1)} s; RSS after ` +
+      `each tenth ${rssMB.map((x) => x.toFixed(0)).join(", ")} MB (growth after the first tenth ` +
+      `${growthMB >= 0 ? "+" : ""}${growthMB.toFixed(1)} MB)`,
+  );
+  return { n, seconds, rssMB, growthMB };
 }
 
 export async function benchServe(argv: string[]): Promise<ServeBench | undefined> {
@@ -158,6 +226,8 @@ export async function benchServe(argv: string[]): Promise<ServeBench | undefined
       );
     }
 
+    const requests = f.requests > 0 ? await churn(url, child.pid, f.requests) : undefined;
+
     let testText = await readPtbSplit(data, "test");
     if (f.scoreLines > 0) testText = testText.split("\n").slice(0, f.scoreLines).join("\n") + "\n";
     t = performance.now();
@@ -212,6 +282,7 @@ export async function benchServe(argv: string[]): Promise<ServeBench | undefined
       score,
       scoreWhileStreaming,
       peakRssMB,
+      ...(requests ? { requests } : {}),
     };
     if (f.json) await writeFile(f.json, JSON.stringify(result, null, 2) + "\n");
     return result;
