@@ -40,3 +40,20 @@ export function expm(a: Tensor2D, norm?: number): Tensor2D {
     return tf.add(eye, f) as Tensor2D;
   });
 }
+
+/**
+ * exp(A)·W without forming exp(A) where no squaring is needed (the optimizer's small steps):
+ * Horner on W itself, Y ← W + A·Y/k for k = m … 1, is m products where building exp(A) and
+ * then multiplying by W is m + 1 (a sixth of the orthogonal step at H = 256). Larger ‖A‖
+ * go through `expm`.
+ */
+export function expmTimes(a: Tensor2D, w: Tensor2D, norm?: number): Tensor2D {
+  const n1 = norm ?? tf.max(tf.sum(tf.abs(a), 0)).dataSync()[0]!;
+  const { squarings, degree } = expmPlan(n1);
+  if (squarings > 0) return tf.tidy(() => tf.matMul(expm(a, n1), w));
+  return tf.tidy(() => {
+    let y = w;
+    for (let k = degree; k >= 1; k--) y = tf.add(w, tf.mul(tf.matMul(a, y), 1 / k)) as Tensor2D;
+    return y === w ? tf.clone(w) : y;
+  });
+}

@@ -8,7 +8,7 @@
  */
 import { tf } from "../shared/tf.ts";
 import type { Tensor2D } from "../shared/tf.ts";
-import { expm } from "./expm.ts";
+import { expmTimes } from "./expm.ts";
 
 /** A = D·Wᵀ − W·Dᵀ (skew-symmetric), with transposes made explicit for wasm. */
 export function skewGenerator(w: Tensor2D, d: Tensor2D): Tensor2D {
@@ -22,7 +22,7 @@ export function skewGenerator(w: Tensor2D, d: Tensor2D): Tensor2D {
 export function rotate(w: Tensor2D, d: Tensor2D, lr: number): Tensor2D {
   return tf.tidy(() => {
     const a = tf.mul(skewGenerator(w, d), -lr) as Tensor2D;
-    return tf.matMul(expm(a), w);
+    return expmTimes(a, w);
   });
 }
 

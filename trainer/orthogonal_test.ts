@@ -1,11 +1,19 @@
 import assert from "node:assert/strict";
 import { tf } from "../shared/tf.ts";
 import type { Tensor2D } from "../shared/tf.ts";
-import { add, expmReference, type Mat, mat, maxAbs, orthogonalityError } from "../shared/linalg.ts";
+import {
+  add,
+  expmReference,
+  type Mat,
+  mat,
+  matmul,
+  maxAbs,
+  orthogonalityError,
+} from "../shared/linalg.ts";
 import { createPrng } from "../shared/prng.ts";
 import { haarOrthogonal } from "../shared/orthogonal_init.ts";
 import { useWasm } from "../shared/testing.ts";
-import { expm } from "./expm.ts";
+import { expm, expmTimes } from "./expm.ts";
 import { orthogonalityDrift, reorthogonalize, rotate } from "./orthogonal.ts";
 
 function randomSkew(n: number, norm1: number, seed: number): Mat {
@@ -40,6 +48,24 @@ Deno.test("expm() of skew-symmetric A (H = 256, ‖A‖ 1e-3…10) matches float
     const orth = orthogonalityError(e);
     assert.ok(err < 1e-5, `‖A‖₁ = ${norm}: max |expm − ref| = ${err}`);
     assert.ok(orth < 1e-5, `‖A‖₁ = ${norm}: max |EᵀE − I| = ${orth}`);
+  }
+});
+
+Deno.test("expmTimes() gives exp(A)·W, by Horner on W for small ‖A‖ and through expm() for large", async () => {
+  await useWasm();
+  const w = haarOrthogonal(128, createPrng(9));
+  for (const [k, norm] of [0, 1e-3, 0.05, 0.9, 3].entries()) {
+    const a = randomSkew(128, norm, 20 + k);
+    const want = matmul(expmReference(a), w);
+    const got = tf.tidy(() =>
+      expmTimes(
+        tf.tensor2d(Float32Array.from(a.data), [128, 128]) as Tensor2D,
+        tf.tensor2d(Float32Array.from(w.data), [128, 128]) as Tensor2D,
+      ).dataSync()
+    );
+    const err = maxAbs(add(mat(128, 128, got), want, -1));
+    assert.ok(err < 2e-6, `‖A‖₁ = ${norm}: max |exp(A)·W − ref| = ${err}`);
+    assert.ok(orthogonalityError(mat(128, 128, got)) < 1e-5, `‖A‖₁ = ${norm}: orthogonal`);
   }
 });
 
