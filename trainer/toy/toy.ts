@@ -4,13 +4,14 @@
  *
  * @example
  * deno task toy --task first --length 100 --cell urnn --steps 2000
+ * deno task toy --sweep poster --jobs 2           # reports/toy.md's settings (POSTER_PRESET)
  * deno task toy --sweep poster --steps 300 --held-out 1000
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { describeBackend, initBackend } from "../../shared/backend.ts";
 import { helpText, parseFlags, runCli } from "../flags.ts";
-import { dryRunFlags, TOY_FLAGS, type ToyFlags } from "./flags.ts";
+import { dryRunFlags, POSTER_PRESET, TOY_FLAGS, type ToyFlags } from "./flags.ts";
 import { runToy, type ToyResult } from "./run.ts";
 import { sweep } from "./sweep.ts";
 
@@ -25,12 +26,15 @@ export function resultPath(f: ToyFlags): string {
 
 /** Run the command; returns the results (one, or one per sweep run). */
 export async function toy(argv: string[]): Promise<ToyResult[]> {
-  const parsed = parseFlags(TOY_FLAGS, argv, USAGE);
+  let parsed = parseFlags(TOY_FLAGS, argv, USAGE);
+  // The poster sweep starts from its preset; a flag given again later wins (parseArgs).
+  if (parsed.sweep === "poster") parsed = parseFlags(TOY_FLAGS, [...POSTER_PRESET, ...argv], USAGE);
   if (parsed.help) return (console.log(helpText(USAGE, TOY_FLAGS)), []);
   const f = parsed.dryRun ? dryRunFlags(parsed) : parsed;
   const backend = await initBackend(f.backend);
   console.log(describeBackend(backend));
-  const command = `deno task toy ${argv.join(" ")}`.trim();
+  const command = `deno task toy ${argv.join(" ")}`.trim() +
+    (f.sweep === "poster" ? ` (preset: ${POSTER_PRESET.join(" ")})` : "");
   if (f.sweep) return await sweep(f, command);
   console.log(`config ${JSON.stringify(f)}`);
   const result = runToy(f);

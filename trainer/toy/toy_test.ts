@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tempDir, useWasm } from "../../shared/testing.ts";
-import { defaultToyFlags } from "./flags.ts";
+import { parseFlags } from "../flags.ts";
+import { defaultToyFlags, POSTER_PRESET, TOY_FLAGS } from "./flags.ts";
 import { renderReport } from "./report.ts";
 import { runToy } from "./run.ts";
 import { TASK_KINDS } from "./tasks.ts";
@@ -59,11 +60,24 @@ Deno.test("toy --sweep poster --dry-run writes the report, its data and plots", 
   assert.match(md, /\| uRNN \(poster\) \| 99\.98 \| 100 \| 100 \|/);
   assert.match(md, /\| k-th highest, L \| 100 \| 200 \| 400 \|/);
   assert.match(md, /majority baseline/);
-  assert.match(md, /Command: `deno task toy --sweep poster --cells urnn --dry-run/);
+  assert.match(
+    md,
+    /Command: `deno task toy --sweep poster --cells urnn --dry-run.*\(preset: --cells/,
+  );
   assert.match(await readFile(join(dir, "toy-first.svg"), "utf8"), /^<svg/);
   assert.match(await readFile(join(dir, "toy-kth.svg"), "utf8"), /^<svg/);
   const saved = JSON.parse(await readFile(join(dir, "toy-poster.json"), "utf8"));
   assert.equal(saved.results.length, 6);
+});
+
+Deno.test("--sweep poster starts from the report's preset, and flags given win", () => {
+  const withPreset = (argv: string[]) => parseFlags(TOY_FLAGS, [...POSTER_PRESET, ...argv], "");
+  const f = withPreset(["--sweep", "poster", "--steps", "40"]);
+  assert.deepEqual(
+    [f.cells, f.hidden, f.batch, f.lr, f.lrOrth, f.recurrentInit, f.readout, f.readoutHidden],
+    ["rnn,urnn", 128, 256, 0.001, 0.0001, "identity", "mlp", 256],
+  );
+  assert.equal(f.steps, 40, "the command line's --steps wins over the preset's 1500");
 });
 
 Deno.test("toy refuses an unknown task, naming it and the valid ones", async () => {
