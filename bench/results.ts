@@ -63,7 +63,8 @@ export const ServeBenchSchema = z.object({
   score: ScoreSchema,
   /**
    * One stream generating while the test set is scored again: its tokens/s, the longest wait
-   * between two of its token events, and how long that scoring took.
+   * for one of its token events (the first counted from the request), and how long that
+   * scoring took.
    */
   scoreWhileStreaming: z.object({
     tokensPerS: num,

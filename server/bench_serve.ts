@@ -169,9 +169,10 @@ export async function benchServe(argv: string[]): Promise<ServeBench | undefined
 
     /**
      * Stream one generation; returns when its first token arrived, how many came, and the
-     * longest wait between two chunks that carried tokens.
+     * longest wait for a chunk that carried tokens (the first one's counted from the request).
      */
     const stream = async (maxTokens: number, seed: number) => {
+      const sent = performance.now();
       const res = await post("/v1/generate", { max_tokens: maxTokens, seed, temperature: 1 });
       if (!res.ok) throw new Error(`/v1/generate answered ${res.status}: ${await res.text()}`);
       const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
@@ -183,7 +184,7 @@ export async function benchServe(argv: string[]): Promise<ServeBench | undefined
         if (k === 0) continue;
         const now = performance.now();
         if (first === undefined) first = now;
-        else maxGapMs = Math.max(maxGapMs, now - last);
+        maxGapMs = Math.max(maxGapMs, now - (last || sent));
         last = now;
         n += k;
       }
