@@ -14,6 +14,7 @@ const VARIANTS: ModelConfigInput[] = [
   { cell: "rnn", activation: "leaky_relu", leakySlope: 0.2, ...SMALL },
   { cell: "gru", ...SMALL },
   { cell: "ugru", ...SMALL, layers: 2 },
+  { cell: "lstm", ...SMALL },
 ];
 
 /** f's value computed while a gradient tape records, so the cells take their composed ops. */

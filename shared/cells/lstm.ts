@@ -6,6 +6,7 @@
 import { tf } from "../tf.ts";
 import type { Tensor2D } from "../tf.ts";
 import { matMul } from "../ops.ts";
+import { canFuse, fusedLstmStep } from "../fused_cells.ts";
 import { recurrentMatrix, uniform } from "../orthogonal_init.ts";
 import type { CellDef } from "./types.ts";
 
@@ -39,6 +40,7 @@ export const lstm: CellDef = {
   prepare: (p) => ({ U: p.U as Tensor2D, UT: tf.transpose(p.U as Tensor2D) }),
   recur(_p, prep, _o, state, xw) {
     if (!state.c) throw new Error("The LSTM state needs its cell c");
+    if (canFuse()) return fusedLstmStep(xw, tf.matMul(state.h, prep.U), state.c);
     const g4 = tf.add(xw, matMul(state.h, prep.U, prep.UT)); // [B,4H]
     const [i, f, g, o] = tf.split(g4, 4, 1) as [Tensor2D, Tensor2D, Tensor2D, Tensor2D];
     const c = tf.add(tf.mul(tf.sigmoid(f), state.c), tf.mul(tf.sigmoid(i), tf.tanh(g))) as Tensor2D;
