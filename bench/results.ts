@@ -81,7 +81,8 @@ export const ServeBenchSchema = z.object({
     n: int,
     seconds: num,
     rssMB: z.array(num),
-    growthMB: num,
+    /** Last reading − first; negative when the server gave memory back. */
+    growthMB: z.number(),
   }).optional(),
 });
 export type ServeBench = z.infer<typeof ServeBenchSchema>;

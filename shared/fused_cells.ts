@@ -14,20 +14,12 @@ import { tf } from "./tf.ts";
 import type { Tensor1D, Tensor2D } from "./tf.ts";
 import type { Activation } from "./activations.ts";
 
-interface TensorInfo {
-  dataId: object;
-  shape: number[];
-  dtype: string;
+import type { KernelArgs as Args, TensorInfo, WasmHeapBackend } from "./wasm_kernels.ts";
+
+/** Float32 views of tensors in the wasm heap; take them after makeOutput (it may move the heap). */
+function views<T extends TensorInfo[]>(wasm: WasmHeapBackend, ...ts: T) {
+  return ts.map((t) => wasm.typedArrayFromHeap(t)) as { [K in keyof T]: Float32Array };
 }
-interface WasmHeapBackend {
-  makeOutput(shape: number[], dtype: string): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-}
-type Args = {
-  inputs: Record<string, TensorInfo>;
-  attrs?: Record<string, unknown>;
-  backend: unknown;
-};
 
 const GRU_STEP = "RotorGruStep";
 const LSTM_STEP = "RotorLstmStep";
@@ -42,10 +34,7 @@ function gruStep({ inputs, backend }: Args): TensorInfo {
   const n = h3 / 3;
   const wasm = backend as WasmHeapBackend;
   const out = wasm.makeOutput([b, n], "float32");
-  // Views after makeOutput: allocating may grow the heap and detach older views.
-  const X = wasm.typedArrayFromHeap(xw!), U = wasm.typedArrayFromHeap(hu!);
-  const S = wasm.typedArrayFromHeap(h!), C = wasm.typedArrayFromHeap(cn!);
-  const O = wasm.typedArrayFromHeap(out);
+  const [X, U, S, C, O] = views(wasm, xw!, hu!, h!, cn!, out);
   for (let i = 0; i < b; i++) {
     const g = i * h3, s = i * n;
     for (let j = 0; j < n; j++) {
@@ -65,9 +54,7 @@ function lstmStep({ inputs, backend }: Args): TensorInfo[] {
   const n = h4 / 4;
   const wasm = backend as WasmHeapBackend;
   const outH = wasm.makeOutput([b, n], "float32"), outC = wasm.makeOutput([b, n], "float32");
-  const X = wasm.typedArrayFromHeap(xw!), U = wasm.typedArrayFromHeap(hu!);
-  const C = wasm.typedArrayFromHeap(c!);
-  const H = wasm.typedArrayFromHeap(outH), C2 = wasm.typedArrayFromHeap(outC);
+  const [X, U, C, H, C2] = views(wasm, xw!, hu!, c!, outH, outC);
   const pre = (k: number) => Math.fround(X[k]! + U[k]!);
   for (let r = 0; r < b; r++) {
     const g = r * h4, s = r * n;
@@ -89,9 +76,8 @@ function rnnStep({ inputs, attrs, backend }: Args): TensorInfo {
   const [b, n] = xw!.shape as [number, number];
   const wasm = backend as WasmHeapBackend;
   const out = wasm.makeOutput([b, n], "float32");
-  const X = wasm.typedArrayFromHeap(xw!), U = wasm.typedArrayFromHeap(hu!);
-  const B = bMod ? wasm.typedArrayFromHeap(bMod) : undefined;
-  const O = wasm.typedArrayFromHeap(out);
+  const [X, U, O] = views(wasm, xw!, hu!, out);
+  const B = bMod ? views(wasm, bMod)[0] : undefined;
   const f = ACT[activation];
   // fround: the sum is rounded to float32 as the composed ops' add does (modReLU's |z| + b can
   // cancel, and an unrounded z then differs visibly).

@@ -11,21 +11,22 @@
  */
 import { tf } from "./tf.ts";
 
-interface TensorInfo {
+export interface TensorInfo {
   dataId: object;
   shape: number[];
   dtype: string;
 }
-/** The part of tfjs-backend-wasm's BackendWasm that these kernels use. */
-interface WasmHeapBackend {
+/** The part of tfjs-backend-wasm's BackendWasm that these kernels (and fused_cells.ts) use. */
+export interface WasmHeapBackend {
   makeOutput(shape: number[], dtype: string): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
-type KernelFunc = (args: {
+export type KernelArgs = {
   inputs: Record<string, TensorInfo>;
   attrs?: Record<string, unknown>;
   backend: unknown;
-}) => TensorInfo | TensorInfo[];
+};
+type KernelFunc = (args: KernelArgs) => TensorInfo | TensorInfo[];
 
 /** Copy x[offset .. offset+size(shape)) into a new tensor of `shape`. */
 function copyRange(backend: WasmHeapBackend, x: TensorInfo, offset: number, shape: number[]) {
