@@ -29,10 +29,10 @@ export interface ServeEnv {
   scoreWorkerThreads: number;
   /**
    * Threads of the wasm backend's matrix products (WASM_THREADS, default 1; 2 needs Deno).
-   * Measured with the shipped uGRU (bench:serve, 2026-11-26, one after the other), 1 → 2
-   * threads: single stream 933 → 573 tokens/s, 32 streams 3,374 → 3,078, PTB test scoring
-   * 25.0 → 20.9 s, first token 940 → 1,107 ms: two threads help only the long products of
-   * scoring, and cost every short step a hand-off to the pool thread.
+   * Measured with bench:serve's untrained 256-unit uGRU (2026-11-26, fused cell steps, one run
+   * after the other), 1 → 2 threads: single stream 1,376 → 809 tokens/s, 32 streams 3,304 →
+   * 3,529, first token 665 → 771 ms: the pool thread helps the large batched product, but it
+   * spins between the many small ops and Deno's I/O threads then wait for a core.
    */
   wasmThreads: number;
 }
