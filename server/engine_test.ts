@@ -36,6 +36,14 @@ Deno.test("createEngine() samples the same tokens for a seed alone or batched", 
   const b = m.engine.submit(job(11, 30, late));
   await Promise.all([a, b]);
   assert.deepEqual(late, alone);
+  // Batched with streams at other temperatures (the batch then also reads raw logits): the same.
+  const mixed = [[] as number[], [] as number[], [] as number[]];
+  await Promise.all([
+    m.engine.submit(job(5, 30, mixed[0]!, { sampling: { temperature: 0.5 } })),
+    m.engine.submit(job(11, 30, mixed[1]!)),
+    m.engine.submit(job(6, 30, mixed[2]!, { sampling: { temperature: 0 } })),
+  ]);
+  assert.deepEqual(mixed[1], alone);
 });
 
 Deno.test("createEngine() frees every tensor after finished, aborted and failed jobs", async () => {
