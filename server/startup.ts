@@ -31,9 +31,10 @@ export interface ServeEnv {
    * Threads of the wasm backend's matrix products (WASM_THREADS, default 1; 2 needs Deno).
    * Measured with bench:serve's untrained 256-unit uGRU (2026-11-26, fused cell steps, one run
    * after the other), 1 → 2 threads: single stream 1,376 → 809 tokens/s, 32 streams 3,304 →
-   * 3,529, first token 665 → 771 ms: the pool thread helps the large batched product, but (our
-   * reading, not measured) it spins between the many small ops and competes for the two cores
-   * with the HTTP work; in-process, a single-stream step is as fast on two threads as on one.
+   * 3,529, first token 665 → 771 ms: the pool thread helps the large batched product, but it
+   * spins between the many small ops (62–69 % of a core while one stream generates) and the
+   * bench's client needs the other core; with curl as the client single-stream loses 7–15 %,
+   * in-process nothing. Two threads also cost ~17 MB of RSS.
    */
   wasmThreads: number;
 }
