@@ -5,7 +5,7 @@
  * After its recurrent product a GRU step is 15 small tfjs ops (two strided splits, two
  * sigmoids, a tanh, adds and muls), an LSTM step 12, an RNN step's modReLU 5; each op costs
  * several microseconds of dispatch whatever its size (plus a copy for a strided split), so at
- * batch 10 a uGRU step spent most of its time there. These kernels compute the same
+ * batch 10 a good part of a uGRU step's time went there. These kernels compute the same
  * elementwise math in one pass over views of the wasm heap (PTB test scoring's recurrence:
  * 6.2 → 4.1 s). tfjs has no fused recurrent-cell op and no npm package adds one, so it is
  * written here. Training keeps the composed ops (their gradients are tfjs's own).
@@ -13,7 +13,6 @@
 import { tf } from "./tf.ts";
 import type { Tensor1D, Tensor2D } from "./tf.ts";
 import type { Activation } from "./activations.ts";
-
 import type { KernelArgs as Args, TensorInfo, WasmHeapBackend } from "./wasm_kernels.ts";
 
 /** Float32 views of tensors in the wasm heap; take them after makeOutput (it may move the heap). */
