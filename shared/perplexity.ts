@@ -13,7 +13,7 @@ import {
   type Params,
   zeroState,
 } from "./model.ts";
-import { tokenNll } from "./ops.ts";
+import { tokenNll, tokenNllExact } from "./ops.ts";
 
 export interface Score {
   /** Summed negative log-likelihood (nats). */
@@ -152,20 +152,35 @@ export function scoreStream(
 /** Positions projected at once: larger blocks of [rows, V] logits fall out of cache. */
 const PROJECT_ROWS = 256;
 
-/** −log p(target) of each row of hidden [N,H] under logits hidden·W + b, in row blocks. */
-function projectedNll(hidden: Tensor2D, targets: Tensor1D, w: Tensor2D, bias: Tensor1D) {
+/**
+ * −log p(target) of each row of hidden [N,H] under logits hidden·W + b, in row blocks; a block
+ * where some probability underflowed float32 is redone with `tokenNllExact`.
+ */
+export function projectedNll(
+  hidden: Tensor2D,
+  targets: Tensor1D,
+  w: Tensor2D,
+  bias: Tensor1D,
+): Float32Array {
   const n = hidden.shape[0];
   const out = new Float32Array(n);
   for (let r = 0; r < n; r += PROJECT_ROWS) {
     const k = Math.min(PROJECT_ROWS, n - r);
-    // (tidy returns the tensor: it would walk a returned typed array element by element.)
-    const nll = tf.tidy(() => {
+    // (tidy returns tensors: it would walk a returned typed array element by element.)
+    const [logits, y] = tf.tidy(() => {
       const h = k === n ? hidden : tf.slice(hidden, [r, 0], [k, -1]) as Tensor2D;
-      const y = k === n ? targets : tf.slice(targets, [r], [k]) as Tensor1D;
-      return tokenNll(tf.fused.matMul({ a: h, b: w, bias }) as Tensor2D, y);
-    });
-    out.set(nll.dataSync(), r);
-    nll.dispose();
+      const y = k === n ? tf.clone(targets) : tf.slice(targets, [r], [k]) as Tensor1D;
+      return [tf.fused.matMul({ a: h, b: w, bias }) as Tensor2D, y];
+    }) as [Tensor2D, Tensor1D];
+    let nll = tokenNll(logits, y);
+    let values = nll.dataSync() as Float32Array;
+    if (!values.every(Number.isFinite)) {
+      nll.dispose();
+      nll = tokenNllExact(logits, y);
+      values = nll.dataSync() as Float32Array;
+    }
+    out.set(values, r);
+    tf.dispose([nll, logits, y]);
   }
   return out;
 }

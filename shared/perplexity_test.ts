@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { tf } from "./tf.ts";
-import type { Tensor1D } from "./tf.ts";
+import type { Tensor1D, Tensor2D } from "./tf.ts";
 import { loadModel } from "./model_format.ts";
-import { scoredRange, scoreStream } from "./perplexity.ts";
+import { projectedNll, scoredRange, scoreStream } from "./perplexity.ts";
 import { step, zeroState } from "./model.ts";
+import { tokenNll } from "./ops.ts";
 import { createPrng } from "./prng.ts";
 import { assertClose, saveSmallModel, smallModelAndStream, useWasm } from "./testing.ts";
 
@@ -50,4 +51,20 @@ Deno.test("scoreStream() parts by columns add up to exactly the whole stream's s
     () => scoreStream(m.params, m.config, stream, { ...opts, columns: [3, 11] }),
     /columns/,
   );
+});
+
+Deno.test("projectedNll() gives −log p even where p underflows float32 (the exact path takes over)", async () => {
+  await useWasm();
+  // Row 0: logits [0, 200] → p(0) = e^-200, below float32; row 1: ordinary.
+  const hidden = tf.tensor2d([[1, 0], [0, 1]]) as Tensor2D;
+  const w = tf.tensor2d([[0, 200], [1, 2]]) as Tensor2D;
+  const bias = tf.zeros([2]) as Tensor1D;
+  const targets = tf.tensor1d([0, 1], "int32") as Tensor1D;
+  const fast = tf.tidy(() => tokenNll(tf.matMul(hidden, w) as Tensor2D, targets).arraySync());
+  assert.equal(fast[0], Infinity, "the softmax path alone cannot give it");
+  const before = tf.memory().numTensors;
+  const nll = projectedNll(hidden, targets, w, bias);
+  assert.equal(tf.memory().numTensors, before, "no tensor left behind");
+  assertClose(nll[0]!, 200, 1e-5);
+  assertClose(nll[1]!, Math.log(Math.exp(1) + Math.exp(2)) - 2, 1e-6);
 });
