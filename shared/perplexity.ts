@@ -166,12 +166,11 @@ export function projectedNll(
   const out = new Float32Array(n);
   for (let r = 0; r < n; r += PROJECT_ROWS) {
     const k = Math.min(PROJECT_ROWS, n - r);
-    // (tidy returns tensors: it would walk a returned typed array element by element.)
-    const [logits, y] = tf.tidy(() => {
+    const y = k === n ? targets : tf.slice(targets, [r], [k]) as Tensor1D;
+    const logits = tf.tidy(() => {
       const h = k === n ? hidden : tf.slice(hidden, [r, 0], [k, -1]) as Tensor2D;
-      const y = k === n ? tf.clone(targets) : tf.slice(targets, [r], [k]) as Tensor1D;
-      return [tf.fused.matMul({ a: h, b: w, bias }) as Tensor2D, y];
-    }) as [Tensor2D, Tensor1D];
+      return tf.fused.matMul({ a: h, b: w, bias }) as Tensor2D;
+    });
     let nll = tokenNll(logits, y);
     let values = nll.dataSync() as Float32Array;
     if (!values.every(Number.isFinite)) {
@@ -180,7 +179,7 @@ export function projectedNll(
       values = nll.dataSync() as Float32Array;
     }
     out.set(values, r);
-    tf.dispose([nll, logits, y]);
+    tf.dispose([nll, logits, ...(y === targets ? [] : [y])]);
   }
   return out;
 }
