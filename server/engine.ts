@@ -295,6 +295,7 @@ function readRows(logits: Tensor2D, active: Stream[]): BatchRows {
         : topK(rawRow(i), k).map(([j, x]) => [j, x - lse(i)]);
       let id = drawWeighted(weights, s.job.sampling, s.prng);
       let logprob = atOne && id >= 0 ? Math.log(weights[id]!) : NaN;
+      // Other temperatures, and draws whose weights all underflowed, use the raw logits.
       if (!Number.isFinite(logprob)) {
         const row = rawRow(i);
         if (id < 0) id = sampleToken(row, s.job.sampling, s.prng);
