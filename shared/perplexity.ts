@@ -37,6 +37,11 @@ export interface ScoreOptions {
    * threads can share a stream: their parts add up to exactly the whole stream's score.
    */
   columns?: [number, number];
+  /**
+   * Start every window from the zero state instead of carrying the state across windows: the
+   * protocol of a model trained with its state reset at every window.
+   */
+  resetEachWindow?: boolean;
 }
 
 /** The targets (indices into stream[1..]) that `scoreStream` covers with `opts.columns`. */
@@ -121,7 +126,14 @@ export function scoreStream(
   const rows = Array.from({ length: to - from }, (_, k) => (from + k) * n);
   let state = zeroState(cfg, rows.length);
   try {
-    for (let i = 0; i < n; i += bptt) state = run(rows, Math.min(bptt, n - i), i, state);
+    const fresh = (s: ModelState, k: number) => {
+      if (!opts.resetEachWindow) return s;
+      disposeState(s);
+      return zeroState(cfg, k);
+    };
+    for (let i = 0; i < n; i += bptt) {
+      state = run(rows, Math.min(bptt, n - i), i, i === 0 ? state : fresh(state, rows.length));
+    }
     if (to === b) {
       // The tail continues the last column's stream.
       const last = rows.length - 1;
@@ -134,7 +146,7 @@ export function scoreStream(
       disposeState(state);
       state = tailState;
       for (let i = b * n; i < targetsTotal; i += bptt) {
-        state = run([0], Math.min(bptt, targetsTotal - i), i, state);
+        state = run([0], Math.min(bptt, targetsTotal - i), i, fresh(state, 1));
       }
     }
   } finally {

@@ -12,7 +12,13 @@ import { saveModel } from "../shared/model_format.ts";
 import { scoreStream } from "../shared/perplexity.ts";
 import { helpText, parseFlags, runCli } from "./flags.ts";
 import { loadCorpus } from "./corpus.ts";
-import { modelConfigOf, runName, TRAIN_FLAGS, type TrainConfig } from "./train_config.ts";
+import {
+  evalOptionsOf,
+  modelConfigOf,
+  runName,
+  TRAIN_FLAGS,
+  type TrainConfig,
+} from "./train_config.ts";
 import { loadResume, trainLoop } from "./train_loop.ts";
 import { readCheckpoint } from "./checkpoint.ts";
 import { writeAtomic } from "../shared/model_format.ts";
@@ -132,7 +138,7 @@ export async function train(argv: string[]): Promise<void> {
   }
   // The model folder holds whichever scores better on validation: the best end-of-epoch
   // parameters, or the last ones when the run stopped mid-epoch (time or step budget).
-  const evalOpts = { batch: 10, bptt: 35 };
+  const evalOpts = evalOptionsOf(cfg);
   const slice = (s: Int32Array) => (cfg.dryRun ? s.subarray(0, 200) : s);
   let best: Params = result.params;
   let valid: ReturnType<typeof scoreStream> | undefined;
@@ -180,6 +186,7 @@ export async function train(argv: string[]): Promise<void> {
       test_ppl: test.perplexity,
       tokens_per_s: result.tokensPerSecond,
       steps: result.state.step,
+      tokens: result.state.tokens,
     },
   });
   await writeModelCard(out, out.replace(/\/$/, "").split("/").pop()!, saved);

@@ -52,6 +52,10 @@ export const TRAIN_FLAGS = {
     schema: z.number().positive().max(1).default(0.5),
     help: "LR factor when validation stops improving",
   },
+  stateReset: {
+    schema: z.enum(["none", "window"]).default("none"),
+    help: "Hidden state at each window: carried (none) or reset to zero (window)",
+  },
   clip: { schema: z.number().min(0).default(1), help: "Clip global gradient norm (0: off)" },
   orthCheckEvery: { schema: int(1).default(20), help: "Steps between orthogonality drift checks" },
   orthTol: {
@@ -101,4 +105,11 @@ export function modelConfigOf(t: TrainConfig, vocabSize: number): ModelConfig {
 export function runName(t: TrainConfig): string {
   const act = t.cell === "rnn" || t.cell === "urnn" ? `-${t.activation}` : "";
   return t.name ?? `${t.cell}${act}-h${t.hidden}-bptt${t.bptt}-s${t.seed}`;
+}
+
+/** Scoring options that match how the run was trained (validation and the final test). */
+export function evalOptionsOf(t: Pick<TrainConfig, "stateReset" | "bptt">) {
+  return t.stateReset === "window"
+    ? { batch: 10, bptt: t.bptt, resetEachWindow: true }
+    : { batch: 10, bptt: 35 };
 }

@@ -22,7 +22,7 @@ import { applyStep, initOptState, type OptimizerConfig, type OptState } from "./
 import { orthogonalityDrift, reorthogonalize } from "./orthogonal.ts";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import type { Corpus } from "./corpus.ts";
-import type { TrainConfig } from "./train_config.ts";
+import { evalOptionsOf, type TrainConfig } from "./train_config.ts";
 import { formatDuration, progressLine } from "./progress.ts";
 
 export interface EpochRecord {
@@ -195,7 +195,7 @@ export async function trainLoop(o: LoopOptions): Promise<TrainResult> {
 
     const params = () => vars as unknown as Params;
     const validate = (stream: Int32Array) =>
-      scoreStream(params(), model, dry ? stream.subarray(0, 200) : stream, { batch: 10, bptt: 35 });
+      scoreStream(params(), model, dry ? stream.subarray(0, 200) : stream, evalOptionsOf(cfg));
 
     const windowsPerEpoch = Math.ceil((batches.n - 1) / cfg.bptt);
     const totalSteps = cfg.maxSteps > 0 ? cfg.maxSteps : cfg.epochs * windowsPerEpoch;
@@ -205,6 +205,10 @@ export async function trainLoop(o: LoopOptions): Promise<TrainResult> {
     const runStart = performance.now();
     let stopped: TrainResult["stopped"] = "done";
     let lossSum = 0, lossCount = 0, epochLossSum = 0, epochLossCount = 0;
+    // Gradient norms over the log interval: before clipping, of all parameters, of the
+    // embedding and of the first layer's input matrix (what reaches the layers before the
+    // recurrence).
+    let gradMax = 0, gradSum = 0, embedSum = 0, inputSum = 0, gradCount = 0;
 
     outer: while (st.epoch < cfg.epochs) {
       const epochStart = performance.now();
@@ -227,7 +231,11 @@ export async function trainLoop(o: LoopOptions): Promise<TrainResult> {
         }
         const w = window(batches, st.position, cfg.bptt);
         const lr = st.lr, lrOrth = st.lrOrth;
+        // A state reset at every window bounds ‖h‖ for norm-preserving activations (|x| with
+        // an orthogonal U) that otherwise grow along the whole epoch.
+        if (cfg.stateReset === "window") await engine.reset();
         const { loss, grads } = await engine.step(vars, w.x, w.y, w.len);
+        const inputNorms = Number.isFinite(loss) ? inputGradNorms(grads) : undefined;
         const gradNorm = Number.isFinite(loss)
           ? scoped(() => applyStep(vars, grads, orth, optConfig(cfg), opt, lr, lrOrth))
           : NaN;
@@ -247,6 +255,13 @@ export async function trainLoop(o: LoopOptions): Promise<TrainResult> {
         runTokens += ntok;
         lossSum += loss * ntok;
         lossCount += ntok;
+        gradMax = Math.max(gradMax, gradNorm);
+        if (inputNorms) {
+          gradSum += gradNorm;
+          embedSum += inputNorms.embedding;
+          inputSum += inputNorms.input;
+          gradCount++;
+        }
         epochLossSum += loss * ntok;
         epochLossCount += ntok;
 
@@ -281,10 +296,15 @@ export async function trainLoop(o: LoopOptions): Promise<TrainResult> {
             type: "batch",
             step: st.step,
             epoch: st.epoch + 1,
+            tokens: st.tokens,
             loss: avg,
             ppl: Math.exp(avg),
             tokens_per_s: tokS,
             grad_norm: gradNorm,
+            grad_norm_mean: gradSum / Math.max(1, gradCount),
+            grad_norm_max: gradMax,
+            grad_norm_embedding: embedSum / Math.max(1, gradCount),
+            grad_norm_input: inputSum / Math.max(1, gradCount),
             ...(drift !== undefined ? { orth_drift: drift } : {}),
             lr,
             lr_orth: lrOrth,
@@ -302,6 +322,12 @@ export async function trainLoop(o: LoopOptions): Promise<TrainResult> {
           );
           lossSum = 0;
           lossCount = 0;
+          gradMax =
+            gradSum =
+            embedSum =
+            inputSum =
+            gradCount =
+              0;
         }
         const byTime = (performance.now() - lastCkpt) / 60000 >= cfg.checkpointMinutes;
         const bySteps = cfg.checkpointEvery > 0 && st.step % cfg.checkpointEvery === 0;
@@ -368,6 +394,15 @@ export async function trainLoop(o: LoopOptions): Promise<TrainResult> {
       tokensPerSecond: runTokens / ((performance.now() - runStart) / 1000),
     };
   }
+}
+
+/** ‖∂L/∂embedding‖ and ‖∂L/∂W‖ of the first layer's input matrix, before clipping. */
+function inputGradNorms(grads: Record<string, Tensor>): { embedding: number; input: number } {
+  const norm = (name: string) => {
+    const g = grads[name];
+    return g ? tf.tidy(() => Math.sqrt(tf.sum(tf.square(g)).dataSync()[0]!)) : NaN;
+  };
+  return { embedding: norm("embedding"), input: norm("layer0/W") };
 }
 
 /** The best-so-far parameters (by validation perplexity), for the final model folder. */

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { ACTIVATIONS } from "../../shared/activations.ts";
 import { CELL_KINDS } from "../../shared/config.ts";
 import { writeAtomic } from "../../shared/model_format.ts";
+import { GridResultsSchema } from "./grid_results.ts";
 
 const RowResultSchema = z.object({
   id: z.string(),
@@ -99,6 +100,8 @@ export const PtbResultsSchema = z.object({
     series: z.array(GradflowSeriesSchema),
   }),
   samples: SamplesSchema,
+  /** The full-budget grid, filled run by run by `deno task grid:ptb`. */
+  grid: GridResultsSchema.optional(),
 });
 export type PtbResults = z.infer<typeof PtbResultsSchema>;
 
