@@ -68,3 +68,21 @@ Deno.test("projectedNll() gives −log p even where p underflows float32 (the ex
   assertClose(nll[0]!, 200, 1e-5);
   assertClose(nll[1]!, Math.log(Math.exp(1) + Math.exp(2)) - 2, 1e-6);
 });
+
+Deno.test("scoreStream() resetEachWindow scores each window from the zero state", async () => {
+  const { m, stream } = await smallModelAndStream(36, 3);
+  const reset = scoreStream(m.params, m.config, stream, {
+    bptt: 7,
+    batch: 1,
+    resetEachWindow: true,
+  });
+  // The same windows scored as separate streams, each from a zero state.
+  let nll = 0;
+  for (let i = 0; i < 35; i += 7) {
+    nll += scoreStream(m.params, m.config, stream.subarray(i, i + 8), { batch: 1, bptt: 7 }).nll;
+  }
+  assert.equal(reset.tokens, 35);
+  assertClose(reset.nll, nll, 1e-5, "reset windows");
+  const carried = scoreStream(m.params, m.config, stream, { bptt: 7, batch: 1 });
+  assert.notEqual(carried.nll, reset.nll);
+});

@@ -3,6 +3,7 @@ import { POSTER_ACTIVATION, POSTER_BPTT, POSTER_OVERHEAD, type PosterPpl } from 
 import { PLOT_FILES } from "./ptb_plots.ts";
 import type { PtbResults, RowResult } from "./ptb_results.ts";
 import { overheadPercent, pairedOverhead } from "../step_time.ts";
+import { renderGrid } from "./grid_markdown.ts";
 
 /** Tokens in PTB's training split, `<eos>` included. */
 export const PTB_TRAIN_TOKENS = 929589;
@@ -347,7 +348,13 @@ export function renderMarkdown(res: PtbResults): string {
     "`deno task report:ptb --rerun` trains every row again and measures anew. " +
     "Beside each poster number, rotor's.",
     "",
-    "## Where rotor disagrees with the poster",
+    ...(res.grid ? [...renderGrid(res.grid), ""] : []),
+    "# Pilot: every row at 105,000 training tokens (superseded by the full-budget grid above)",
+    "",
+    "The sections below are the short pilot runs the grid replaces; they stay until every " +
+    "grid row is trained.",
+    "",
+    "## Where the pilot disagrees with the poster",
     "",
     ...(parted.length > 0
       ? parted

@@ -1,6 +1,7 @@
 /** The report's SVG plots, drawn from the saved results alone. */
 import { lineChartSvg } from "../plot.ts";
 import type { GradflowSeries, PtbResults } from "./ptb_results.ts";
+import { renderGridPlots } from "./grid_markdown.ts";
 
 export const PLOT_FILES = {
   curveActivation: "ptb-curve-activation.svg",
@@ -45,6 +46,7 @@ function gradflow(series: GradflowSeries[], title: string) {
 export async function renderPlots(results: PtbResults): Promise<Record<string, string>> {
   const g = results.gradflow.series;
   return {
+    ...(results.grid ? await renderGridPlots(results.grid, lineChartSvg) : {}),
     [PLOT_FILES.curveActivation]: await curve(
       results,
       "activation",
