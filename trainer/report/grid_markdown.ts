@@ -87,7 +87,7 @@ function verdictLine(what: string, u: string, p: string, v: Verdict, poster: Pos
   }
 }
 
-function rowCells(r: GridRun, done: GridRunResult | undefined): string {
+function rowCells(done: GridRunResult | undefined): string {
   if (!done) return "| – | – | – | – | – | not started |";
   if (done.status === "running") return `| – | – | – | – | – | running since ${done.started} |`;
   if (done.status === "diverged") {
@@ -113,7 +113,7 @@ function table(
   for (const r of rows) {
     const p = poster(r);
     lines.push(
-      `| ${esc(label(r))} | ${r.seed} ${rowCells(r, runs.find((x) => x.id === r.id))} ${
+      `| ${esc(label(r))} | ${r.seed} ${rowCells(runs.find((x) => x.id === r.id))} ${
         p ? f2(p.valid) : "–"
       } | ${p ? f2(p.test) : "–"} |`,
     );
