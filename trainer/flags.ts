@@ -53,25 +53,38 @@ export function helpText(usage: string, table: FlagTable): string {
   return `${usage}\n\nFlags:\n${lines.join("\n")}\n  --help${" ".repeat(34)} Show this help`;
 }
 
-/** Parse argv against the table; throws Error with a clear message on bad input. */
-export function parseFlags<T extends FlagTable>(
-  table: T,
-  argv: string[],
-  _usage: string,
-): Flags<T> & { help: boolean } {
+/** The raw values of argv's flags, by kebab-case name; unknown flags are refused. */
+function rawValues(table: FlagTable, argv: string[]): Record<string, string | boolean | undefined> {
   const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" } };
   for (const [k, f] of Object.entries(table)) {
     options[kebab(k)] = { type: isBoolean(f) ? "boolean" : "string" };
   }
-  let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
   } catch (err) {
     const msg = (err as Error).message.split(". ")[0]!.replace(/\.$/, "");
     throw new Error(
       `${msg}; valid flags: ${Object.keys(table).map((k) => "--" + kebab(k)).join(" ")}`,
     );
   }
+}
+
+/**
+ * The flags argv gives explicitly, by the parser's own reading (so "--lr-orth" is not taken
+ * for "--lr", and "--lr=0.1" counts).
+ */
+export function givenFlags<T extends FlagTable>(table: T, argv: string[]): Set<keyof T> {
+  const values = rawValues(table, argv);
+  return new Set(Object.keys(table).filter((k) => values[kebab(k)] !== undefined));
+}
+
+/** Parse argv against the table; throws Error with a clear message on bad input. */
+export function parseFlags<T extends FlagTable>(
+  table: T,
+  argv: string[],
+  _usage: string,
+): Flags<T> & { help: boolean } {
+  const values = rawValues(table, argv);
   const out: Record<string, unknown> = { help: values.help === true };
   for (const [k, f] of Object.entries(table)) {
     const raw = values[kebab(k)];

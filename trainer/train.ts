@@ -10,7 +10,7 @@ import { describeBackend, initBackend, wasmThreadsFromEnv } from "../shared/back
 import { initParams, type Params } from "../shared/model.ts";
 import { saveModel } from "../shared/model_format.ts";
 import { scoreStream } from "../shared/perplexity.ts";
-import { helpText, parseFlags, runCli } from "./flags.ts";
+import { givenFlags, helpText, parseFlags, runCli } from "./flags.ts";
 import { loadCorpus } from "./corpus.ts";
 import {
   evalOptionsOf,
@@ -26,6 +26,22 @@ import { writeModelCard } from "./model_card.ts";
 
 const USAGE = "usage: deno task train [flags]   (npm run train -- [flags])";
 
+/** Flags that, given again with --resume, replace the run's own settings. */
+const RESUME_OVERRIDES = [
+  "epochs",
+  "maxMinutes",
+  "maxSteps",
+  "checkpointMinutes",
+  "checkpointEvery",
+  "logEvery",
+  "backend",
+  "lr",
+  "lrOrth",
+  "lrDecay",
+  "clip",
+  "workers",
+] as const;
+
 export async function train(argv: string[]): Promise<void> {
   let cfg = parseFlags(TRAIN_FLAGS, argv, USAGE) as TrainConfig & { help: boolean };
   if (cfg.help) {
@@ -33,33 +49,17 @@ export async function train(argv: string[]): Promise<void> {
     return;
   }
   // Tensors (a checkpoint's included) can only be made once a backend is up.
-  // One process: the wasm backend's products on two threads (1.2–1.45× one thread at
-  // H = 256, T = 35 in bench:step); with --workers N each worker keeps one core, one thread.
+  // One process: the wasm backend's matrix products on two threads; with --workers N each
+  // worker keeps one core and one thread.
   const backend = await initBackend(cfg.backend, {
     threads: wasmThreadsFromEnv(cfg.workers > 1 ? 1 : 2),
   });
   const resumeCk = cfg.resume ? await loadResume(cfg.resume) : undefined;
   if (resumeCk) {
     // The run's own settings win, except budgets the user gives again on the command line.
-    const given = parseFlags(TRAIN_FLAGS, argv, USAGE);
+    const given = givenFlags(TRAIN_FLAGS, argv);
     const override = Object.fromEntries(
-      ([
-        "epochs",
-        "maxMinutes",
-        "maxSteps",
-        "checkpointMinutes",
-        "checkpointEvery",
-        "logEvery",
-        "backend",
-        "lr",
-        "lrOrth",
-        "clip",
-        "workers",
-      ] as const)
-        .filter((k) =>
-          argv.some((a) => a.startsWith(`--${k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())}`))
-        )
-        .map((k) => [k, given[k]]),
+      RESUME_OVERRIDES.filter((k) => given.has(k)).map((k) => [k, cfg[k]]),
     );
     // Defaults first: a checkpoint from an older rotor may lack flags added since.
     const defaults = parseFlags(TRAIN_FLAGS, [], USAGE);

@@ -130,3 +130,21 @@ Deno.test("training a tiny model makes the loss fall, and eval reproduces the re
   assert.ok(Math.abs((r as { perplexity: number }).perplexity - m.meta.metrics.valid_ppl!) < 1e-3);
   assert.ok(m.meta.metrics.valid_ppl! < 30, `valid ppl ${m.meta.metrics.valid_ppl}`);
 });
+
+Deno.test("train --resume replaces exactly the flags given again (--lr-orth is not --lr)", async () => {
+  await useWasm();
+  const data = await writeSmallCorpus(), runs = await tempDir();
+  const first = [...smallRunArgs(data, runs, "flags"), "--lr", "0.005", "--lr-decay", "0.3"];
+  await quiet(() => train([...first, "--max-steps", "2", "--checkpoint-every", "1"]));
+  const dir = join(runs, "flags");
+  const trainCfg = async () => JSON.parse(await readFile(join(dir, "config.json"), "utf8")).train;
+  await quiet(() => train(["--resume", dir, "--lr-orth", "0.0001", "--max-steps", "3"]));
+  let cfg = await trainCfg();
+  assert.deepEqual([cfg.lr, cfg.lrOrth, cfg.lrDecay, cfg.maxSteps], [0.005, 0.0001, 0.3, 3]);
+  await quiet(() => train(["--resume", dir, "--lr-decay=0.7", "--max-steps", "4"]));
+  cfg = await trainCfg();
+  assert.deepEqual([cfg.lr, cfg.lrOrth, cfg.lrDecay], [0.005, 0.0001, 0.7]);
+  await quiet(() => train(["--resume", dir, "--lr", "0.001", "--max-steps", "5"]));
+  cfg = await trainCfg();
+  assert.deepEqual([cfg.lr, cfg.lrOrth, cfg.lrDecay], [0.001, 0.0001, 0.7]);
+});
