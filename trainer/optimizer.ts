@@ -21,6 +21,9 @@ export interface OptimizerConfig {
   clip: number;
 }
 
+/** Adam's moment decays and ε, as in Kingma & Ba (2015). */
+export const ADAM_DEFAULTS = { beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
+
 export interface OptState {
   step: number;
   m: Record<string, Tensor>;

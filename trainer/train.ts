@@ -19,7 +19,8 @@ import {
   TRAIN_FLAGS,
   type TrainConfig,
 } from "./train_config.ts";
-import { loadResume, trainLoop } from "./train_loop.ts";
+import { trainLoop } from "./train_loop.ts";
+import { loadResume, lrOrthOf } from "./train_state.ts";
 import { readCheckpoint } from "./checkpoint.ts";
 import { writeAtomic } from "../shared/model_format.ts";
 import { writeModelCard } from "./model_card.ts";
@@ -66,7 +67,7 @@ export async function train(argv: string[]): Promise<void> {
     cfg = { ...defaults, ...resumeCk.header.train, ...override, resume: cfg.resume, help: false };
     // A learning rate given again replaces the (possibly decayed) one the run had reached.
     if ("lr" in override) resumeCk.header.state.lr = cfg.lr;
-    if ("lrOrth" in override) resumeCk.header.state.lrOrth = cfg.lrOrth || cfg.lr / 10;
+    if ("lrOrth" in override) resumeCk.header.state.lrOrth = lrOrthOf(cfg);
   }
   const name = runName(cfg);
   const dir = cfg.resume ?? join(cfg.runs, name);

@@ -1,70 +1,40 @@
 /**
  * The training loop: truncated BPTT over the PTB batch layout, the hidden state carried
  * across windows (and detached), checkpoints, drift checks, LR decay on plateau.
+ *
+ * One step reads: stop? → prepare the window → gradients and the optimizer step → count →
+ * drift check → log → checkpoint; one epoch ends with validate → decay or keep the best →
+ * checkpoint.
  */
 import { appendFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { scoped, tf } from "../shared/tf.ts";
 import type { Tensor, Tensor2D, Variable } from "../shared/tf.ts";
 import type { ModelConfig } from "../shared/config.ts";
-import {
-  disposeState,
-  type ModelState,
-  orthogonalParams,
-  type Params,
-  zeroState,
-} from "../shared/model.ts";
+import { disposeState, orthogonalParams, type Params, zeroState } from "../shared/model.ts";
 import { batchify, window } from "../shared/ptb.ts";
 import { scoreStream } from "../shared/perplexity.ts";
-import { createPrng } from "../shared/prng.ts";
-import { createGradEngine } from "./grad_pool.ts";
-import { applyStep, initOptState, type OptimizerConfig, type OptState } from "./optimizer.ts";
+import { createPrng, type Prng } from "../shared/prng.ts";
+import { createGradEngine, type GradEngine } from "./grad_pool.ts";
+import { ADAM_DEFAULTS, applyStep, initOptState, type OptState } from "./optimizer.ts";
 import { orthogonalityDrift, reorthogonalize } from "./orthogonal.ts";
-import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+import { writeCheckpoint } from "./checkpoint.ts";
 import type { Corpus } from "./corpus.ts";
 import { evalOptionsOf, type TrainConfig } from "./train_config.ts";
 import { formatDuration, progressLine } from "./progress.ts";
+import {
+  type CheckpointHeader,
+  type EpochRecord,
+  initialState,
+  NonFiniteLoss,
+  saveBest,
+  stateTensors,
+  type TrainResult,
+  type TrainState,
+} from "./train_state.ts";
 
-export interface EpochRecord {
-  epoch: number;
-  trainPpl: number;
-  validPpl: number;
-  seconds: number;
-  lr: number;
-}
-
-/** Everything besides tensors that a checkpoint needs to continue exactly. */
-export interface TrainState {
-  epoch: number;
-  /** Next window's start column within the epoch. */
-  position: number;
-  step: number;
-  lr: number;
-  lrOrth: number;
-  bestValid: number;
-  prng: number[];
-  seconds: number;
-  tokens: number;
-  reorths: number;
-  history: EpochRecord[];
-}
-
-export interface CheckpointHeader {
-  format: "rotor-checkpoint";
-  version: 1;
-  model: ModelConfig;
-  train: TrainConfig;
-  state: TrainState;
-}
-
-export interface TrainResult {
-  params: Params;
-  state: TrainState;
-  stopped: "done" | "time" | "steps" | "interrupted" | "dry-run";
-  tokensPerSecond: number;
-}
-
-class NonFiniteLoss extends Error {}
+export type { CheckpointHeader, EpochRecord, TrainResult, TrainState } from "./train_state.ts";
+export { loadResume, NonFiniteLoss } from "./train_state.ts";
 
 let variableSerial = 0;
 
@@ -80,320 +50,207 @@ export interface LoopOptions {
   stopRequested: () => boolean;
 }
 
-function optConfig(cfg: TrainConfig): OptimizerConfig {
-  return {
-    kind: cfg.optimizer,
-    orthKind: cfg.orthOptimizer,
-    beta1: 0.9,
-    beta2: 0.999,
-    eps: 1e-8,
-    clip: cfg.clip,
-  };
-}
+/** Sums over the current log interval and the current epoch. */
+class Tally {
+  lossSum = 0;
+  lossCount = 0;
+  epochLossSum = 0;
+  epochLossCount = 0;
+  // Gradient norms before clipping: of all parameters, of the embedding and of the first
+  // layer's input matrix (what reaches the layers before the recurrence).
+  gradLast = NaN;
+  gradMax = 0;
+  gradSum = 0;
+  embedSum = 0;
+  inputSum = 0;
+  gradCount = 0;
 
-function stateTensors(s: ModelState): Record<string, Tensor> {
-  const out: Record<string, Tensor> = {};
-  s.forEach((l, i) => {
-    out[`state/${i}/h`] = l.h;
-    if (l.c) out[`state/${i}/c`] = l.c;
-  });
-  return out;
-}
-
-export async function loadResume(dir: string) {
-  const ck = await readCheckpoint<CheckpointHeader>(join(dir, "checkpoint.bin"));
-  if (ck.header.format !== "rotor-checkpoint" || ck.header.version !== 1) {
-    throw new Error(`"${dir}/checkpoint.bin" has an unknown checkpoint format or version`);
+  add(loss: number, ntok: number, gradNorm: number, input?: { embedding: number; input: number }) {
+    this.lossSum += loss * ntok;
+    this.lossCount += ntok;
+    this.epochLossSum += loss * ntok;
+    this.epochLossCount += ntok;
+    this.gradLast = gradNorm;
+    this.gradMax = Math.max(this.gradMax, gradNorm);
+    if (input) {
+      this.gradSum += gradNorm;
+      this.embedSum += input.embedding;
+      this.inputSum += input.input;
+      this.gradCount++;
+    }
   }
-  return ck;
+  resetInterval() {
+    this.lossSum = this.lossCount = 0;
+    this.gradMax =
+      this.gradSum =
+      this.embedSum =
+      this.inputSum =
+      this.gradCount =
+        0;
+  }
+  resetEpoch() {
+    this.epochLossSum = this.epochLossCount = 0;
+  }
+}
+
+/** One run's working set: what every named step below reads and updates. */
+interface Run {
+  o: LoopOptions;
+  vars: Record<string, Variable>;
+  orth: Set<string>;
+  opt: OptState;
+  st: TrainState;
+  prng: Prng;
+  batches: ReturnType<typeof batchify>;
+  engine: GradEngine;
+  tally: Tally;
+  log: (rec: Record<string, unknown>) => Promise<void>;
+  totalSteps: number;
+  /** performance.now() at the run's start, moved back by the seconds of earlier sessions. */
+  t0: number;
+  runStart: number;
+  runTokens: number;
+  lastCkpt: number;
 }
 
 /** Train until the epochs, the time budget or the step budget run out. */
 export async function trainLoop(o: LoopOptions): Promise<TrainResult> {
   const { cfg, model, corpus, dir } = o;
-  const dry = cfg.dryRun;
-  const orth = new Set(orthogonalParams(model));
   const vars: Record<string, Variable> = {};
   for (const [k, v] of Object.entries(o.params)) {
     vars[k] = tf.variable(v, true, `${k}#${variableSerial++}`);
   }
-  const opt: OptState = initOptState();
   // JSON has no Infinity: a checkpoint taken before the first validation stores bestValid as
   // null, which must come back as "no best yet".
-  const resumed = o.resume &&
-    { ...o.resume.state, bestValid: o.resume.state.bestValid ?? Infinity };
-  const st: TrainState = resumed || {
-    epoch: 0,
-    position: 0,
-    step: 0,
-    lr: cfg.lr,
-    lrOrth: cfg.lrOrth || cfg.lr / 10,
-    bestValid: Infinity,
-    prng: createPrng(cfg.seed ^ 0x5eed).state(),
-    seconds: 0,
-    tokens: 0,
-    reorths: 0,
-    history: [],
-  };
+  const st: TrainState = o.resume
+    ? { ...o.resume.state, bestValid: o.resume.state.bestValid ?? Infinity }
+    : initialState(cfg, createPrng(cfg.seed ^ 0x5eed).state());
   const prng = createPrng(st.prng);
   const batches = batchify(corpus.train, cfg.batch);
   const engine = await createGradEngine(model, cfg.batch, cfg.workers, cfg.dropout, prng, o.params);
-  if (o.resume) {
-    opt.step = st.step;
-    for (const [k, t] of Object.entries(o.resume.tensors)) {
-      if (k.startsWith("m/")) opt.m[k.slice(2)] = t;
-      else if (k.startsWith("v/")) opt.v[k.slice(2)] = t;
-    }
-    const saved = zeroState(model, cfg.batch).map((l, i) => ({
-      h: (o.resume!.tensors[`state/${i}/h`] as Tensor2D) ?? l.h,
-      ...(l.c ? { c: (o.resume!.tensors[`state/${i}/c`] as Tensor2D) ?? l.c } : {}),
-    }));
-    await engine.setState(saved);
-  }
+  const opt = initOptState();
+  if (o.resume) await restoreTensors(o.resume.tensors, st, opt, engine, model, cfg.batch);
   try {
-    return await loop();
+    await mkdir(dir, { recursive: true });
+    const metricsPath = join(dir, "metrics.jsonl");
+    const windowsPerEpoch = Math.ceil((batches.n - 1) / cfg.bptt);
+    const now = performance.now();
+    const run: Run = {
+      o,
+      vars,
+      orth: new Set(orthogonalParams(model)),
+      opt,
+      st,
+      prng,
+      batches,
+      engine,
+      tally: new Tally(),
+      log: (rec) => appendFile(metricsPath, JSON.stringify(rec) + "\n"),
+      totalSteps: cfg.maxSteps > 0 ? cfg.maxSteps : cfg.epochs * windowsPerEpoch,
+      t0: now - st.seconds * 1000,
+      runStart: now,
+      runTokens: 0,
+      lastCkpt: now,
+    };
+    const stopped = await epochs(run);
+    st.seconds = (performance.now() - run.t0) / 1000;
+    if (stopped !== "done") await checkpoint(run);
+    return {
+      params: { ...vars } as unknown as Params,
+      state: st,
+      stopped,
+      tokensPerSecond: run.runTokens / ((performance.now() - run.runStart) / 1000),
+    };
   } finally {
     engine.close();
   }
+}
 
-  async function loop(): Promise<TrainResult> {
-    await mkdir(dir, { recursive: true });
-    const metricsPath = join(dir, "metrics.jsonl");
-    const log = (rec: Record<string, unknown>) =>
-      appendFile(metricsPath, JSON.stringify(rec) + "\n");
-
-    const checkpoint = async () => {
-      // A step can blow the weights up before any loss shows it: never save such weights
-      // over the last good checkpoint.
-      const bad = Object.entries(vars).find(([, v]) =>
-        tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(v))).dataSync()[0] === 1)
-      );
-      if (bad) {
-        throw new NonFiniteLoss(
-          `Parameter "${
-            bad[0]
-          }" became non-finite after step ${st.step}; stopping. The last good ` +
-            `checkpoint in "${dir}" is kept: resume it with a lower --lr or a tighter --clip`,
-        );
-      }
-      st.prng = prng.state();
-      const hidden = await engine.getState();
-      const tensors: Record<string, Tensor> = { ...stateTensors(hidden) };
-      for (const [k, v] of Object.entries(vars)) tensors[`param/${k}`] = v;
-      for (const [k, v] of Object.entries(opt.m)) tensors[`m/${k}`] = v;
-      for (const [k, v] of Object.entries(opt.v)) tensors[`v/${k}`] = v;
-      const header: CheckpointHeader = {
-        format: "rotor-checkpoint",
-        version: 1,
-        model,
-        train: cfg,
-        state: st,
-      };
-      await writeCheckpoint(join(dir, "checkpoint.bin"), { header, tensors });
-      disposeState(hidden);
-    };
-
-    const params = () => vars as unknown as Params;
-    const validate = (stream: Int32Array) =>
-      scoreStream(params(), model, dry ? stream.subarray(0, 200) : stream, evalOptionsOf(cfg));
-
-    const windowsPerEpoch = Math.ceil((batches.n - 1) / cfg.bptt);
-    const totalSteps = cfg.maxSteps > 0 ? cfg.maxSteps : cfg.epochs * windowsPerEpoch;
-    const t0 = performance.now() - st.seconds * 1000;
-    let lastCkpt = performance.now();
-    let runTokens = 0;
-    const runStart = performance.now();
-    let stopped: TrainResult["stopped"] = "done";
-    let lossSum = 0, lossCount = 0, epochLossSum = 0, epochLossCount = 0;
-    // Gradient norms over the log interval: before clipping, of all parameters, of the
-    // embedding and of the first layer's input matrix (what reaches the layers before the
-    // recurrence).
-    let gradMax = 0, gradSum = 0, embedSum = 0, inputSum = 0, gradCount = 0;
-
-    outer: while (st.epoch < cfg.epochs) {
-      const epochStart = performance.now();
-      while (st.position < batches.n - 1) {
-        if (o.stopRequested()) {
-          stopped = "interrupted";
-          break outer;
-        }
-        if (cfg.maxSteps > 0 && st.step >= cfg.maxSteps) {
-          stopped = "steps";
-          break outer;
-        }
-        if (cfg.maxMinutes > 0 && (performance.now() - runStart) / 60000 >= cfg.maxMinutes) {
-          stopped = "time";
-          break outer;
-        }
-        if (dry && st.step >= 3) {
-          stopped = "dry-run";
-          break outer;
-        }
-        const w = window(batches, st.position, cfg.bptt);
-        const lr = st.lr, lrOrth = st.lrOrth;
-        // A state reset at every window bounds ‖h‖ for norm-preserving activations (|x| with
-        // an orthogonal U) that otherwise grow along the whole epoch.
-        if (cfg.stateReset === "window") await engine.reset();
-        const { loss, grads } = await engine.step(vars, w.x, w.y, w.len);
-        const inputNorms = Number.isFinite(loss) ? inputGradNorms(grads) : undefined;
-        const gradNorm = Number.isFinite(loss)
-          ? scoped(() => applyStep(vars, grads, orth, optConfig(cfg), opt, lr, lrOrth))
-          : NaN;
-        Object.values(grads).forEach((g) => g.dispose());
-        if (!Number.isFinite(loss)) {
-          throw new NonFiniteLoss(
-            `Loss became ${loss} at step ${st.step + 1} (epoch ${
-              st.epoch + 1
-            }); stopping. The last good checkpoint ` +
-              `in "${dir}" is kept: resume it with a lower --lr or a tighter --clip`,
-          );
-        }
-        st.step++;
-        st.position += w.len;
-        const ntok = cfg.batch * w.len;
-        st.tokens += ntok;
-        runTokens += ntok;
-        lossSum += loss * ntok;
-        lossCount += ntok;
-        gradMax = Math.max(gradMax, gradNorm);
-        if (inputNorms) {
-          gradSum += gradNorm;
-          embedSum += inputNorms.embedding;
-          inputSum += inputNorms.input;
-          gradCount++;
-        }
-        epochLossSum += loss * ntok;
-        epochLossCount += ntok;
-
-        let drift: number | undefined;
-        if (orth.size > 0 && (st.step % cfg.orthCheckEvery === 0 || dry)) {
-          drift = 0;
-          for (const name of orth) {
-            const v = vars[name]!;
-            const d = orthogonalityDrift(v as Tensor2D);
-            drift = Math.max(drift, d);
-            if (d > cfg.orthTol) {
-              const fixed = reorthogonalize(v as Tensor2D);
-              v.assign(fixed);
-              fixed.dispose();
-              const after = orthogonalityDrift(v as Tensor2D);
-              st.reorths++;
-              await log({ type: "reorth", step: st.step, param: name, before: d, after });
-              progressLine(
-                `re-orthogonalised ${name} at step ${st.step}: drift ${d.toExponential(2)} → ${
-                  after.toExponential(2)
-                }`,
-                true,
-              );
-            }
-          }
-        }
-        const elapsed = (performance.now() - runStart) / 1000;
-        const tokS = runTokens / elapsed;
-        if (st.step % cfg.logEvery === 0 || dry) {
-          const avg = lossSum / lossCount;
-          await log({
-            type: "batch",
-            step: st.step,
-            epoch: st.epoch + 1,
-            tokens: st.tokens,
-            loss: avg,
-            ppl: Math.exp(avg),
-            tokens_per_s: tokS,
-            grad_norm: gradNorm,
-            grad_norm_mean: gradSum / Math.max(1, gradCount),
-            grad_norm_max: gradMax,
-            grad_norm_embedding: embedSum / Math.max(1, gradCount),
-            grad_norm_input: inputSum / Math.max(1, gradCount),
-            ...(drift !== undefined ? { orth_drift: drift } : {}),
-            lr,
-            lr_orth: lrOrth,
-            t: (performance.now() - t0) / 1000,
-          });
-          const eta = (totalSteps - st.step) *
-            (elapsed / Math.max(1, runTokens / (cfg.batch * cfg.bptt)));
-          progressLine(
-            `epoch ${st.epoch + 1}/${cfg.epochs} | step ${st.step}/${totalSteps} | loss ${
-              avg.toFixed(3)
-            } | ` +
-              `ppl ${Math.exp(avg).toFixed(1)} | ${tokS.toFixed(0)} tok/s | ‖g‖ ${
-                gradNorm.toFixed(2)
-              } | ETA ${formatDuration(eta)}`,
-          );
-          lossSum = 0;
-          lossCount = 0;
-          gradMax =
-            gradSum =
-            embedSum =
-            inputSum =
-            gradCount =
-              0;
-        }
-        const byTime = (performance.now() - lastCkpt) / 60000 >= cfg.checkpointMinutes;
-        const bySteps = cfg.checkpointEvery > 0 && st.step % cfg.checkpointEvery === 0;
-        if (byTime || bySteps) {
-          st.seconds = (performance.now() - t0) / 1000;
-          await checkpoint();
-          lastCkpt = performance.now();
-        }
-      }
-      // End of epoch: validate, decay the learning rate on a plateau, checkpoint.
-      const valid = validate(corpus.valid).perplexity;
-      const trainPpl = Math.exp(epochLossSum / Math.max(1, epochLossCount));
-      const rec: EpochRecord = {
-        epoch: st.epoch + 1,
-        trainPpl,
-        validPpl: valid,
-        seconds: (performance.now() - epochStart) / 1000,
-        lr: st.lr,
-      };
-      st.history.push(rec);
-      await log({
-        type: "epoch",
-        ...rec,
-        train_ppl: trainPpl,
-        valid_ppl: valid,
-        time: rec.seconds,
-      });
-      progressLine(
-        `epoch ${rec.epoch} done: train ppl ${trainPpl.toFixed(1)}, valid ppl ${
-          valid.toFixed(2)
-        }, ${formatDuration(rec.seconds)}`,
-        true,
-      );
-      if (valid < st.bestValid) {
-        st.bestValid = valid;
-        await saveBest(vars, dir);
-      } else {
-        st.lr *= cfg.lrDecay;
-        st.lrOrth *= cfg.lrDecay;
-        progressLine(
-          `validation did not improve: lr → ${st.lr.toExponential(2)}, lr-orth → ${
-            st.lrOrth.toExponential(2)
-          }`,
-          true,
-        );
-      }
-      epochLossSum = 0;
-      epochLossCount = 0;
-      st.epoch++;
-      st.position = 0;
-      await engine.reset();
-      st.seconds = (performance.now() - t0) / 1000;
-      await checkpoint();
-      lastCkpt = performance.now();
-    }
-    st.seconds = (performance.now() - t0) / 1000;
-    if (stopped !== "done") await checkpoint();
-    const out: Params = {};
-    for (const [k, v] of Object.entries(vars)) out[k] = v;
-    return {
-      params: out,
-      state: st,
-      stopped,
-      tokensPerSecond: runTokens / ((performance.now() - runStart) / 1000),
-    };
+/** Adam's moments and the carried hidden state, from a checkpoint. */
+async function restoreTensors(
+  tensors: Record<string, Tensor>,
+  st: TrainState,
+  opt: OptState,
+  engine: GradEngine,
+  model: ModelConfig,
+  batch: number,
+) {
+  opt.step = st.step;
+  for (const [k, t] of Object.entries(tensors)) {
+    if (k.startsWith("m/")) opt.m[k.slice(2)] = t;
+    else if (k.startsWith("v/")) opt.v[k.slice(2)] = t;
   }
+  const saved = zeroState(model, batch).map((l, i) => ({
+    h: (tensors[`state/${i}/h`] as Tensor2D) ?? l.h,
+    ...(l.c ? { c: (tensors[`state/${i}/c`] as Tensor2D) ?? l.c } : {}),
+  }));
+  await engine.setState(saved);
+}
+
+async function epochs(run: Run): Promise<TrainResult["stopped"]> {
+  const { st, o } = run;
+  while (st.epoch < o.cfg.epochs) {
+    const epochStart = performance.now();
+    while (st.position < run.batches.n - 1) {
+      const stop = stopReason(run);
+      if (stop) return stop;
+      await trainStep(run);
+      const drift = checkDrift(run);
+      if (drift.reorth) await logReorth(run, drift.reorth);
+      if (st.step % o.cfg.logEvery === 0 || o.cfg.dryRun) await logInterval(run, drift.max);
+      await maybeCheckpoint(run);
+    }
+    await endEpoch(run, epochStart);
+  }
+  return "done";
+}
+
+function stopReason(run: Run): TrainResult["stopped"] | undefined {
+  const { cfg } = run.o;
+  if (run.o.stopRequested()) return "interrupted";
+  if (cfg.maxSteps > 0 && run.st.step >= cfg.maxSteps) return "steps";
+  if (cfg.maxMinutes > 0 && (performance.now() - run.runStart) / 60000 >= cfg.maxMinutes) {
+    return "time";
+  }
+  if (cfg.dryRun && run.st.step >= 3) return "dry-run";
+  return undefined;
+}
+
+/** Prepare the next window, take its gradients and one optimizer step, and count it. */
+async function trainStep(run: Run): Promise<void> {
+  const { st, o } = run;
+  const cfg = o.cfg;
+  const w = window(run.batches, st.position, cfg.bptt);
+  const lr = st.lr, lrOrth = st.lrOrth;
+  // A state reset at every window bounds ‖h‖ for norm-preserving activations (|x| with an
+  // orthogonal U) that otherwise grow along the whole epoch.
+  if (cfg.stateReset === "window") await run.engine.reset();
+  const { loss, grads } = await run.engine.step(run.vars, w.x, w.y, w.len);
+  const input = Number.isFinite(loss) ? inputGradNorms(grads) : undefined;
+  const optConfig = {
+    kind: cfg.optimizer,
+    orthKind: cfg.orthOptimizer,
+    ...ADAM_DEFAULTS,
+    clip: cfg.clip,
+  };
+  const gradNorm = Number.isFinite(loss)
+    ? scoped(() => applyStep(run.vars, grads, run.orth, optConfig, run.opt, lr, lrOrth))
+    : NaN;
+  Object.values(grads).forEach((g) => g.dispose());
+  if (!Number.isFinite(loss)) {
+    throw new NonFiniteLoss(
+      `Loss became ${loss} at step ${st.step + 1} (epoch ${
+        st.epoch + 1
+      }); stopping. The last good checkpoint ` +
+        `in "${o.dir}" is kept: resume it with a lower --lr or a tighter --clip`,
+    );
+  }
+  st.step++;
+  st.position += w.len;
+  const ntok = cfg.batch * w.len;
+  st.tokens += ntok;
+  run.runTokens += ntok;
+  run.tally.add(loss, ntok, gradNorm, input);
 }
 
 /** ‖∂L/∂embedding‖ and ‖∂L/∂W‖ of the first layer's input matrix, before clipping. */
@@ -405,12 +262,169 @@ function inputGradNorms(grads: Record<string, Tensor>): { embedding: number; inp
   return { embedding: norm("embedding"), input: norm("layer0/W") };
 }
 
-/** The best-so-far parameters (by validation perplexity), for the final model folder. */
-async function saveBest(vars: Record<string, Variable>, dir: string): Promise<void> {
-  await writeCheckpoint(join(dir, "best.bin"), {
-    header: { format: "rotor-best" },
-    tensors: { ...vars },
-  });
+interface Reorth {
+  param: string;
+  before: number;
+  after: number;
 }
 
-export { NonFiniteLoss };
+/** Every orthCheckEvery steps: max|WᵀW − I| of each orthogonal matrix, re-orthogonalised past the tolerance. */
+function checkDrift(run: Run): { max?: number; reorth?: Reorth[] } {
+  const { cfg } = run.o;
+  if (run.orth.size === 0 || !(run.st.step % cfg.orthCheckEvery === 0 || cfg.dryRun)) return {};
+  let max = 0;
+  const reorth: Reorth[] = [];
+  for (const name of run.orth) {
+    const v = run.vars[name]!;
+    const d = orthogonalityDrift(v as Tensor2D);
+    max = Math.max(max, d);
+    if (d > cfg.orthTol) {
+      const fixed = reorthogonalize(v as Tensor2D);
+      v.assign(fixed);
+      fixed.dispose();
+      run.st.reorths++;
+      reorth.push({ param: name, before: d, after: orthogonalityDrift(v as Tensor2D) });
+    }
+  }
+  return { max, ...(reorth.length ? { reorth } : {}) };
+}
+
+async function logReorth(run: Run, fixes: Reorth[]) {
+  for (const f of fixes) {
+    await run.log({ type: "reorth", step: run.st.step, ...f });
+    progressLine(
+      `re-orthogonalised ${f.param} at step ${run.st.step}: drift ${f.before.toExponential(2)} → ${
+        f.after.toExponential(2)
+      }`,
+      true,
+    );
+  }
+}
+
+async function logInterval(run: Run, drift: number | undefined) {
+  const { st, tally: t, o } = run;
+  const elapsed = (performance.now() - run.runStart) / 1000;
+  const tokS = run.runTokens / elapsed;
+  const avg = t.lossSum / t.lossCount;
+  const n = Math.max(1, t.gradCount);
+  await run.log({
+    type: "batch",
+    step: st.step,
+    epoch: st.epoch + 1,
+    tokens: st.tokens,
+    loss: avg,
+    ppl: Math.exp(avg),
+    tokens_per_s: tokS,
+    grad_norm: t.gradLast,
+    grad_norm_mean: t.gradSum / n,
+    grad_norm_max: t.gradMax,
+    grad_norm_embedding: t.embedSum / n,
+    grad_norm_input: t.inputSum / n,
+    ...(drift !== undefined ? { orth_drift: drift } : {}),
+    lr: st.lr,
+    lr_orth: st.lrOrth,
+    t: (performance.now() - run.t0) / 1000,
+  });
+  const eta = (run.totalSteps - st.step) *
+    (elapsed / Math.max(1, run.runTokens / (o.cfg.batch * o.cfg.bptt)));
+  progressLine(
+    `epoch ${st.epoch + 1}/${o.cfg.epochs} | step ${st.step}/${run.totalSteps} | loss ${
+      avg.toFixed(3)
+    } | ppl ${Math.exp(avg).toFixed(1)} | ${tokS.toFixed(0)} tok/s | ‖g‖ ${
+      t.gradLast.toFixed(2)
+    } | ETA ${formatDuration(eta)}`,
+  );
+  t.resetInterval();
+}
+
+async function maybeCheckpoint(run: Run) {
+  const { cfg } = run.o;
+  const byTime = (performance.now() - run.lastCkpt) / 60000 >= cfg.checkpointMinutes;
+  const bySteps = cfg.checkpointEvery > 0 && run.st.step % cfg.checkpointEvery === 0;
+  if (byTime || bySteps) {
+    run.st.seconds = (performance.now() - run.t0) / 1000;
+    await checkpoint(run);
+    run.lastCkpt = performance.now();
+  }
+}
+
+/** Validate, keep the best parameters or halve the learning rates, and checkpoint. */
+async function endEpoch(run: Run, epochStart: number) {
+  const { st, o, tally } = run;
+  const stream = o.cfg.dryRun ? o.corpus.valid.subarray(0, 200) : o.corpus.valid;
+  const valid =
+    scoreStream(run.vars as unknown as Params, o.model, stream, evalOptionsOf(o.cfg)).perplexity;
+  const trainPpl = Math.exp(tally.epochLossSum / Math.max(1, tally.epochLossCount));
+  const rec: EpochRecord = {
+    epoch: st.epoch + 1,
+    trainPpl,
+    validPpl: valid,
+    seconds: (performance.now() - epochStart) / 1000,
+    lr: st.lr,
+  };
+  st.history.push(rec);
+  await run.log({
+    type: "epoch",
+    ...rec,
+    train_ppl: trainPpl,
+    valid_ppl: valid,
+    time: rec.seconds,
+  });
+  progressLine(
+    `epoch ${rec.epoch} done: train ppl ${trainPpl.toFixed(1)}, valid ppl ${valid.toFixed(2)}, ${
+      formatDuration(rec.seconds)
+    }`,
+    true,
+  );
+  if (valid < st.bestValid) {
+    st.bestValid = valid;
+    await saveBest(run.vars, o.dir);
+  } else {
+    st.lr *= o.cfg.lrDecay;
+    st.lrOrth *= o.cfg.lrDecay;
+    progressLine(
+      `validation did not improve: lr → ${st.lr.toExponential(2)}, lr-orth → ${
+        st.lrOrth.toExponential(2)
+      }`,
+      true,
+    );
+  }
+  tally.resetEpoch();
+  st.epoch++;
+  st.position = 0;
+  await run.engine.reset();
+  st.seconds = (performance.now() - run.t0) / 1000;
+  await checkpoint(run);
+  run.lastCkpt = performance.now();
+}
+
+/** Save parameters, moments, hidden state and counters; refuse to save non-finite weights. */
+async function checkpoint(run: Run) {
+  const { st, vars, opt, o } = run;
+  // A step can blow the weights up before any loss shows it: never save such weights over
+  // the last good checkpoint.
+  const bad = Object.entries(vars).find(([, v]) =>
+    tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(v))).dataSync()[0] === 1)
+  );
+  if (bad) {
+    throw new NonFiniteLoss(
+      `Parameter "${bad[0]}" became non-finite after step ${st.step}; stopping. The last good ` +
+        `checkpoint in "${o.dir}" is kept: resume it with a lower --lr or a tighter --clip`,
+    );
+  }
+  st.prng = run.prng.state();
+  const hidden = await run.engine.getState();
+  const tensors: Record<string, Tensor> = { ...stateTensors(hidden) };
+  for (const [k, v] of Object.entries(vars)) tensors[`param/${k}`] = v;
+  for (const [k, v] of Object.entries(opt.m)) tensors[`m/${k}`] = v;
+  for (const [k, v] of Object.entries(opt.v)) tensors[`v/${k}`] = v;
+  const header: CheckpointHeader = {
+    format: "rotor-checkpoint",
+    version: 1,
+    model: o.model,
+    train: o.cfg,
+    state: st,
+  };
+  await writeCheckpoint(join(o.dir, "checkpoint.bin"), { header, tensors });
+  disposeState(hidden);
+}
