@@ -7,7 +7,7 @@
  * Descent: the step's first-order change of the loss is −η·½‖S − Sᵀ‖² ≤ 0 with S = WᵀD.
  */
 import { tf } from "../shared/tf.ts";
-import type { Tensor2D } from "../shared/tf.ts";
+import type { Tensor2D, Variable } from "../shared/tf.ts";
 import { expmTimes } from "./expm.ts";
 
 /** A = D·Wᵀ − W·Dᵀ (skew-symmetric), with transposes made explicit for wasm. */
@@ -47,4 +47,35 @@ export function reorthogonalize(w: Tensor2D, iterations = 3): Tensor2D {
     }
     return x;
   });
+}
+
+export interface Reorth {
+  param: string;
+  before: number;
+  after: number;
+}
+
+/**
+ * max|WᵀW − I| over the named matrices; each one past `tol` is re-orthogonalised in place
+ * (rounding slowly walks W off the group) and reported with its drift before and after.
+ */
+export function checkAndRepair(
+  vars: Record<string, Variable>,
+  names: Iterable<string>,
+  tol: number,
+): { max: number; fixes: Reorth[] } {
+  let max = 0;
+  const fixes: Reorth[] = [];
+  for (const name of names) {
+    const v = vars[name]!;
+    const d = orthogonalityDrift(v as Tensor2D);
+    max = Math.max(max, d);
+    if (d > tol) {
+      const fixed = reorthogonalize(v as Tensor2D);
+      v.assign(fixed);
+      fixed.dispose();
+      fixes.push({ param: name, before: d, after: orthogonalityDrift(v as Tensor2D) });
+    }
+  }
+  return { max, fixes };
 }

@@ -4,31 +4,30 @@
  *
  * One step reads: stop? → prepare the window → gradients and the optimizer step → count →
  * drift check → log → checkpoint; one epoch ends with validate → decay or keep the best →
- * checkpoint.
+ * checkpoint. The steps stay in one file so the loop reads top to bottom.
  */
 import { appendFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { scoped, tf } from "../shared/tf.ts";
 import type { Tensor, Tensor2D, Variable } from "../shared/tf.ts";
 import type { ModelConfig } from "../shared/config.ts";
-import { disposeState, orthogonalParams, type Params, zeroState } from "../shared/model.ts";
+import { orthogonalParams, type Params, zeroState } from "../shared/model.ts";
 import { batchify, window } from "../shared/ptb.ts";
 import { scoreStream } from "../shared/perplexity.ts";
 import { createPrng, type Prng } from "../shared/prng.ts";
 import { createGradEngine, type GradEngine } from "./grad_pool.ts";
 import { ADAM_DEFAULTS, applyStep, initOptState, type OptState } from "./optimizer.ts";
-import { orthogonalityDrift, reorthogonalize } from "./orthogonal.ts";
-import { writeCheckpoint } from "./checkpoint.ts";
+import { checkAndRepair, type Reorth } from "./orthogonal.ts";
 import type { Corpus } from "./corpus.ts";
 import { evalOptionsOf, type TrainConfig } from "./train_config.ts";
 import { formatDuration, progressLine } from "./progress.ts";
+import { inputGradNorms, Tally } from "./train_tally.ts";
 import {
-  type CheckpointHeader,
   type EpochRecord,
   initialState,
   NonFiniteLoss,
   saveBest,
-  stateTensors,
+  saveCheckpoint,
   type TrainResult,
   type TrainState,
 } from "./train_state.ts";
@@ -48,49 +47,6 @@ export interface LoopOptions {
   resume?: { state: TrainState; tensors: Record<string, Tensor> };
   /** Set by the caller (e.g. on SIGINT) to stop at the next batch boundary with a checkpoint. */
   stopRequested: () => boolean;
-}
-
-/** Sums over the current log interval and the current epoch. */
-class Tally {
-  lossSum = 0;
-  lossCount = 0;
-  epochLossSum = 0;
-  epochLossCount = 0;
-  // Gradient norms before clipping: of all parameters, of the embedding and of the first
-  // layer's input matrix (what reaches the layers before the recurrence).
-  gradLast = NaN;
-  gradMax = 0;
-  gradSum = 0;
-  embedSum = 0;
-  inputSum = 0;
-  gradCount = 0;
-
-  add(loss: number, ntok: number, gradNorm: number, input?: { embedding: number; input: number }) {
-    this.lossSum += loss * ntok;
-    this.lossCount += ntok;
-    this.epochLossSum += loss * ntok;
-    this.epochLossCount += ntok;
-    this.gradLast = gradNorm;
-    this.gradMax = Math.max(this.gradMax, gradNorm);
-    if (input) {
-      this.gradSum += gradNorm;
-      this.embedSum += input.embedding;
-      this.inputSum += input.input;
-      this.gradCount++;
-    }
-  }
-  resetInterval() {
-    this.lossSum = this.lossCount = 0;
-    this.gradMax =
-      this.gradSum =
-      this.embedSum =
-      this.inputSum =
-      this.gradCount =
-        0;
-  }
-  resetEpoch() {
-    this.epochLossSum = this.epochLossCount = 0;
-  }
 }
 
 /** One run's working set: what every named step below reads and updates. */
@@ -253,40 +209,13 @@ async function trainStep(run: Run): Promise<void> {
   run.tally.add(loss, ntok, gradNorm, input);
 }
 
-/** ‖∂L/∂embedding‖ and ‖∂L/∂W‖ of the first layer's input matrix, before clipping. */
-function inputGradNorms(grads: Record<string, Tensor>): { embedding: number; input: number } {
-  const norm = (name: string) => {
-    const g = grads[name];
-    return g ? tf.tidy(() => Math.sqrt(tf.sum(tf.square(g)).dataSync()[0]!)) : NaN;
-  };
-  return { embedding: norm("embedding"), input: norm("layer0/W") };
-}
-
-interface Reorth {
-  param: string;
-  before: number;
-  after: number;
-}
-
-/** Every orthCheckEvery steps: max|WᵀW − I| of each orthogonal matrix, re-orthogonalised past the tolerance. */
+/** Every orthCheckEvery steps (and in dry runs): the drift check of orthogonal.ts. */
 function checkDrift(run: Run): { max?: number; reorth?: Reorth[] } {
   const { cfg } = run.o;
   if (run.orth.size === 0 || !(run.st.step % cfg.orthCheckEvery === 0 || cfg.dryRun)) return {};
-  let max = 0;
-  const reorth: Reorth[] = [];
-  for (const name of run.orth) {
-    const v = run.vars[name]!;
-    const d = orthogonalityDrift(v as Tensor2D);
-    max = Math.max(max, d);
-    if (d > cfg.orthTol) {
-      const fixed = reorthogonalize(v as Tensor2D);
-      v.assign(fixed);
-      fixed.dispose();
-      run.st.reorths++;
-      reorth.push({ param: name, before: d, after: orthogonalityDrift(v as Tensor2D) });
-    }
-  }
-  return { max, ...(reorth.length ? { reorth } : {}) };
+  const { max, fixes } = checkAndRepair(run.vars, run.orth, cfg.orthTol);
+  run.st.reorths += fixes.length;
+  return { max, ...(fixes.length ? { reorth: fixes } : {}) };
 }
 
 async function logReorth(run: Run, fixes: Reorth[]) {
@@ -398,33 +327,15 @@ async function endEpoch(run: Run, epochStart: number) {
   run.lastCkpt = performance.now();
 }
 
-/** Save parameters, moments, hidden state and counters; refuse to save non-finite weights. */
+/** Save parameters, moments, hidden state and counters (see train_state.ts). */
 async function checkpoint(run: Run) {
-  const { st, vars, opt, o } = run;
-  // A step can blow the weights up before any loss shows it: never save such weights over
-  // the last good checkpoint.
-  const bad = Object.entries(vars).find(([, v]) =>
-    tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(v))).dataSync()[0] === 1)
-  );
-  if (bad) {
-    throw new NonFiniteLoss(
-      `Parameter "${bad[0]}" became non-finite after step ${st.step}; stopping. The last good ` +
-        `checkpoint in "${o.dir}" is kept: resume it with a lower --lr or a tighter --clip`,
-    );
-  }
-  st.prng = run.prng.state();
-  const hidden = await run.engine.getState();
-  const tensors: Record<string, Tensor> = { ...stateTensors(hidden) };
-  for (const [k, v] of Object.entries(vars)) tensors[`param/${k}`] = v;
-  for (const [k, v] of Object.entries(opt.m)) tensors[`m/${k}`] = v;
-  for (const [k, v] of Object.entries(opt.v)) tensors[`v/${k}`] = v;
-  const header: CheckpointHeader = {
-    format: "rotor-checkpoint",
-    version: 1,
-    model: o.model,
-    train: o.cfg,
-    state: st,
-  };
-  await writeCheckpoint(join(o.dir, "checkpoint.bin"), { header, tensors });
-  disposeState(hidden);
+  run.st.prng = run.prng.state();
+  await saveCheckpoint(run.o.dir, {
+    model: run.o.model,
+    cfg: run.o.cfg,
+    st: run.st,
+    vars: run.vars,
+    opt: run.opt,
+    hidden: await run.engine.getState(),
+  });
 }

@@ -3,9 +3,11 @@
  * and schedule (TrainState), and the tensors (parameters, Adam's moments, hidden state).
  */
 import { join } from "node:path";
+import { tf } from "../shared/tf.ts";
 import type { Tensor, Variable } from "../shared/tf.ts";
 import type { ModelConfig } from "../shared/config.ts";
-import type { ModelState, Params } from "../shared/model.ts";
+import { disposeState, type ModelState, type Params } from "../shared/model.ts";
+import type { OptState } from "./optimizer.ts";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import type { TrainConfig } from "./train_config.ts";
 
@@ -95,4 +97,41 @@ export async function saveBest(vars: Record<string, Variable>, dir: string): Pro
     header: { format: "rotor-best" },
     tensors: { ...vars },
   });
+}
+
+/**
+ * Write checkpoint.bin: parameters, Adam's moments, the hidden state (disposed here) and the
+ * counters. Non-finite weights are refused, so a blow-up never replaces the last good one.
+ */
+export async function saveCheckpoint(dir: string, r: {
+  model: ModelConfig;
+  cfg: TrainConfig;
+  st: TrainState;
+  vars: Record<string, Variable>;
+  opt: OptState;
+  hidden: ModelState;
+}): Promise<void> {
+  const bad = Object.entries(r.vars).find(([, v]) =>
+    tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(v))).dataSync()[0] === 1)
+  );
+  if (bad) {
+    disposeState(r.hidden);
+    throw new NonFiniteLoss(
+      `Parameter "${bad[0]}" became non-finite after step ${r.st.step}; stopping. The last good ` +
+        `checkpoint in "${dir}" is kept: resume it with a lower --lr or a tighter --clip`,
+    );
+  }
+  const tensors: Record<string, Tensor> = { ...stateTensors(r.hidden) };
+  for (const [k, v] of Object.entries(r.vars)) tensors[`param/${k}`] = v;
+  for (const [k, v] of Object.entries(r.opt.m)) tensors[`m/${k}`] = v;
+  for (const [k, v] of Object.entries(r.opt.v)) tensors[`v/${k}`] = v;
+  const header: CheckpointHeader = {
+    format: "rotor-checkpoint",
+    version: 1,
+    model: r.model,
+    train: r.cfg,
+    state: r.st,
+  };
+  await writeCheckpoint(join(dir, "checkpoint.bin"), { header, tensors });
+  disposeState(r.hidden);
 }

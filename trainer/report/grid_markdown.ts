@@ -10,6 +10,8 @@ export const GRID_PLOT_FILES = {
   gradRnn: "ptb-grid-grad-rnn.svg",
   gradGru: "ptb-grid-grad-gru.svg",
   embedding: "ptb-grid-grad-embedding.svg",
+  flowRnn: "ptb-grid-gradflow-rnn.svg",
+  flowGru: "ptb-grid-gradflow-gru.svg",
 } as const;
 
 /** Test perplexities closer than this (relative) need a second seed to be called either way. */
@@ -294,6 +296,35 @@ function gradSection(runs: GridRunResult[]): string[] {
       } |`,
     );
   }
+  const flows = runs.filter((r) => r.gradflow);
+  if (flows.length === 0) return lines;
+  const k = flows[0]!.gradflow!.k;
+  const at = (n: number[], i: number) => n[Math.min(i, n.length - 1)]!;
+  const ks = [0, 10, 50, k].filter((x, i, a) => x <= k && a.indexOf(x) === i);
+  lines.push(
+    "",
+    "### Gradient flow of the trained runs",
+    "",
+    "‖∂L_T/∂h_(T−k)‖ by distance k, on PTB validation windows (2 batches of 8), for each " +
+      "finished run's best model; |λ| is the range of eigenvalue moduli of its recurrent " +
+      "matrices (U, or U_r, U_z and U_n).",
+    "",
+    `![RNN vs uRNN, trained](${GRID_PLOT_FILES.flowRnn})`,
+    "",
+    `![GRU vs uGRU, trained](${GRID_PLOT_FILES.flowGru})`,
+    "",
+    `| run | ${ks.map((x) => `k = ${x}`).join(" | ")} | k = ${k} / k = 0 | \\|λ\\| range |`,
+    `|---|${ks.map(() => "---:").join("|")}|---:|---|`,
+    ...flows.map((r) => {
+      const n = r.gradflow!.norms;
+      const eig = r.gradflow!.eigen.map((e) =>
+        `${e.block === "U" ? "" : `${e.block} `}${e.min.toFixed(3)}–${e.max.toFixed(3)}`
+      ).join("; ");
+      return `| ${r.id} | ${ks.map((x) => sci(at(n, x))).join(" | ")} | ${
+        sci(at(n, k) / at(n, 0))
+      } | ${eig || "–"} |`;
+    }),
+  );
   return lines;
 }
 
@@ -316,7 +347,25 @@ export async function renderGridPlots(
       r.grad.map((p) => ({ x: p.step, y: Math.max(value(p), 1e-12), series: r.id }))
     );
   const family = (cells: string[]) => (r: GridRunResult) => cells.includes(r.cell);
+  const flow = (cells: string[]) =>
+    g.runs.filter((r) => cells.includes(r.cell) && r.gradflow).flatMap((r) =>
+      r.gradflow!.norms.map((y, x) => ({ x, y: Math.max(y, 1e-30), series: r.id }))
+    );
   return {
+    [GRID_PLOT_FILES.flowRnn]: await lineChartSvg({
+      title: "RNN vs uRNN after training: gradient norm by distance in time",
+      xTitle: "k (steps back in time)",
+      yTitle: "mean ‖∂L_T/∂h_(T−k)‖ (log scale)",
+      logY: true,
+      points: flow(["rnn", "urnn"]),
+    }),
+    [GRID_PLOT_FILES.flowGru]: await lineChartSvg({
+      title: "GRU vs uGRU (and LSTM) after training: gradient norm by distance in time",
+      xTitle: "k (steps back in time)",
+      yTitle: "mean ‖∂L_T/∂h_(T−k)‖ (log scale)",
+      logY: true,
+      points: flow(["gru", "ugru", "lstm"]),
+    }),
     [GRID_PLOT_FILES.gradRnn]: await lineChartSvg({
       title: "RNN vs uRNN: global gradient norm before clipping",
       xTitle: "optimizer step",

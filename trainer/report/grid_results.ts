@@ -50,6 +50,12 @@ export const GridRunResultSchema = z.object({
     lr: z.number(),
   })),
   grad: z.array(GradPointSchema),
+  /** ‖∂L_T/∂h_(T−k)‖ for k = 0…K of the trained model, and |eigenvalue| ranges. */
+  gradflow: z.object({
+    k: z.number().int(),
+    norms: z.array(z.number()),
+    eigen: z.array(z.object({ block: z.string(), min: z.number(), max: z.number() })),
+  }).optional(),
   /** Why a diverged run stopped, from the trainer's own message. */
   message: z.string().optional(),
 });

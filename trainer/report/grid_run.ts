@@ -9,7 +9,10 @@ import { mkdir, open, readFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
-import { BACKENDS } from "../../shared/backend.ts";
+import { BACKENDS, initBackend } from "../../shared/backend.ts";
+import { loadCorpus } from "../corpus.ts";
+import { GRID_GRADFLOW, runGradflow } from "./grid_gradflow.ts";
+import type { GradflowOptions } from "./ptb_gradflow.ts";
 import { writeAtomic } from "../../shared/model_format.ts";
 import { helpText, parseFlags, runCli } from "../flags.ts";
 import { formatDuration } from "../progress.ts";
@@ -36,6 +39,10 @@ export const GRID_FLAGS = {
     help: '"auto": seed 2 for pairs within 5 %; "1": seed 1 only; "1,2": both for every row',
   },
   list: { schema: z.boolean().default(false), help: "Print the runs and their state, then exit" },
+  gradflowOnly: {
+    schema: z.boolean().default(false),
+    help: "Measure gradient flow of finished runs that lack it (models under --runs), then exit",
+  },
   epochs: { schema: z.number().int().min(1).default(FULL_BUDGET.epochs), help: "Epochs per run" },
   hidden: { schema: z.number().int().min(1).default(FULL_BUDGET.hidden), help: "Hidden units" },
   data: { schema: z.string().optional(), help: "PTB folder (default $PTB_DIR, else data/ptb)" },
@@ -118,10 +125,6 @@ export async function gridPtb(argv: string[]): Promise<void> {
     for (const r of finished) console.log(`${r.id}: ${r.status} (${r.testPpl ?? "-"})`);
     return;
   }
-  await mkdir(f.runs, { recursive: true });
-  console.log(
-    `grid: ${plan.length} runs, ${f.jobs} at a time, ${budget.epochs} epochs each, H = ${budget.hidden}`,
-  );
   // Results are merged by this process alone, one run at a time.
   let writing = Promise.resolve();
   const record = (result: GridRunResult) => {
@@ -132,12 +135,36 @@ export async function gridPtb(argv: string[]): Promise<void> {
     });
     return writing;
   };
+  // Gradient flow of a trained run, measured here (the backend and corpus load on first use).
+  let gf: GradflowOptions | undefined;
+  const gradflowOf = async (res: GridRunResult) => {
+    if (!gf) {
+      await initBackend(f.backend, { threads: 1 });
+      const corpus = await loadCorpus(f.data, f.skipMd5);
+      const size = f.dryRun ? { k: 10, batch: 2, batches: 1 } : {};
+      gf = { ...GRID_GRADFLOW, ...size, stream: corpus.valid };
+    }
+    return await runGradflow(res, f.runs, gf);
+  };
+  if (f.gradflowOnly) {
+    for (const r of finished.filter((r) => r.status === "done" && !r.gradflow)) {
+      const gradflow = await gradflowOf(r);
+      console.log(`${r.id}: ${gradflow ? "gradient flow measured" : "no model folder"}`);
+      if (gradflow) await record({ ...r, gradflow });
+    }
+    await writing;
+    return;
+  }
+  await mkdir(f.runs, { recursive: true });
+  console.log(
+    `grid: ${plan.length} runs, ${f.jobs} at a time, ${budget.epochs} epochs each, H = ${budget.hidden}`,
+  );
   const queue = [...plan];
   const t0 = performance.now();
   let failures = 0;
   const worker = async () => {
     for (let r = queue.shift(); r; r = queue.shift()) {
-      const ok = await trainRun(r, budget, f, record);
+      const ok = await trainRun(r, budget, f, record, gradflowOf);
       if (!ok) failures++;
       const left = queue.length;
       console.log(
@@ -158,6 +185,7 @@ async function trainRun(
   budget: GridBudget,
   f: GridFlags,
   record: (res: GridRunResult) => Promise<void>,
+  gradflowOf: (res: GridRunResult) => Promise<GridRunResult["gradflow"]>,
 ): Promise<boolean> {
   const dir = join(f.runs, r.id);
   const base = [
@@ -207,7 +235,8 @@ async function trainRun(
   const text = await readFile(`${dir}.log`, "utf8");
   if (status.success) {
     const res = await readRunResult(r, dir, meta);
-    await record(res);
+    const gradflow = await gradflowOf(res);
+    await record(gradflow ? { ...res, gradflow } : res);
     console.log(
       `${r.id}: done, valid ${res.validPpl?.toFixed(2)}, test ${res.testPpl?.toFixed(2)}`,
     );

@@ -114,10 +114,12 @@ Deno.test("gridPtb() --dry-run trains runs in child processes and report:ptb dra
     assert.ok(r.testPpl! > 1 && r.testPpl! < 200, `${r.id}: ${r.testPpl}`);
     assert.ok(r.grad.length > 0 && r.grad.every((p) => p.embedding > 0 && p.input > 0));
     assert.ok(!r.command.includes(data), "the recorded command names no machine path");
+    assert.equal(r.gradflow?.norms.length, 11, "gradient flow k = 0…10 measured after training");
   }
   await quiet(() => reportPtb(["--out", out, "--models", join(out, "none")]));
   const md = await readFile(join(out, "ptb.md"), "utf8");
   assert.match(md, /## Full-budget grid/);
+  assert.match(md, /### Gradient flow of the trained runs/);
   assert.match(md, /\| uRNN \\\|x\\\|, state reset \| 1 \| \d+\.\d\d \| \d+\.\d\d \|/);
   assert.match(md, /\| GRU BPTT 35 \| 1 \| – \| – \| – \| – \| – \| not started \|/);
   for (const f of Object.values(GRID_PLOT_FILES)) {
