@@ -2,9 +2,9 @@
  * `deno task bench`: rotor's benchmark suite in one run (issue 7). It runs, one after the
  * other so they never share the cores,
  *   bench:train  training tokens/s per cell at each BPTT length, one process and --workers,
- *                the orthogonal step's overhead, and the matMul roofline (trainer/bench_train.ts);
+ *                the orthogonal step's overhead, and the matMul roofline (bench/bench_train.ts);
  *   bench:serve  the real server: generation tokens/s single-stream and at N streams, PTB
- *                test-set scoring, time to first token, peak RSS (server/bench_serve.ts);
+ *                test-set scoring, time to first token, peak RSS (bench/bench_serve.ts);
  *   torch_ref    the same for equivalent PyTorch models (bench/torch_ref.py), where a Python
  *                with torch is found — the suite says so and goes on where none is;
  * then prints one table (figure | rotor | PyTorch | ratio | target | met?) and writes it with
@@ -17,7 +17,7 @@ import { z } from "zod";
 import { CELL_KINDS } from "../shared/config.ts";
 import { ptbDir } from "../shared/ptb.ts";
 import { tempDir } from "../shared/testing.ts";
-import { helpText, kebab, parseFlags, parseList, runCli } from "../trainer/flags.ts";
+import { helpText, kebab, parseFlags, parseList, runCli } from "../shared/flags.ts";
 import { machineInfo, type Meta, renderReport } from "./report.ts";
 import { parseResult, ServeBenchSchema, TorchRefSchema, TrainBenchSchema } from "./results.ts";
 import { benchRows, renderRows, type Results } from "./table.ts";
@@ -110,7 +110,7 @@ export function plan(s: Settings, python: string | undefined, json: (n: string) 
     // One process per thread count (a process starts its wasm backend once): one thread with
     // every worker count, more threads for the one-process rows (workers bring their own).
     for (const t of s.threadList) {
-      deno("trainer/bench_train.ts", [
+      deno("bench/bench_train.ts", [
         ...["--cells", s.cells, "--bptt", s.bptt, "--workers", t === 1 ? s.workers : "1"],
         ...["--threads", String(t), "--reps", String(s.reps), "--batch", String(s.batch)],
         ...["--hidden", String(s.hidden), "--vocab", String(s.vocab)],
@@ -118,7 +118,7 @@ export function plan(s: Settings, python: string | undefined, json: (n: string) 
     }
   }
   if (s.phases.includes("serve")) {
-    deno("server/bench_serve.ts", [
+    deno("bench/bench_serve.ts", [
       ...["--streams", s.streams, "--tokens", String(s.tokens)],
       ...["--score-lines", String(s.scoreLines), "--data", data],
       ...(s.model ? ["--model", s.model] : ["--hidden", String(s.hidden)]),

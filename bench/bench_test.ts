@@ -48,12 +48,12 @@ Deno.test("plan() runs each phase once with the same sizes, PyTorch only where f
   const [train, threaded, serve, torch] = steps;
   const sizes = ["--reps", "1", "--batch", "20", "--hidden", "32", "--vocab", "1000"];
   assert.deepEqual(train!.args.slice(2), [
-    ...["trainer/bench_train.ts", "--cells", "rnn,urnn,gru,ugru", "--bptt", "35,150"],
+    ...["bench/bench_train.ts", "--cells", "rnn,urnn,gru,ugru", "--bptt", "35,150"],
     ...["--workers", "2", "--threads", "1", ...sizes, "--json", "/tmp/bench:train.json"],
   ]);
   // More threads: one process only (a worker runs one thread of its own).
   assert.deepEqual(threaded!.args.slice(2), [
-    ...["trainer/bench_train.ts", "--cells", "rnn,urnn,gru,ugru", "--bptt", "35,150"],
+    ...["bench/bench_train.ts", "--cells", "rnn,urnn,gru,ugru", "--bptt", "35,150"],
     ...["--workers", "1", "--threads", "2", ...sizes, "--json", "/tmp/bench:train@2.json"],
   ]);
   const oneThread = plan(resolveSettings(["--threads", "1"]), undefined, json);

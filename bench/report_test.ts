@@ -10,7 +10,7 @@ const meta = (quick: boolean): Meta => ({
   load: [0.52, 2.1],
   quick,
   settings: {},
-  commands: ["deno run -A trainer/bench_train.ts", "python3 bench/torch_ref.py"],
+  commands: ["deno run -A bench/bench_train.ts", "python3 bench/torch_ref.py"],
 });
 
 Deno.test("renderReport() gives the command, machine, table, notes and training details", () => {
@@ -19,7 +19,7 @@ Deno.test("renderReport() gives the command, machine, table, notes and training 
   assert.ok(md.startsWith("# rotor benchmark\n\n- command: `deno task bench`\n"));
   assert.ok(md.includes("- machine: 2 cores (nproc), AMD EPYC, 24 GiB; load average 0.52 at"));
   assert.ok(md.includes("PyTorch 1.13.1 (Python 3.11.2, 2 threads)"));
-  assert.ok(md.includes("`deno run -A trainer/bench_train.ts`; `python3 bench/torch_ref.py`"));
+  assert.ok(md.includes("`deno run -A bench/bench_train.ts`; `python3 bench/torch_ref.py`"));
   assert.match(
     md,
     /\| train rnn, T = 35, --workers 2: tokens\/s +\| 2,000 +\| 2,000 +\| 1\.00× PyTorch/,

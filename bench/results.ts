@@ -1,6 +1,6 @@
 /**
- * What each benchmark prints as JSON: `bench:train` (trainer/bench_train.ts), `bench:serve`
- * (server/bench_serve.ts) and the PyTorch reference (bench/torch_ref.py). The suite
+ * What each benchmark prints as JSON: `bench:train` (bench/bench_train.ts), `bench:serve`
+ * (bench/bench_serve.ts) and the PyTorch reference (bench/torch_ref.py). The suite
  * (bench/bench.ts) runs them as subprocesses and reads their output through these schemas,
  * so a changed or broken producer is reported by field rather than as a wrong number.
  */

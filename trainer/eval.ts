@@ -12,7 +12,7 @@ import { scoreStream } from "../shared/perplexity.ts";
 import { ptbDir, ptbTokens, readPtbSplit } from "../shared/ptb.ts";
 import { tokenize } from "../shared/tokenize.ts";
 import { encode } from "../shared/vocab.ts";
-import { helpText, parseFlags, runCli } from "./flags.ts";
+import { helpText, parseFlags, runCli } from "../shared/flags.ts";
 import { formatDuration, progressLine } from "./progress.ts";
 
 const USAGE = "usage: deno task eval --model DIR [--split valid|test | --text FILE]";

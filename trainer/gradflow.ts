@@ -30,7 +30,7 @@ import { embed, softmaxCrossEntropy } from "../shared/ops.ts";
 import { loadModel } from "../shared/model_format.ts";
 import { loadPtb, ptbDir } from "../shared/ptb.ts";
 import { createPrng } from "../shared/prng.ts";
-import { helpText, parseFlags, runCli } from "./flags.ts";
+import { helpText, parseFlags, runCli } from "../shared/flags.ts";
 import { lineChartSvg } from "./plot.ts";
 
 const USAGE = "usage: deno task gradflow (--cells rnn,urnn | --model DIR[,DIR]) [flags]";

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { type ModelFile, parseModelFile } from "../shared/model_format.ts";
 import { paramShapes } from "../shared/model.ts";
 import { readFile } from "node:fs/promises";
-import { helpText, parseFlags, runCli } from "./flags.ts";
+import { helpText, parseFlags, runCli } from "../shared/flags.ts";
 
 const fmt = (v: unknown, digits = 2) => (typeof v === "number" ? v.toFixed(digits) : "—");
 

@@ -10,7 +10,7 @@ import { describeBackend, initBackend, wasmThreadsFromEnv } from "../shared/back
 import { initParams, type Params } from "../shared/model.ts";
 import { saveModel } from "../shared/model_format.ts";
 import { scoreStream } from "../shared/perplexity.ts";
-import { givenFlags, helpText, parseFlags, runCli } from "./flags.ts";
+import { givenFlags, helpText, parseFlags, runCli } from "../shared/flags.ts";
 import { loadCorpus } from "./corpus.ts";
 import {
   evalOptionsOf,

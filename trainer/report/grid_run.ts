@@ -14,7 +14,7 @@ import { loadCorpus } from "../corpus.ts";
 import { GRID_GRADFLOW, runGradflow } from "./grid_gradflow.ts";
 import type { GradflowOptions } from "./ptb_gradflow.ts";
 import { writeAtomic } from "../../shared/model_format.ts";
-import { helpText, parseFlags, runCli } from "../flags.ts";
+import { helpText, parseFlags, runCli } from "../../shared/flags.ts";
 import { formatDuration } from "../progress.ts";
 import {
   FULL_BUDGET,

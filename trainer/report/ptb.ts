@@ -14,7 +14,7 @@ import { parseModelConfig } from "../../shared/config.ts";
 import { initParams } from "../../shared/model.ts";
 import { loadModel } from "../../shared/model_format.ts";
 import { loadCorpus } from "../corpus.ts";
-import { helpText, parseFlags, runCli } from "../flags.ts";
+import { helpText, parseFlags, runCli } from "../../shared/flags.ts";
 import { type Budget, GRID, type GridRow } from "./ptb_grid.ts";
 import { runRow } from "./ptb_runs.ts";
 import { measureGradflow } from "./ptb_gradflow.ts";

@@ -4,7 +4,7 @@ import { ACTIVATIONS } from "../../shared/activations.ts";
 import { BACKENDS } from "../../shared/backend.ts";
 import { CELL_KINDS } from "../../shared/config.ts";
 import { RECURRENT_INITS } from "../../shared/orthogonal_init.ts";
-import type { Flags } from "../flags.ts";
+import type { Flags } from "../../shared/flags.ts";
 import { TASK_KINDS } from "./tasks.ts";
 
 const int = (min: number) => z.number().int().min(min);

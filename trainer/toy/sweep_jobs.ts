@@ -7,7 +7,7 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseFlags, toArgv } from "../flags.ts";
+import { parseFlags, toArgv } from "../../shared/flags.ts";
 import { CELLS } from "../../shared/cells/mod.ts";
 import { formatDuration } from "../progress.ts";
 import { TOY_FLAGS, type ToyFlags } from "./flags.ts";

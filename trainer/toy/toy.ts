@@ -10,7 +10,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { describeBackend, initBackend } from "../../shared/backend.ts";
-import { helpText, parseFlags, runCli } from "../flags.ts";
+import { helpText, parseFlags, runCli } from "../../shared/flags.ts";
 import { dryRunFlags, POSTER_PRESET, TOY_FLAGS, type ToyFlags } from "./flags.ts";
 import { runToy, type ToyResult } from "./run.ts";
 import { sweep } from "./sweep.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tempDir, useWasm } from "../../shared/testing.ts";
-import { parseFlags } from "../flags.ts";
+import { parseFlags } from "../../shared/flags.ts";
 import { defaultToyFlags, POSTER_PRESET, TOY_FLAGS } from "./flags.ts";
 import { renderReport } from "./report.ts";
 import { runToy } from "./run.ts";

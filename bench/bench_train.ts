@@ -10,10 +10,10 @@ import { writeFile } from "node:fs/promises";
 import { z } from "zod";
 import { BACKENDS, describeBackend, initBackend } from "../shared/backend.ts";
 import { CELL_KINDS, parseModelConfig } from "../shared/config.ts";
-import type { TrainBench } from "../bench/results.ts";
-import { helpText, parseFlags, parseList, runCli } from "./flags.ts";
-import { progressLine } from "./progress.ts";
-import { orthOverheads, timeMatMul, timeSteps, trainFlopsPerToken } from "./step_time.ts";
+import type { TrainBench } from "./results.ts";
+import { helpText, parseFlags, parseList, runCli } from "../shared/flags.ts";
+import { progressLine } from "../trainer/progress.ts";
+import { orthOverheads, timeMatMul, timeSteps, trainFlopsPerToken } from "../trainer/step_time.ts";
 
 const USAGE = "usage: deno task bench:train [flags]";
 const int = (min: number) => z.number().int().min(min);

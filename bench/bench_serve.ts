@@ -19,9 +19,9 @@ import { ModelFileSchema, saveModel } from "../shared/model_format.ts";
 import { ptbDir, ptbTokens, readPtbSplit } from "../shared/ptb.ts";
 import { tempDir } from "../shared/testing.ts";
 import { buildVocab } from "../shared/vocab.ts";
-import { DENO_SERVE_FLAGS } from "./startup.ts";
-import { helpText, parseFlags, parseList, runCli } from "../trainer/flags.ts";
-import type { ServeBench } from "../bench/results.ts";
+import { DENO_SERVE_FLAGS } from "../server/startup.ts";
+import { helpText, parseFlags, parseList, runCli } from "../shared/flags.ts";
+import type { ServeBench } from "./results.ts";
 
 const USAGE = "usage: deno task bench:serve [flags]";
 const int = (min: number) => z.number().int().min(min);

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tempDir, useWasm } from "../shared/testing.ts";
-import { parseResult, TrainBenchSchema } from "../bench/results.ts";
+import { parseResult, TrainBenchSchema } from "./results.ts";
 import { benchTrain } from "./bench_train.ts";
-import { quiet } from "./testing.ts";
+import { quiet } from "../trainer/testing.ts";
 
 Deno.test("bench:train times every cell at each BPTT, in one process and with workers", async () => {
   await useWasm();

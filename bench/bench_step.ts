@@ -9,8 +9,8 @@
 import { z } from "zod";
 import { BACKENDS, describeBackend, initBackend } from "../shared/backend.ts";
 import { CELL_KINDS, parseModelConfig } from "../shared/config.ts";
-import { helpText, parseFlags, parseList, runCli } from "./flags.ts";
-import { orthOverheads, timeMatMul, timeSteps } from "./step_time.ts";
+import { helpText, parseFlags, parseList, runCli } from "../shared/flags.ts";
+import { orthOverheads, timeMatMul, timeSteps } from "../trainer/step_time.ts";
 
 const USAGE = "usage: deno task bench:step [flags]";
 const FLAGS = {
