@@ -25,7 +25,8 @@ export async function lineChartSvg(c: LineChart): Promise<string> {
         field: "x",
         type: "quantitative",
         title: c.xTitle,
-        scale: c.logX ? { type: "log" } : {},
+        // A nice log domain would round out to the next power of ten, leaving empty width.
+        scale: c.logX ? { type: "log", nice: false } : {},
       },
       y: {
         field: "y",

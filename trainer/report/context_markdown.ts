@@ -2,7 +2,8 @@
 import { PERTURBATIONS } from "./context_perturb.ts";
 import type { ContextResult } from "./context_results.ts";
 
-const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
+/** A fraction as a percentage; one that rounds to zero prints without a minus sign. */
+const pct = (v: number) => `${(100 * v).toFixed(2).replace(/^-(0\.00)$/, "$1")} %`;
 
 /** "≤ 15", or "> 200" when even the largest d costs more than the threshold. */
 export function formatContext(r: ContextResult, kind: (typeof PERTURBATIONS)[number]): string {
@@ -76,10 +77,10 @@ export function renderContextMarkdown(
     "the tokens farther than d from the target are perturbed — **shuffle** permutes them among " +
     "themselves, **replace** puts a span of the same length from elsewhere in the test stream in " +
     "their place — and the loss on the same targets is measured again. The effective context is " +
-    `the smallest d from which on every perturbation beyond d costs less than ${
-      100 * first.settings.threshold
-    } % of the unperturbed loss (over the listed d; "> D" means even the largest d costs more). ` +
-    "Increases are means over the targets with their standard error (paired differences).",
+    "the smallest listed d such that perturbing the context beyond it, or beyond any larger " +
+    `listed d, costs less than ${100 * first.settings.threshold} % of the unperturbed loss ` +
+    '("> D": even the largest d costs more). Increases are means over the targets with their ' +
+    "standard error (paired differences).",
     "",
     ...summaryTable(results),
     "",
@@ -97,9 +98,12 @@ export function renderContextMarkdown(
       ? "Every model here is orthogonal (uRNN and uGRU), so this compares the two orthogonal " +
         "cells with each other, not orthogonal against unconstrained recurrence: whether the " +
         "orthogonal models use more distant context needs a GRU, RNN and LSTM of the same size " +
-        "trained the same way, measured with the same command."
+        "trained the same way, measured with the same command. Each model here was trained its " +
+        "own way (its folder's README.md says how), so a difference mixes the cell with its " +
+        "training."
       : "Models of different cells are compared at their own training budgets; the comparison " +
         "is fair only where they were trained the same way.",
+    "",
     "The paper's LSTMs used about 200 tokens of context on PTB and Wikitext-103, with word " +
     "order mattering only within the nearest ~50.",
     "",
