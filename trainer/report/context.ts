@@ -16,7 +16,7 @@ import {
 } from "../../shared/backend.ts";
 import { loadModel } from "../../shared/model_format.ts";
 import { createPrng } from "../../shared/prng.ts";
-import { encode } from "../../shared/vocab.ts";
+import { encode, type Vocab } from "../../shared/vocab.ts";
 import { loadCorpus } from "../corpus.ts";
 import { helpText, parseFlags, parseList, runCli } from "../flags.ts";
 import { formatDuration, progressLine } from "../progress.ts";
@@ -94,6 +94,16 @@ export function modelName(dir: string): string {
   return last === "model" && parts.length > 1 ? parts.at(-2)! : last;
 }
 
+/**
+ * The corpus's ids are its own vocabulary's: the same stream when the model's vocabulary is the
+ * same, else re-encoded through the words (a word the model lacks becomes its `<unk>`).
+ */
+export function inModelVocab(ids: Int32Array, from: Vocab, to: Vocab): Int32Array {
+  const same = from.words.length === to.words.length &&
+    to.words.every((w, i) => from.words[i] === w);
+  return same ? ids : encode(to, Array.from(ids, (id) => from.words[id]!)).ids;
+}
+
 function machine(): string {
   const c = cpus();
   return `${c.length} × ${c[0]?.model ?? "unknown CPU"}, load average ${
@@ -141,12 +151,7 @@ async function measure(f: ContextFlags, argv: readonly string[]): Promise<Contex
   const startMachine = machine();
   const m = await loadModel(f.model);
   const corpus = await loadCorpus(f.data, f.skipMd5);
-  // The corpus's ids are its own vocabulary's: re-encode through words if the model's differs.
-  const same = m.vocab.words.length === corpus.vocab.words.length &&
-    m.vocab.words.every((w, i) => corpus.vocab.words[i] === w);
-  const stream = same
-    ? corpus.test
-    : encode(m.vocab, Array.from(corpus.test, (id) => corpus.vocab.words[id]!)).ids;
+  const stream = inModelVocab(corpus.test, corpus.vocab, m.vocab);
   const targets = sampleTargets(stream.length, history, nTargets, createPrng(f.seed));
   const name = modelName(f.model);
   console.log(

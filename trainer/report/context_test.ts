@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { tempDir, useWasm } from "../../shared/testing.ts";
 import { quiet, smallRunArgs, writeSmallCorpus } from "../testing.ts";
 import { train } from "../train.ts";
-import { context, joinPlotArgs, modelName } from "./context.ts";
+import { context, inModelVocab, joinPlotArgs, modelName } from "./context.ts";
+import { makeVocab } from "../../shared/vocab.ts";
 import { readContextResult } from "./context_results.ts";
 
 Deno.test("context --dry-run measures a trained model, and --plot draws and tabulates it", async () => {
@@ -64,6 +65,14 @@ Deno.test("modelName() names a trainer's runs/<name>/model folder by its run", (
   assert.equal(modelName("models/ptb-ugru/"), "ptb-ugru");
   assert.equal(modelName("runs/ptb-report/gru-bptt35/model"), "gru-bptt35");
   assert.equal(modelName("model"), "model");
+});
+
+Deno.test("inModelVocab() re-encodes a stream through words when the vocabularies differ", () => {
+  const corpus = makeVocab(["<unk>", "<eos>", "a", "b", "c"]);
+  const ids = Int32Array.from([2, 3, 4, 1]);
+  assert.equal(inModelVocab(ids, corpus, makeVocab([...corpus.words])), ids, "the same stream");
+  const model = makeVocab(["c", "<eos>", "a", "<unk>"]);
+  assert.deepEqual(Array.from(inModelVocab(ids, corpus, model)), [2, 3, 0, 1]);
 });
 
 Deno.test("joinPlotArgs() gathers the files a shell glob puts after --plot", () => {
