@@ -7,6 +7,7 @@ export interface LineChart {
   xTitle: string;
   yTitle: string;
   logY?: boolean;
+  logX?: boolean;
   /** One row per point: x, y and the series it belongs to. */
   points: { x: number; y: number; series: string }[];
 }
@@ -20,7 +21,13 @@ export async function lineChartSvg(c: LineChart): Promise<string> {
     data: { values: c.points },
     mark: { type: "line", strokeWidth: 1.5 },
     encoding: {
-      x: { field: "x", type: "quantitative", title: c.xTitle },
+      x: {
+        field: "x",
+        type: "quantitative",
+        title: c.xTitle,
+        // A nice log domain would round out to the next power of ten, leaving empty width.
+        scale: c.logX ? { type: "log", nice: false } : {},
+      },
       y: {
         field: "y",
         type: "quantitative",
