@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ACTIVATIONS } from "./activations.ts";
 import { RECURRENT_INITS } from "./orthogonal_init.ts";
+import { isOrthogonal } from "./cells/mod.ts";
 
 export const CELL_KINDS = ["rnn", "urnn", "gru", "ugru", "lstm"] as const;
 export type CellKind = (typeof CELL_KINDS)[number];
@@ -23,7 +24,7 @@ export const ModelConfigSchema = z.object({
 }).strict().refine((c) => !c.tieWeights || c.embedSize === c.hiddenSize, {
   message: "tieWeights needs embedSize equal to hiddenSize",
   path: ["tieWeights"],
-}).refine((c) => !(c.cell === "urnn" || c.cell === "ugru") || c.recurrentInit !== "uniform", {
+}).refine((c) => !isOrthogonal(c.cell) || c.recurrentInit !== "uniform", {
   message: "urnn and ugru need an orthogonal recurrentInit (haar, identity or henaff)",
   path: ["recurrentInit"],
 });

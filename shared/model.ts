@@ -6,9 +6,16 @@
  * step is a contiguous [B,·] slice and the input projection of all T steps is one product.
  */
 import { tf } from "./tf.ts";
-import type { Tensor, Tensor1D, Tensor2D } from "./tf.ts";
+import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from "./tf.ts";
 import type { ModelConfig } from "./config.ts";
-import { type CellOptions, type CellParams, CELLS, type CellState } from "./cells/mod.ts";
+import {
+  type CellOptions,
+  type CellParams,
+  CELLS,
+  type CellState,
+  defaultRecurrentInit,
+  unroll,
+} from "./cells/mod.ts";
 import { embed, matMul, softmaxCrossEntropy } from "./ops.ts";
 import { createPrng, type Prng } from "./prng.ts";
 import { uniform } from "./orthogonal_init.ts";
@@ -19,13 +26,12 @@ export type Params = Record<string, Tensor>;
 export type ModelState = CellState[];
 
 export function cellOptions(cfg: ModelConfig, layer: number): CellOptions {
-  const orth = cfg.cell === "urnn" || cfg.cell === "ugru";
   return {
     inSize: layer === 0 ? cfg.embedSize : cfg.hiddenSize,
     hidden: cfg.hiddenSize,
     activation: cfg.activation,
     leakySlope: cfg.leakySlope,
-    recurrentInit: cfg.recurrentInit ?? (orth ? "haar" : "uniform"),
+    recurrentInit: cfg.recurrentInit ?? defaultRecurrentInit(cfg.cell),
   };
 }
 
@@ -124,14 +130,8 @@ export function forwardHidden(
     const p = layerParams(params, l);
     const o = cellOptions(cfg, l);
     const prep = cell.prepare(p);
-    const xw = tf.reshape(cell.project(p, x), [t, b, cell.gates * cfg.hiddenSize]); // [T,B,gH]
-    const steps = tf.unstack(xw, 0) as Tensor2D[];
-    let s = state[l]!;
-    const hs: Tensor2D[] = [];
-    for (const xt of steps) {
-      s = cell.recur(p, prep, o, s, xt);
-      hs.push(s.h);
-    }
+    const xw = tf.reshape(cell.project(p, x), [t, b, cell.gates * cfg.hiddenSize]) as Tensor3D; // [T,B,gH]
+    const { hs, state: s } = unroll(cell, p, prep, o, xw, state[l]!);
     next.push(s);
     x = maybeDropout(tf.reshape(tf.stack(hs, 0), [t * b, cfg.hiddenSize]) as Tensor2D, opts); // [T·B,H]
   }

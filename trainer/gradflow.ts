@@ -13,11 +13,11 @@ import { join } from "node:path";
 import { z } from "zod";
 import { EigenvalueDecomposition, Matrix } from "ml-matrix";
 import { tf } from "../shared/tf.ts";
-import type { Tensor, Tensor1D, Tensor2D } from "../shared/tf.ts";
+import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from "../shared/tf.ts";
 import { BACKENDS, initBackend } from "../shared/backend.ts";
 import { type Activation, ACTIVATIONS } from "../shared/activations.ts";
 import { CELL_KINDS, type CellKind, type ModelConfig, parseModelConfig } from "../shared/config.ts";
-import { CELLS } from "../shared/cells/mod.ts";
+import { CELLS, unroll } from "../shared/cells/mod.ts";
 import {
   cellOptions,
   initParams,
@@ -81,21 +81,18 @@ export function gradientNorms(
     const x = tf.slice(all, [0, 0], [b, T]);
     const target = tf.reshape(tf.slice(all, [0, T], [b, 1]), [-1]) as Tensor1D;
     const ids = tf.reshape(tf.transpose(x), [-1]) as Tensor1D; // time-major [T·B]
-    const xw = tf.unstack(
-      tf.reshape(cell.project(p, embed(params.embedding as Tensor2D, ids)), [
-        T,
-        b,
-        cell.gates * cfg.hiddenSize,
-      ]),
-      0,
-    ) as Tensor2D[];
+    const xw = tf.reshape(cell.project(p, embed(params.embedding as Tensor2D, ids)), [
+      T,
+      b,
+      cell.gates * cfg.hiddenSize,
+    ]) as Tensor3D; // [T,B,gH]
     const prep = cell.prepare(p);
     const f = (...probes: Tensor[]) => {
-      let s = zeroState(cfg, b)[0]!;
-      for (let t = 0; t < T; t++) {
-        s = cell.recur(p, prep, o, s, xw[t]!);
-        s = { ...s, h: tf.add(s.h, probes[t]!) as Tensor2D };
-      }
+      // A zero probe added to each h_t: ∂L/∂probe_t is ∂L_T/∂h_t.
+      const { state: s } = unroll(cell, p, prep, o, xw, zeroState(cfg, b)[0]!, (s, t) => ({
+        ...s,
+        h: tf.add(s.h, probes[t]!) as Tensor2D,
+      }));
       return softmaxCrossEntropy(project(params, cfg, s.h), target);
     };
     const probes = Array.from({ length: T }, () => tf.zeros([b, cfg.hiddenSize]));

@@ -11,7 +11,7 @@
  */
 import { z } from "zod";
 import { tf } from "../../shared/tf.ts";
-import type { Tensor, Tensor1D, Tensor2D } from "../../shared/tf.ts";
+import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from "../../shared/tf.ts";
 import { ACTIVATIONS } from "../../shared/activations.ts";
 import { CELL_KINDS } from "../../shared/config.ts";
 import {
@@ -19,6 +19,9 @@ import {
   type CellParams,
   CELLS,
   type CellState,
+  defaultRecurrentInit,
+  isOrthogonal,
+  unroll,
 } from "../../shared/cells/mod.ts";
 import { RECURRENT_INITS, uniform } from "../../shared/orthogonal_init.ts";
 import { matMul, softmaxCrossEntropy } from "../../shared/ops.ts";
@@ -68,9 +71,8 @@ export function toyModelConfig(
 }
 
 export function toyCellOptions(m: ToyModelConfig): CellOptions {
-  const orth = CELLS[m.cell].orthogonal.length > 0;
-  const init = m.recurrentInit ?? (orth ? "haar" : "uniform");
-  if (orth && init === "uniform") {
+  const init = m.recurrentInit ?? defaultRecurrentInit(m.cell);
+  if (isOrthogonal(m.cell) && init === "uniform") {
     throw new Error(`Cell "${m.cell}" needs an orthogonal recurrent init, got "uniform"`);
   }
   return {
@@ -139,16 +141,12 @@ export function toyForward(params: ToyParams, m: ToyModelConfig, batch: Batch): 
     ? tf.oneHot(tf.tensor1d(batch.x as Int32Array, "int32"), m.inSize).toFloat() as Tensor2D // [T·B,V]
     : tf.tensor2d(batch.x as Float32Array, [T * B, m.inSize]); // [T·B,C]
   const prep = cell.prepare(p);
-  const xw = tf.reshape(cell.project(p, x), [T, B, cell.gates * m.hidden]); // [T,B,gH]
-  let s: CellState = {
+  const xw = tf.reshape(cell.project(p, x), [T, B, cell.gates * m.hidden]) as Tensor3D; // [T,B,gH]
+  const zero: CellState = {
     h: tf.zeros([B, m.hidden]) as Tensor2D,
     ...(cell.hasCell ? { c: tf.zeros([B, m.hidden]) as Tensor2D } : {}),
   };
-  const hs: Tensor2D[] = [];
-  for (const xt of tf.unstack(xw, 0) as Tensor2D[]) {
-    s = cell.recur(p, prep, o, s, xt);
-    if (m.everyStep) hs.push(s.h);
-  }
+  const { hs, state: s } = unroll(cell, p, prep, o, xw, zero);
   let h = m.everyStep ? tf.concat(hs, 0) as Tensor2D : s.h; // [T·B,H] or [B,H]
   if (m.readout === "mlp") {
     h = tf.relu(tf.add(matMul(h, params["out/W1"] as Tensor2D), params["out/b1"]!)) as Tensor2D;
