@@ -32,7 +32,7 @@ async function main(argv: string[]): Promise<void> {
   const B = 20, T = f.bptt, H = f.hidden, V = 10000;
   const cells = parseList(f.cells, "cells", z.enum(CELL_KINDS));
 
-  const mm = timeMatMul(B * T, H, V, f.reps);
+  const mm = await timeMatMul(B * T, H, V, f.reps);
   console.log(
     `${describeBackend(chosen)}; matMul [${B * T}×${H}]·[${H}×${V}]: ${mm.ms.toFixed(1)} ms = ${
       mm.gflops.toFixed(1)

@@ -52,7 +52,7 @@ export async function benchTrain(argv: string[]): Promise<TrainBench | undefined
   const oneProcess = threads > 1 ? `one process, ${threads} threads` : "one process";
   const B = f.batch, H = f.hidden, V = f.vocab;
 
-  const mm = timeMatMul(B * bptts[0]!, H, V, f.reps);
+  const mm = await timeMatMul(B * bptts[0]!, H, V, f.reps);
   console.log(
     `${describeBackend(chosen)}; roofline: matMul [${B * bptts[0]!}×${H}]·[${H}×${V}] ` +
       `${mm.ms.toFixed(1)} ms = ${mm.gflops.toFixed(1)} GFLOPS`,

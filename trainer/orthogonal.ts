@@ -26,12 +26,21 @@ export function rotate(w: Tensor2D, d: Tensor2D, lr: number): Tensor2D {
   });
 }
 
+/** max |WᵀW − I| of each matrix: the drift from orthogonality, read from the device at once. */
+export async function orthogonalityDrifts(ws: Tensor2D[]): Promise<number[]> {
+  const drifts = tf.tidy(() =>
+    tf.stack(
+      ws.map((w) => tf.max(tf.abs(tf.sub(tf.matMul(tf.transpose(w), w), tf.eye(w.shape[0]))))),
+    )
+  );
+  const values = await drifts.data();
+  drifts.dispose();
+  return Array.from(values);
+}
+
 /** max |WᵀW − I|: the drift from orthogonality. */
-export function orthogonalityDrift(w: Tensor2D): number {
-  return tf.tidy(() => {
-    const g = tf.matMul(tf.transpose(w), w);
-    return tf.max(tf.abs(tf.sub(g, tf.eye(w.shape[0])))).dataSync()[0]!;
-  });
+export async function orthogonalityDrift(w: Tensor2D): Promise<number> {
+  return (await orthogonalityDrifts([w]))[0]!;
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Tensor } from "../shared/tf.ts";
 import { describeBackend, initBackend, wasmThreadsFromEnv } from "../shared/backend.ts";
 import { initParams, type Params } from "../shared/model.ts";
 import { saveModel } from "../shared/model_format.ts";
-import { scoreStream } from "../shared/perplexity.ts";
+import { scoreStreamAsync, type StreamScore } from "../shared/perplexity.ts";
 import { helpText, parseFlags, runCli } from "./flags.ts";
 import { loadCorpus } from "./corpus.ts";
 import { modelConfigOf, runName, TRAIN_FLAGS, type TrainConfig } from "./train_config.ts";
@@ -135,13 +135,13 @@ export async function train(argv: string[]): Promise<void> {
   const evalOpts = { batch: 10, bptt: 35 };
   const slice = (s: Int32Array) => (cfg.dryRun ? s.subarray(0, 200) : s);
   let best: Params = result.params;
-  let valid: ReturnType<typeof scoreStream> | undefined;
+  let valid: StreamScore | undefined;
   if (existsSync(join(dir, "best.bin"))) {
     const epochBest = (await readCheckpoint<unknown>(join(dir, "best.bin"))).tensors as Params;
     const last = result.stopped === "done"
       ? undefined
-      : scoreStream(result.params, model, slice(corpus.valid), evalOpts);
-    const epochValid = scoreStream(epochBest, model, slice(corpus.valid), evalOpts);
+      : await scoreStreamAsync(result.params, model, slice(corpus.valid), evalOpts);
+    const epochValid = await scoreStreamAsync(epochBest, model, slice(corpus.valid), evalOpts);
     [best, valid] = last && last.perplexity < epochValid.perplexity
       ? [result.params, last]
       : [epochBest, epochValid];
@@ -151,8 +151,8 @@ export async function train(argv: string[]): Promise<void> {
         `${best === epochBest ? "best epoch's" : "last"}`,
     );
   }
-  valid ??= scoreStream(best, model, slice(corpus.valid), evalOpts);
-  const test = scoreStream(best, model, slice(corpus.test), evalOpts);
+  valid ??= await scoreStreamAsync(best, model, slice(corpus.valid), evalOpts);
+  const test = await scoreStreamAsync(best, model, slice(corpus.test), evalOpts);
   const out = cfg.out ?? join(dir, "model");
   const saved = await saveModel(out, {
     config: model,

@@ -4,7 +4,7 @@
  */
 import { appendFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { scoped, tf } from "../shared/tf.ts";
+import { tf } from "../shared/tf.ts";
 import type { Tensor, Tensor2D, Variable } from "../shared/tf.ts";
 import type { ModelConfig } from "../shared/config.ts";
 import {
@@ -15,11 +15,11 @@ import {
   zeroState,
 } from "../shared/model.ts";
 import { batchify, window } from "../shared/ptb.ts";
-import { scoreStream } from "../shared/perplexity.ts";
+import { scoreStreamAsync } from "../shared/perplexity.ts";
 import { createPrng } from "../shared/prng.ts";
 import { createGradEngine } from "./grad_pool.ts";
 import { applyStep, initOptState, type OptimizerConfig, type OptState } from "./optimizer.ts";
-import { orthogonalityDrift, reorthogonalize } from "./orthogonal.ts";
+import { orthogonalityDrift, orthogonalityDrifts, reorthogonalize } from "./orthogonal.ts";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import type { Corpus } from "./corpus.ts";
 import type { TrainConfig } from "./train_config.ts";
@@ -165,14 +165,15 @@ export async function trainLoop(o: LoopOptions): Promise<TrainResult> {
     const checkpoint = async () => {
       // A step can blow the weights up before any loss shows it: never save such weights
       // over the last good checkpoint.
-      const bad = Object.entries(vars).find(([, v]) =>
-        tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(v))).dataSync()[0] === 1)
+      const finite = tf.tidy(() =>
+        tf.stack(Object.values(vars).map((v) => tf.all(tf.isFinite(v)))).cast("int32")
       );
+      const flags = await finite.data(); // one read for every parameter
+      finite.dispose();
+      const bad = Object.keys(vars).find((_, i) => flags[i] !== 1);
       if (bad) {
         throw new NonFiniteLoss(
-          `Parameter "${
-            bad[0]
-          }" became non-finite after step ${st.step}; stopping. The last good ` +
+          `Parameter "${bad}" became non-finite after step ${st.step}; stopping. The last good ` +
             `checkpoint in "${dir}" is kept: resume it with a lower --lr or a tighter --clip`,
         );
       }
@@ -195,7 +196,10 @@ export async function trainLoop(o: LoopOptions): Promise<TrainResult> {
 
     const params = () => vars as unknown as Params;
     const validate = (stream: Int32Array) =>
-      scoreStream(params(), model, dry ? stream.subarray(0, 200) : stream, { batch: 10, bptt: 35 });
+      scoreStreamAsync(params(), model, dry ? stream.subarray(0, 200) : stream, {
+        batch: 10,
+        bptt: 35,
+      });
 
     const windowsPerEpoch = Math.ceil((batches.n - 1) / cfg.bptt);
     const totalSteps = cfg.maxSteps > 0 ? cfg.maxSteps : cfg.epochs * windowsPerEpoch;
@@ -229,7 +233,7 @@ export async function trainLoop(o: LoopOptions): Promise<TrainResult> {
         const lr = st.lr, lrOrth = st.lrOrth;
         const { loss, grads } = await engine.step(vars, w.x, w.y, w.len);
         const gradNorm = Number.isFinite(loss)
-          ? scoped(() => applyStep(vars, grads, orth, optConfig(cfg), opt, lr, lrOrth))
+          ? await applyStep(vars, grads, orth, optConfig(cfg), opt, lr, lrOrth)
           : NaN;
         Object.values(grads).forEach((g) => g.dispose());
         if (!Number.isFinite(loss)) {
@@ -252,16 +256,17 @@ export async function trainLoop(o: LoopOptions): Promise<TrainResult> {
 
         let drift: number | undefined;
         if (orth.size > 0 && (st.step % cfg.orthCheckEvery === 0 || dry)) {
-          drift = 0;
-          for (const name of orth) {
+          const names = [...orth];
+          const drifts = await orthogonalityDrifts(names.map((n) => vars[n] as Tensor2D));
+          drift = Math.max(...drifts);
+          for (const [i, name] of names.entries()) {
             const v = vars[name]!;
-            const d = orthogonalityDrift(v as Tensor2D);
-            drift = Math.max(drift, d);
+            const d = drifts[i]!;
             if (d > cfg.orthTol) {
               const fixed = reorthogonalize(v as Tensor2D);
               v.assign(fixed);
               fixed.dispose();
-              const after = orthogonalityDrift(v as Tensor2D);
+              const after = await orthogonalityDrift(v as Tensor2D);
               st.reorths++;
               await log({ type: "reorth", step: st.step, param: name, before: d, after });
               progressLine(
@@ -312,7 +317,7 @@ export async function trainLoop(o: LoopOptions): Promise<TrainResult> {
         }
       }
       // End of epoch: validate, decay the learning rate on a plateau, checkpoint.
-      const valid = validate(corpus.valid).perplexity;
+      const valid = (await validate(corpus.valid)).perplexity;
       const trainPpl = Math.exp(epochLossSum / Math.max(1, epochLossCount));
       const rec: EpochRecord = {
         epoch: st.epoch + 1,
