@@ -17,6 +17,7 @@ import { loadResume, trainLoop } from "./train_loop.ts";
 import { readCheckpoint } from "./checkpoint.ts";
 import { writeAtomic } from "../shared/model_format.ts";
 import { writeModelCard } from "./model_card.ts";
+import { describeAdapter } from "../shared/webgpu.ts";
 
 const USAGE = "usage: deno task train [flags]   (npm run train -- [flags])";
 
@@ -163,7 +164,9 @@ export async function train(argv: string[]): Promise<void> {
       train_config: { ...cfg, help: undefined },
       data: { dir: resolve(corpus.dir), md5: corpus.md5 ?? null },
       backend: backend.name,
-      hardware: `${navigator.hardwareConcurrency} cores, ${process.platform}/${process.arch}`,
+      hardware: `${navigator.hardwareConcurrency} cores, ${process.platform}/${process.arch}${
+        backend.adapter ? `, WebGPU adapter ${describeAdapter(backend.adapter)}` : ""
+      }`,
       runtime: typeof Deno !== "undefined"
         ? `deno ${Deno.version.deno}`
         : `node-compatible ${process.version}`,
