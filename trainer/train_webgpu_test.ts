@@ -34,7 +34,7 @@ async function checkpointParams(dir: string): Promise<Record<string, Float32Arra
   return out;
 }
 
-Deno.test("20 uGRU training steps on webgpu follow wasm's loss curve; models load across backends", async () => {
+Deno.test("20 uGRU training steps on webgpu follow wasm's loss curve; models and checkpoints cross backends", async () => {
   const data = await writeSmallCorpus(4);
   const runs = await tempDir();
   const args = (backend: string) => {
@@ -82,16 +82,29 @@ Deno.test("20 uGRU training steps on webgpu follow wasm's loss curve; models loa
     ) {
       assert.ok(Math.abs(r.got - r.saved) <= 1e-4 * r.saved, `${what}: ${r.got} vs ${r.saved}`);
     }
-    // The checkpoints hold the same parameters after the same steps.
-    const [a, b] = [
-      await checkpointParams(join(runs, "wasm")),
-      await checkpointParams(join(runs, "webgpu")),
-    ];
-    assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort());
-    for (const k of Object.keys(a)) {
-      const ek = relativeError(a[k]!, b[k]!);
-      assert.ok(ek <= 1e-3, `${k} differs between the backends' checkpoints by relative ${ek}`);
-    }
+    // The checkpoints hold the same parameters after the same steps, and each run continues
+    // on the other backend: wasm resumes the webgpu run and webgpu the wasm run.
+    const compare = async (when: string) => {
+      const [a, b] = [
+        await checkpointParams(join(runs, "wasm")),
+        await checkpointParams(join(runs, "webgpu")),
+      ];
+      assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort());
+      for (const k of Object.keys(a)) {
+        const ek = relativeError(a[k]!, b[k]!);
+        assert.ok(ek <= 1e-3, `${when}: ${k} differs between the checkpoints by relative ${ek}`);
+      }
+    };
+    await compare(`after ${STEPS} steps`);
+    const resume = (run: string, backend: string) =>
+      quiet(() =>
+        train(["--resume", join(runs, run), "--backend", backend, "--max-steps", `${STEPS + 3}`])
+      );
+    await resume("webgpu", "wasm");
+    await useWebGpu();
+    await resume("wasm", "webgpu");
+    await useWasm();
+    await compare("after resuming on the other backend");
   } finally {
     await useWasm();
   }
