@@ -80,8 +80,9 @@ export async function applyStep(
   const { clipped, generators, norms } = tf.tidy(() => {
     const norm = globalNormTensor(Object.fromEntries(names.map((n) => [n, grads[n]!])));
     const scale = c.clip > 0 ? tf.minimum(tf.div(c.clip, norm), 1) : undefined;
+    // Without clipping these are the caller's gradients themselves (not disposed here).
     const clipped = Object.fromEntries(
-      names.map((n) => [n, tf.keep(scale ? tf.mul(grads[n]!, scale) : tf.clone(grads[n]!))]),
+      names.map((n) => [n, scale ? tf.keep(tf.mul(grads[n]!, scale)) : grads[n]!]),
     );
     const generators = orth.map((n) => {
       const d = c.orthKind === "adam" ? adamDirection(n, clipped[n]!, st, c) : clipped[n]!;
@@ -104,6 +105,6 @@ export async function applyStep(
       }
     });
   }
-  tf.dispose([norms, ...generators, ...Object.values(clipped)]);
+  tf.dispose([norms, ...generators, ...(c.clip > 0 ? Object.values(clipped) : [])]);
   return values[0]!;
 }
