@@ -48,11 +48,17 @@ export async function benchTrain(argv: string[]): Promise<TrainBench | undefined
     if (f.batch % w !== 0) throw new Error(`--batch ${f.batch} must be a multiple of workers ${w}`);
   }
   const chosen = await initBackend(f.backend, { threads: f.threads });
+  if (chosen.name === "webgpu" && workerCounts.some((w) => w > 1)) {
+    // Gradient workers are wasm threads: on one GPU the batch stays in one process.
+    if (!workerCounts.includes(1)) throw new Error("--workers must include 1 on webgpu");
+    console.log("webgpu: timing one process only (gradient workers are wasm threads)");
+    workerCounts.splice(0, workerCounts.length, 1);
+  }
   const threads = chosen.threads ?? 1;
   const oneProcess = threads > 1 ? `one process, ${threads} threads` : "one process";
   const B = f.batch, H = f.hidden, V = f.vocab;
 
-  const mm = timeMatMul(B * bptts[0]!, H, V, f.reps);
+  const mm = await timeMatMul(B * bptts[0]!, H, V, f.reps);
   console.log(
     `${describeBackend(chosen)}; roofline: matMul [${B * bptts[0]!}×${H}]·[${H}×${V}] ` +
       `${mm.ms.toFixed(1)} ms = ${mm.gflops.toFixed(1)} GFLOPS`,

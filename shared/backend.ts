@@ -3,17 +3,20 @@ import { getThreadsCount, setThreadsCount, setWasmPaths } from "@tensorflow/tfjs
 import { installWasmKernels } from "./wasm_kernels.ts";
 import { installFusedCells } from "./fused_cells.ts";
 import { withWasmThreads } from "./wasm_threads.ts";
+import { describeAdapter, type GpuAdapter, probeAdapter, startWebGpu } from "./webgpu.ts";
 
-export type BackendRequest = "auto" | "wasm" | "cpu" | "tensorflow";
-export const BACKENDS: readonly BackendRequest[] = ["auto", "wasm", "cpu", "tensorflow"];
+export type BackendRequest = "auto" | "wasm" | "cpu" | "tensorflow" | "webgpu";
+export const BACKENDS: readonly BackendRequest[] = ["auto", "wasm", "cpu", "tensorflow", "webgpu"];
 
 export interface BackendChoice {
-  /** The tfjs backend now active: "wasm", "cpu" or "tensorflow". */
+  /** The tfjs backend now active: "wasm", "cpu", "tensorflow" or "webgpu". */
   name: string;
   /** Why this backend was chosen, for the start-up log. */
   reason: string;
   /** wasm: threads XNNPACK runs matrix products on (1: the single-threaded build). */
   threads?: number;
+  /** webgpu: the adapter it runs on. */
+  adapter?: GpuAdapter;
 }
 
 export interface BackendOptions {
@@ -41,7 +44,7 @@ export function wasmThreadsFromEnv(
   return n;
 }
 
-const NATIVE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const;
+type NativePackage = "@tensorflow/tfjs-node-gpu" | "@tensorflow/tfjs-node";
 
 /** Absolute URL of the folder that holds the wasm backend's `.wasm` files. */
 export function wasmDirectory(): string {
@@ -50,9 +53,11 @@ export function wasmDirectory(): string {
   return new URL("./", main).href;
 }
 
-async function tryNative(): Promise<{ ok: true; pkg: string } | { ok: false; errors: string[] }> {
+async function tryNative(
+  packages: readonly NativePackage[],
+): Promise<{ ok: true; pkg: string } | { ok: false; errors: string[] }> {
   const errors: string[] = [];
-  for (const pkg of NATIVE_PACKAGES) {
+  for (const pkg of packages) {
     try {
       await import(pkg);
       if (tf.findBackend("tensorflow")) return { ok: true, pkg };
@@ -64,8 +69,11 @@ async function tryNative(): Promise<{ ok: true; pkg: string } | { ok: false; err
   return { ok: false, errors };
 }
 
-/** The start-up log's line for `choice`: name, why, and wasm's threads. */
+/** The start-up log's line for `choice`: name, why, and wasm's threads or the GPU adapter. */
 export function describeBackend(choice: BackendChoice): string {
+  if (choice.adapter) {
+    return `backend ${choice.name} (${choice.reason}) on ${describeAdapter(choice.adapter)}`;
+  }
   return `backend ${choice.name} (${choice.reason}; ${choice.threads ?? 1} thread(s))`;
 }
 
@@ -98,11 +106,13 @@ async function useWasm(threads: number): Promise<number> {
  * Select and initialise a TensorFlow.js backend.
  *
  * `tensorflow` loads `@tensorflow/tfjs-node-gpu`, else `@tensorflow/tfjs-node`, and fails
- * with an error naming the package to install; `auto` tries the same and falls back to wasm.
+ * with an error naming the package to install. `webgpu` runs on WebGPU's adapter (Deno only),
+ * software or not. `auto` prefers a GPU: tfjs-node-gpu when it loads, then WebGPU when its
+ * adapter is hardware, then tfjs-node, else wasm; the reason says why.
  *
  * @example
- * const { name, reason } = await initBackend("auto");
- * console.log(`backend ${name}: ${reason}`);
+ * const choice = await initBackend("auto");
+ * console.log(describeBackend(choice));
  */
 export async function initBackend(
   request: BackendRequest = "auto",
@@ -119,22 +129,49 @@ export async function initBackend(
   if (request === "wasm") {
     return { name: "wasm", reason: "requested", threads: await useWasm(threads) };
   }
-  const native = await tryNative();
-  if (native.ok) {
-    await tf.setBackend("tensorflow");
-    await tf.ready();
-    return { name: "tensorflow", reason: `loaded ${native.pkg}` };
+  if (request === "webgpu") {
+    const probe = await probeAdapter();
+    if (!probe.ok) throw new Error(`The webgpu backend cannot start: ${probe.reason}`);
+    await startWebGpu();
+    return { name: "webgpu", reason: "requested", adapter: probe.adapter };
   }
+  const gpuNative = await tryNative(["@tensorflow/tfjs-node-gpu"]);
+  if (gpuNative.ok) return await useNative(gpuNative.pkg);
+  const reasons = [`no @tensorflow/tfjs-node-gpu`];
+  if (request === "auto") {
+    const probe = await probeAdapter();
+    if (probe.ok && !probe.adapter.software) {
+      await startWebGpu();
+      return { name: "webgpu", reason: "auto: a hardware WebGPU adapter", adapter: probe.adapter };
+    }
+    reasons.push(
+      probe.ok
+        ? `WebGPU's adapter is ${describeAdapter(probe.adapter)}`
+        : `no WebGPU adapter: ${probe.reason}`,
+    );
+  }
+  const cpuNative = await tryNative(["@tensorflow/tfjs-node"]);
+  if (cpuNative.ok) return await useNative(cpuNative.pkg);
   if (request === "tensorflow") {
+    const errors = [
+      ...(gpuNative.ok ? [] : gpuNative.errors),
+      ...(cpuNative.ok ? [] : cpuNative.errors),
+    ];
     throw new Error(
       `The tensorflow backend needs "@tensorflow/tfjs-node-gpu" (CUDA) or "@tensorflow/tfjs-node" ` +
         `installed and able to load libtensorflow; run "npm install @tensorflow/tfjs-node-gpu" ` +
-        `on a machine that can download it (${native.errors.join("; ")})`,
+        `on a machine that can download it (${errors.join("; ")})`,
     );
   }
   return {
     name: "wasm",
-    reason: "no native TensorFlow package could be loaded",
+    reason: `auto: ${reasons.join("; ")}; no native TensorFlow package could be loaded`,
     threads: await useWasm(threads),
   };
+}
+
+async function useNative(pkg: string): Promise<BackendChoice> {
+  await tf.setBackend("tensorflow");
+  await tf.ready();
+  return { name: "tensorflow", reason: `loaded ${pkg}` };
 }

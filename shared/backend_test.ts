@@ -1,15 +1,29 @@
 import assert from "node:assert/strict";
 import { tf } from "./tf.ts";
 import type { Tensor2D } from "./tf.ts";
-import { initBackend } from "./backend.ts";
+import { describeBackend, initBackend } from "./backend.ts";
+import { useWasm } from "./testing.ts";
+import { describeAdapter, probeAdapter } from "./webgpu.ts";
 import { parseModelConfig } from "./config.ts";
 import { forwardLogits, initParams, zeroState } from "./model.ts";
 
-Deno.test("initBackend('tensorflow') names the package to install; 'auto' falls back to wasm", async () => {
+Deno.test("initBackend('tensorflow') names the package to install; 'auto' says why it chose", async () => {
   await assert.rejects(initBackend("tensorflow"), /npm install @tensorflow\/tfjs-node-gpu/);
+  const probe = await probeAdapter();
   const auto = await initBackend("auto");
-  assert.equal(auto.name, "wasm");
-  assert.match(auto.reason, /no native TensorFlow package/);
+  if (probe.ok && !probe.adapter.software) {
+    assert.equal(auto.name, "webgpu");
+    assert.match(describeBackend(auto), /hardware WebGPU adapter/);
+  } else {
+    // A software adapter (or none) never wins over wasm, and the reason names it.
+    assert.equal(auto.name, "wasm");
+    assert.match(auto.reason, /no native TensorFlow package/);
+    assert.ok(
+      auto.reason.includes(probe.ok ? describeAdapter(probe.adapter) : "no WebGPU adapter"),
+      auto.reason,
+    );
+  }
+  await useWasm();
   await assert.rejects(initBackend("gpu" as never), /Unknown backend "gpu"/);
 });
 

@@ -3,7 +3,7 @@
  * `<eos>` included (the standard PTB convention); the first token is context only.
  */
 import { tf } from "./tf.ts";
-import type { Tensor1D, Tensor2D } from "./tf.ts";
+import type { Tensor, Tensor1D, Tensor2D } from "./tf.ts";
 import type { ModelConfig } from "./config.ts";
 import {
   disposeState,
@@ -58,6 +58,35 @@ export function columnCount(targetsTotal: number, batch = 10): number {
 }
 
 /**
+ * A computation that reads tensors back from the device: it yields each tensor whose values it
+ * needs and is resumed with them. `runSync` reads with dataSync (wasm, cpu), `runAsync` with
+ * `await data()` (any backend: WebGPU has no synchronous read outside a browser).
+ */
+export type Reads<R> = Generator<Tensor, R, Float32Array>;
+
+export function runSync<R>(g: Reads<R>): R {
+  try {
+    let r = g.next();
+    while (!r.done) r = g.next(r.value.dataSync() as Float32Array);
+    return r.value;
+  } finally {
+    g.return(undefined as R); // runs the computation's own clean-up when a read threw
+  }
+}
+
+export async function runAsync<R>(g: Reads<R>): Promise<R> {
+  try {
+    let r = g.next();
+    while (!r.done) r = g.next((await r.value.data()) as Float32Array);
+    return r.value;
+  } finally {
+    g.return(undefined as R);
+  }
+}
+
+export type StreamScore = Score & { logprobs?: Float32Array };
+
+/**
  * Score stream[1..] given stream[0..]. The stream is cut into `batch` contiguous columns run
  * side by side with the state carried across windows; the tail that does not fill a column
  * continues from the last column's final state, so every target is scored exactly once.
@@ -67,7 +96,26 @@ export function scoreStream(
   cfg: ModelConfig,
   stream: Int32Array,
   opts: ScoreOptions = {},
-): Score & { logprobs?: Float32Array } {
+): StreamScore {
+  return runSync(scoreReads(params, cfg, stream, opts));
+}
+
+/** `scoreStream` on any backend (the trainer's validation runs on WebGPU too). */
+export function scoreStreamAsync(
+  params: Params,
+  cfg: ModelConfig,
+  stream: Int32Array,
+  opts: ScoreOptions = {},
+): Promise<StreamScore> {
+  return runAsync(scoreReads(params, cfg, stream, opts));
+}
+
+function* scoreReads(
+  params: Params,
+  cfg: ModelConfig,
+  stream: Int32Array,
+  opts: ScoreOptions,
+): Reads<StreamScore> {
   const targetsTotal = stream.length - 1;
   if (targetsTotal < 1) {
     return {
@@ -92,7 +140,7 @@ export function scoreStream(
   const logprobs = opts.perToken ? new Float32Array(targetsTotal) : undefined;
   let nll = 0, done = 0;
   // Column r covers inputs stream[r·n .. r·n+n−1] and targets stream[r·n+1 .. r·n+n].
-  const run = (rows: number[], len: number, start: number, state: ModelState): ModelState => {
+  function* run(rows: number[], len: number, start: number, state: ModelState): Reads<ModelState> {
     const x = new Int32Array(rows.length * len), y = new Int32Array(rows.length * len);
     rows.forEach((r, k) => {
       x.set(stream.subarray(r + start, r + start + len), k * len);
@@ -109,8 +157,12 @@ export function scoreStream(
         yt,
       };
     });
-    const values = projectedNll(hidden, yt, outW, outB); // time-major [len·rows]
-    tf.dispose([hidden, yt]);
+    let values: Float32Array;
+    try {
+      values = yield* projectedNllReads(hidden, yt, outW, outB); // time-major [len·rows]
+    } finally {
+      tf.dispose([hidden, yt]);
+    }
     for (let t = 0; t < len; t++) {
       for (let k = 0; k < rows.length; k++) {
         const v = values[t * rows.length + k]!;
@@ -122,7 +174,7 @@ export function scoreStream(
     opts.onProgress?.(done, targetsTotal);
     disposeState(state);
     return next;
-  };
+  }
   const rows = Array.from({ length: to - from }, (_, k) => (from + k) * n);
   let state = zeroState(cfg, rows.length);
   try {
@@ -132,7 +184,8 @@ export function scoreStream(
       return zeroState(cfg, k);
     };
     for (let i = 0; i < n; i += bptt) {
-      state = run(rows, Math.min(bptt, n - i), i, i === 0 ? state : fresh(state, rows.length));
+      const from = i === 0 ? state : fresh(state, rows.length);
+      state = yield* run(rows, Math.min(bptt, n - i), i, from);
     }
     if (to === b) {
       // The tail continues the last column's stream.
@@ -146,7 +199,7 @@ export function scoreStream(
       disposeState(state);
       state = tailState;
       for (let i = b * n; i < targetsTotal; i += bptt) {
-        state = run([0], Math.min(bptt, targetsTotal - i), i, fresh(state, 1));
+        state = yield* run([0], Math.min(bptt, targetsTotal - i), i, fresh(state, 1));
       }
     }
   } finally {
@@ -174,6 +227,15 @@ export function projectedNll(
   w: Tensor2D,
   bias: Tensor1D,
 ): Float32Array {
+  return runSync(projectedNllReads(hidden, targets, w, bias));
+}
+
+function* projectedNllReads(
+  hidden: Tensor2D,
+  targets: Tensor1D,
+  w: Tensor2D,
+  bias: Tensor1D,
+): Reads<Float32Array> {
   const n = hidden.shape[0];
   const out = new Float32Array(n);
   for (let r = 0; r < n; r += PROJECT_ROWS) {
@@ -184,14 +246,17 @@ export function projectedNll(
       return tf.fused.matMul({ a: h, b: w, bias }) as Tensor2D;
     });
     let nll = tokenNll(logits, y);
-    let values = nll.dataSync() as Float32Array;
-    if (!values.every(Number.isFinite)) {
-      nll.dispose();
-      nll = tokenNllExact(logits, y);
-      values = nll.dataSync() as Float32Array;
+    try {
+      let values = yield nll;
+      if (!values.every(Number.isFinite)) {
+        nll.dispose();
+        nll = tokenNllExact(logits, y);
+        values = yield nll;
+      }
+      out.set(values, r);
+    } finally {
+      tf.dispose([nll, logits, ...(y === targets ? [] : [y])]);
     }
-    out.set(values, r);
-    tf.dispose([nll, logits, ...(y === targets ? [] : [y])]);
   }
   return out;
 }

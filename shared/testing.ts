@@ -3,6 +3,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initBackend } from "./backend.ts";
+import { probeAdapter } from "./webgpu.ts";
 import { tf } from "./tf.ts";
 import { type ModelConfigInput, parseModelConfig } from "./config.ts";
 import { initParams } from "./model.ts";
@@ -17,6 +18,34 @@ export async function useWasm(): Promise<void> {
   ready ??= initBackend("wasm");
   await ready;
   await tf.setBackend("wasm");
+}
+
+/**
+ * Start the webgpu backend for a test. Where no WebGPU adapter exists at all it says so loudly
+ * and returns false (the test skips), or throws under CI=true: CI installs Mesa, whose
+ * software adapter runs the GPU code path on the CPU.
+ */
+export async function useWebGpu(): Promise<boolean> {
+  const probe = await probeAdapter();
+  if (!probe.ok) {
+    const msg = `No WebGPU adapter, so the webgpu tests did not run: ${probe.reason}`;
+    if (process.env.CI === "true") throw new Error(`${msg} (CI=true)`);
+    console.warn(`\n*** SKIPPED: ${msg} ***\n`);
+    return false;
+  }
+  await initBackend("webgpu");
+  return true;
+}
+
+/** Max |a − b| over max |a|: agreement of two computations of the same tensor. */
+export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`Lengths differ: ${a.length} and ${b.length}`);
+  let err = 0, scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    err = Math.max(err, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(a[i]!));
+  }
+  return err / Math.max(scale, 1e-30);
 }
 
 export function tempDir(prefix = "rotor-"): Promise<string> {

@@ -6,9 +6,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { BACKENDS, initBackend, wasmThreadsFromEnv } from "../shared/backend.ts";
+import { BACKENDS, describeBackend, initBackend, wasmThreadsFromEnv } from "../shared/backend.ts";
 import { loadModel } from "../shared/model_format.ts";
-import { scoreStream } from "../shared/perplexity.ts";
+import { scoreStreamAsync } from "../shared/perplexity.ts";
 import { ptbDir, ptbTokens, readPtbSplit } from "../shared/ptb.ts";
 import { tokenize } from "../shared/tokenize.ts";
 import { encode } from "../shared/vocab.ts";
@@ -50,7 +50,8 @@ export async function evaluate(argv: string[]): Promise<EvalResult | undefined> 
   }
   if (!f.model) throw new Error("--model is required (a model folder such as models/ptb-ugru)");
   // Scoring is long products: two threads (the threaded wasm build) unless WASM_THREADS says.
-  await initBackend(f.backend, { threads: wasmThreadsFromEnv(2) });
+  const backend = await initBackend(f.backend, { threads: wasmThreadsFromEnv(2) });
+  if (!f.json) console.log(describeBackend(backend));
   const m = await loadModel(f.model);
   let tokens: string[];
   let source: string;
@@ -72,7 +73,7 @@ export async function evaluate(argv: string[]): Promise<EvalResult | undefined> 
   let { ids, oov } = encode(m.vocab, ["<eos>", ...tokens]);
   if (f.dryRun) ids = ids.subarray(0, 500);
   const t0 = performance.now();
-  const s = scoreStream(m.params, m.config, f.text || f.dryRun ? ids : ids.subarray(1), {
+  const s = await scoreStreamAsync(m.params, m.config, f.text || f.dryRun ? ids : ids.subarray(1), {
     batch: f.batch,
     bptt: f.bptt,
     onProgress: (done, total) => {

@@ -103,6 +103,12 @@ export async function createGradEngine(
   if (batch % workers !== 0) {
     throw new Error(`--batch ${batch} must be a multiple of --workers ${workers}`);
   }
+  if (workers > 1 && tf.getBackend() === "webgpu") {
+    // Gradient workers each run their own wasm backend: sharding only pays across CPU cores.
+    throw new Error(
+      `--workers ${workers} shards batches over wasm threads; use --workers 1 on webgpu`,
+    );
+  }
   const rows = batch / workers;
   const pool: Worker[] = [];
   const values = (ps: Record<string, Tensor>) =>
@@ -140,7 +146,7 @@ export async function createGradEngine(
         })
       );
       const shardPrng = pool.length ? createPrng(prng.nextUint32()) : prng;
-      const own = shardStep(
+      const own = await shardStep(
         params,
         model,
         rowSlice(x, len, 0, rows),

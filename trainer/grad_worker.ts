@@ -44,7 +44,7 @@ async function handle(m: WorkerRequest): Promise<WorkerReply> {
       return { type: "ok" };
     case "step": {
       setParams(m.params);
-      const r = shardStep(
+      const r = await shardStep(
         params,
         model,
         m.x,

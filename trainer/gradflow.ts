@@ -14,7 +14,7 @@ import { z } from "zod";
 import { EigenvalueDecomposition, Matrix } from "ml-matrix";
 import { tf } from "../shared/tf.ts";
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from "../shared/tf.ts";
-import { BACKENDS, initBackend } from "../shared/backend.ts";
+import { BACKENDS, describeBackend, initBackend } from "../shared/backend.ts";
 import { type Activation, ACTIVATIONS } from "../shared/activations.ts";
 import { CELL_KINDS, type CellKind, type ModelConfig, parseModelConfig } from "../shared/config.ts";
 import { CELLS, unroll } from "../shared/cells/mod.ts";
@@ -62,13 +62,13 @@ export const GRADFLOW_FLAGS = {
 };
 
 /** ‖∂L_T/∂h_{T−k}‖ for k = 0…K (mean over the batch rows), one batch of tokens [B, K+2]. */
-export function gradientNorms(
+export async function gradientNorms(
   params: Params,
   cfg: ModelConfig,
   tokens: Int32Array,
   b: number,
   K: number,
-): number[] {
+): Promise<number[]> {
   if (cfg.layers !== 1) {
     throw new Error(`gradflow measures one-layer models; this one has ${cfg.layers}`);
   }
@@ -76,7 +76,7 @@ export function gradientNorms(
   const cell = CELLS[cfg.cell];
   const o = cellOptions(cfg, 0);
   const p = layerParams(params, 0);
-  return tf.tidy(() => {
+  const norms = tf.tidy(() => {
     const all = tf.tensor2d(tokens, [b, T + 1], "int32");
     const x = tf.slice(all, [0, 0], [b, T]);
     const target = tf.reshape(tf.slice(all, [0, T], [b, 1]), [-1]) as Tensor1D;
@@ -98,9 +98,11 @@ export function gradientNorms(
     const probes = Array.from({ length: T }, () => tf.zeros([b, cfg.hiddenSize]));
     const grads = tf.grads(f)(probes);
     // grads[t] = ∂L_T/∂h_t; distance k = T−1−t. Norm per row, then the mean over rows.
-    const norms = tf.stack(grads.map((g) => tf.mean(tf.norm(g, "euclidean", 1)))).dataSync();
-    return Array.from({ length: T }, (_, k) => norms[T - 1 - k]!);
+    return tf.stack(grads.map((g) => tf.mean(tf.norm(g, "euclidean", 1))));
   });
+  const values = await norms.data();
+  norms.dispose();
+  return Array.from({ length: T }, (_, k) => values[T - 1 - k]!);
 }
 
 /** σ' range [a, b] of an activation (for the bound). */
@@ -126,7 +128,7 @@ export function eigenModuli(values: Float32Array | Float64Array | number[], n: n
 export async function gradflow(argv: string[]): Promise<void> {
   const f = parseFlags(GRADFLOW_FLAGS, argv, USAGE);
   if (f.help) return void console.log(helpText(USAGE, GRADFLOW_FLAGS));
-  await initBackend(f.backend);
+  console.log(describeBackend(await initBackend(f.backend)));
   const K = f.dryRun ? 20 : f.k, B = f.dryRun ? 2 : f.batch, nb = f.dryRun ? 1 : f.batches;
   const models: { label: string; cfg: ModelConfig; params: Params }[] = [];
   let vocabSize = 10000;
@@ -175,7 +177,7 @@ export async function gradflow(argv: string[]): Promise<void> {
           toks[r * (K + 2) + t] = stream ? stream[start + t]! : prng.int(m.cfg.vocabSize);
         }
       }
-      gradientNorms(m.params, m.cfg, toks, B, K).forEach((v, k) => (sum[k] += v / nb));
+      (await gradientNorms(m.params, m.cfg, toks, B, K)).forEach((v, k) => (sum[k] += v / nb));
     }
     table[m.label] = sum;
     const at = (k: number) => sum[Math.min(k, K)]!.toExponential(2);
@@ -192,7 +194,7 @@ export async function gradflow(argv: string[]): Promise<void> {
       ? []
       : ["U"];
     for (const blk of blocks) {
-      const u = m.params[`layer0/${blk}`]!.dataSync() as Float32Array;
+      const u = (await m.params[`layer0/${blk}`]!.data()) as Float32Array;
       const mod = eigenModuli(u, m.cfg.hiddenSize);
       const lo = Math.min(...mod), hi = Math.max(...mod);
       if (blk === "U") {

@@ -7,7 +7,8 @@
  */
 import { tf } from "../shared/tf.ts";
 import type { Tensor, Tensor2D, Variable } from "../shared/tf.ts";
-import { rotate } from "./orthogonal.ts";
+import { expmTimes } from "./expm.ts";
+import { skewGenerator } from "./orthogonal.ts";
 
 export type OptimizerKind = "sgd" | "adam";
 
@@ -34,12 +35,9 @@ export function initOptState(): OptState {
   return { step: 0, m: {}, v: {} };
 }
 
-/** ‖g‖ over all gradients. */
-export function globalNorm(grads: Record<string, Tensor>): number {
-  return tf.tidy(() => {
-    const sq = Object.values(grads).map((g) => tf.sum(tf.square(g)));
-    return Math.sqrt(tf.addN(sq).dataSync()[0]!);
-  });
+/** ‖g‖ over all gradients, on the device. */
+function globalNormTensor(grads: Record<string, Tensor>): Tensor {
+  return tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
 }
 
 function adamDirection(
@@ -63,8 +61,13 @@ function adamDirection(
 /**
  * Apply one step in place (variables are assigned). Returns the gradient norm before clipping.
  * `lr` applies to ordinary parameters, `lrOrth` to the orthogonal ones.
+ *
+ * The clipping scale stays on the device, and the gradient norm and each orthogonal
+ * generator's 1-norm (the matrix exponential's plan needs it) come back to the host in one
+ * read: on a GPU every read is a round trip that waits for all queued work, so a step makes
+ * one however many parameters there are.
  */
-export function applyStep(
+export async function applyStep(
   vars: Record<string, Variable>,
   grads: Record<string, Tensor>,
   orthogonal: ReadonlySet<string>,
@@ -72,24 +75,39 @@ export function applyStep(
   st: OptState,
   lr: number,
   lrOrth: number,
-): number {
-  const norm = globalNorm(grads);
-  const scale = c.clip > 0 && norm > c.clip ? c.clip / norm : 1;
+): Promise<number> {
   st.step++;
-  for (const [name, v] of Object.entries(vars)) {
-    const g0 = grads[name];
-    if (!g0) continue;
+  const names = Object.keys(vars).filter((name) => grads[name]);
+  const orth = names.filter((name) => orthogonal.has(name));
+  // Device: the clipped gradients, Adam moments and generators A = −η·(D·Wᵀ − W·Dᵀ).
+  const { clipped, generators, norms } = tf.tidy(() => {
+    const norm = globalNormTensor(Object.fromEntries(names.map((n) => [n, grads[n]!])));
+    const scale = c.clip > 0 ? tf.minimum(tf.div(c.clip, norm), 1) : undefined;
+    // Without clipping these are the caller's gradients themselves (not disposed here).
+    const clipped = Object.fromEntries(
+      names.map((n) => [n, scale ? tf.keep(tf.mul(grads[n]!, scale)) : grads[n]!]),
+    );
+    const generators = orth.map((n) => {
+      const d = c.orthKind === "adam" ? adamDirection(n, clipped[n]!, st, c) : clipped[n]!;
+      return tf.keep(tf.mul(skewGenerator(vars[n] as Tensor2D, d as Tensor2D), -lrOrth));
+    });
+    const oneNorms = generators.map((a) => tf.max(tf.sum(tf.abs(a), 0)));
+    return { clipped, generators, norms: tf.keep(tf.stack([norm, ...oneNorms])) };
+  });
+  const values = await norms.data(); // [‖g‖, ‖A_1‖₁, …]
+  for (const name of names) {
+    const v = vars[name]!;
     tf.tidy(() => {
-      const g = scale === 1 ? g0 : tf.mul(g0, scale);
-      if (orthogonal.has(name)) {
-        const d = c.orthKind === "adam" ? adamDirection(name, g, st, c) : g;
-        v.assign(rotate(v as Tensor2D, d as Tensor2D, lrOrth));
+      const i = orth.indexOf(name);
+      if (i >= 0) {
+        v.assign(expmTimes(generators[i]! as Tensor2D, v as Tensor2D, values[i + 1]!));
       } else if (c.kind === "adam") {
-        v.assign(tf.sub(v, tf.mul(adamDirection(name, g, st, c), lr)));
+        v.assign(tf.sub(v, tf.mul(adamDirection(name, clipped[name]!, st, c), lr)));
       } else {
-        v.assign(tf.sub(v, tf.mul(g, lr)));
+        v.assign(tf.sub(v, tf.mul(clipped[name]!, lr)));
       }
     });
   }
-  return norm;
+  tf.dispose([norms, ...generators, ...(c.clip > 0 ? Object.values(clipped) : [])]);
+  return values[0]!;
 }

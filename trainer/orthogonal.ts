@@ -26,12 +26,21 @@ export function rotate(w: Tensor2D, d: Tensor2D, lr: number): Tensor2D {
   });
 }
 
+/** max |WᵀW − I| of each matrix: the drift from orthogonality, read from the device at once. */
+export async function orthogonalityDrifts(ws: Tensor2D[]): Promise<number[]> {
+  const drifts = tf.tidy(() =>
+    tf.stack(
+      ws.map((w) => tf.max(tf.abs(tf.sub(tf.matMul(tf.transpose(w), w), tf.eye(w.shape[0]))))),
+    )
+  );
+  const values = await drifts.data();
+  drifts.dispose();
+  return Array.from(values);
+}
+
 /** max |WᵀW − I|: the drift from orthogonality. */
-export function orthogonalityDrift(w: Tensor2D): number {
-  return tf.tidy(() => {
-    const g = tf.matMul(tf.transpose(w), w);
-    return tf.max(tf.abs(tf.sub(g, tf.eye(w.shape[0])))).dataSync()[0]!;
-  });
+export async function orthogonalityDrift(w: Tensor2D): Promise<number> {
+  return (await orthogonalityDrifts([w]))[0]!;
 }
 
 /**
@@ -59,23 +68,23 @@ export interface Reorth {
  * max|WᵀW − I| over the named matrices; each one past `tol` is re-orthogonalised in place
  * (rounding slowly walks W off the group) and reported with its drift before and after.
  */
-export function checkAndRepair(
+export async function checkAndRepair(
   vars: Record<string, Variable>,
   names: Iterable<string>,
   tol: number,
-): { max: number; fixes: Reorth[] } {
-  let max = 0;
+): Promise<{ max: number; fixes: Reorth[] }> {
+  const list = [...names];
+  const drifts = await orthogonalityDrifts(list.map((n) => vars[n] as Tensor2D)); // one read
   const fixes: Reorth[] = [];
-  for (const name of names) {
-    const v = vars[name]!;
-    const d = orthogonalityDrift(v as Tensor2D);
-    max = Math.max(max, d);
+  for (const [i, name] of list.entries()) {
+    const d = drifts[i]!;
     if (d > tol) {
+      const v = vars[name]!;
       const fixed = reorthogonalize(v as Tensor2D);
       v.assign(fixed);
       fixed.dispose();
-      fixes.push({ param: name, before: d, after: orthogonalityDrift(v as Tensor2D) });
+      fixes.push({ param: name, before: d, after: await orthogonalityDrift(v as Tensor2D) });
     }
   }
-  return { max, fixes };
+  return { max: Math.max(0, ...drifts), fixes };
 }

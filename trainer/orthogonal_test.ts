@@ -84,7 +84,7 @@ Deno.test("1,000 orthogonal updates with random gradients keep max |WᵀW − I|
     g.dispose();
     w.dispose();
     w = next;
-    const drift = orthogonalityDrift(w);
+    const drift = await orthogonalityDrift(w);
     worst = Math.max(worst, drift);
     if (drift > 5e-6) {
       const fixed = reorthogonalize(w);
@@ -93,7 +93,7 @@ Deno.test("1,000 orthogonal updates with random gradients keep max |WᵀW − I|
       fired++;
     }
   }
-  const final = orthogonalityDrift(w);
+  const final = await orthogonalityDrift(w);
   console.log(
     `  re-orthogonalisation fired ${fired} times in 1,000 updates; worst drift ${
       worst.toExponential(2)
@@ -112,6 +112,6 @@ Deno.test("reorthogonalize() pulls a perturbed matrix back to orthogonal", async
     n,
     n,
   ]) as Tensor2D;
-  assert.ok(orthogonalityDrift(noisy) > 1e-4);
-  assert.ok(orthogonalityDrift(reorthogonalize(noisy)) < 2e-6);
+  assert.ok((await orthogonalityDrift(noisy)) > 1e-4);
+  assert.ok((await orthogonalityDrift(reorthogonalize(noisy))) < 2e-6);
 });

@@ -16,8 +16,11 @@ export interface ShardResult {
   state: ModelState;
 }
 
-/** x, y: [rows, len] int32 row-major. Non-finite losses return no gradients. */
-export function shardStep(
+/**
+ * x, y: [rows, len] int32 row-major. Non-finite losses return no gradients. The loss is the
+ * step's one read from the device; the gradients stay there.
+ */
+export async function shardStep(
   params: Params,
   model: ModelConfig,
   x: Int32Array,
@@ -27,8 +30,8 @@ export function shardStep(
   hidden: ModelState,
   dropout: number,
   prng: Prng,
-): ShardResult {
-  return scoped(() => {
+): Promise<ShardResult> {
+  const { value, grads, state } = scoped(() => {
     const names = Object.keys(params);
     const xt = tf.tensor2d(x, [rows, len], "int32") as Tensor2D;
     const yt = tf.tensor2d(y, [rows, len], "int32") as Tensor2D;
@@ -39,11 +42,17 @@ export function shardStep(
       state = out.state.map((s) => ({ h: tf.keep(s.h), ...(s.c ? { c: tf.keep(s.c) } : {}) }));
       return out.loss;
     })(names.map((n) => params[n]!));
-    const loss = value.dataSync()[0]!;
     const kept: Record<string, Tensor> = {};
-    if (Number.isFinite(loss)) names.forEach((n, i) => (kept[n] = tf.keep(grads[i]!)));
-    return { loss, grads: kept, state };
+    names.forEach((n, i) => (kept[n] = tf.keep(grads[i]!)));
+    return { value: tf.keep(value), grads: kept, state };
   });
+  const loss = (await value.data())[0]!;
+  value.dispose();
+  if (!Number.isFinite(loss)) {
+    Object.values(grads).forEach((g) => g.dispose());
+    return { loss, grads: {}, state };
+  }
+  return { loss, grads, state };
 }
 
 /** Rows [from, from+count) of a [rows, len] row-major array. */

@@ -5,8 +5,8 @@
  * Also the roofline those steps are held against: a plain matMul's GFLOPS and the flops of a
  * training token.
  */
-import { scoped, tf } from "../shared/tf.ts";
-import type { Tensor2D, Variable } from "../shared/tf.ts";
+import { tf } from "../shared/tf.ts";
+import type { Tensor, Tensor2D, Variable } from "../shared/tf.ts";
 import { CELLS } from "../shared/cells/mod.ts";
 import type { ModelConfig } from "../shared/config.ts";
 import { initParams, orthogonalParams } from "../shared/model.ts";
@@ -81,13 +81,14 @@ export async function timeSteps(
     const run = {
       fwdBwd: async () => {
         const { grads } = await engine.step(vars, x, y, o.bptt);
-        Object.values(grads).forEach((g) => (g.dataSync(), g.dispose()));
+        await settle(Object.values(grads));
+        Object.values(grads).forEach((g) => g.dispose());
       },
       step: async () => {
         const { grads } = await engine.step(vars, x, y, o.bptt);
-        scoped(() => applyStep(vars, grads, orth, optCfg, opt, 1e-3, 1e-4));
+        await applyStep(vars, grads, orth, optCfg, opt, 1e-3, 1e-4);
         Object.values(grads).forEach((g) => g.dispose());
-        vars.embedding!.dataSync();
+        await settle(Object.values(vars));
       },
     };
     const dispose = () => {
@@ -122,19 +123,32 @@ export async function timeSteps(
   }
 }
 
+/**
+ * Wait until `ts` are computed: one element of each comes back in one read. A GPU backend
+ * queues work and returns at once, so a timing must wait for it; reading whole tensors
+ * would time the copy to the host instead.
+ */
+export async function settle(ts: Tensor[]): Promise<void> {
+  const probe = tf.tidy(() => tf.stack(ts.map((t) => tf.slice(tf.reshape(t, [-1]), 0, 1))));
+  await probe.data();
+  probe.dispose();
+}
+
 /** Median time and GFLOPS of a plain [m×k]·[k×n] matMul: the machine's roofline for a step. */
-export function timeMatMul(
+export async function timeMatMul(
   m: number,
   k: number,
   n: number,
   reps: number,
-): { ms: number; gflops: number } {
+): Promise<{ ms: number; gflops: number }> {
   const a = tf.randomNormal([m, k]) as Tensor2D, b = tf.randomNormal([k, n]) as Tensor2D;
   const times: number[] = [];
   try {
     for (let i = 0; i <= reps; i++) {
       const t0 = performance.now();
-      tf.tidy(() => void tf.matMul(a, b).dataSync());
+      const c = tf.matMul(a, b);
+      await settle([c]);
+      c.dispose();
       if (i > 0) times.push(performance.now() - t0); // the first call warms up
     }
   } finally {

@@ -9,7 +9,7 @@ import type { Tensor } from "../shared/tf.ts";
 import { describeBackend, initBackend, wasmThreadsFromEnv } from "../shared/backend.ts";
 import { initParams, type Params } from "../shared/model.ts";
 import { saveModel } from "../shared/model_format.ts";
-import { scoreStream } from "../shared/perplexity.ts";
+import { scoreStreamAsync, type StreamScore } from "../shared/perplexity.ts";
 import { givenFlags, helpText, parseFlags, runCli } from "../shared/flags.ts";
 import { loadCorpus } from "./corpus.ts";
 import {
@@ -24,6 +24,7 @@ import { loadResume, lrOrthOf } from "./train_state.ts";
 import { readCheckpoint } from "./checkpoint.ts";
 import { writeAtomic } from "../shared/model_format.ts";
 import { writeModelCard } from "./model_card.ts";
+import { describeAdapter } from "../shared/webgpu.ts";
 
 const USAGE = "usage: deno task train [flags]   (npm run train -- [flags])";
 
@@ -142,13 +143,13 @@ export async function train(argv: string[]): Promise<void> {
   const evalOpts = evalOptionsOf(cfg);
   const slice = (s: Int32Array) => (cfg.dryRun ? s.subarray(0, 200) : s);
   let best: Params = result.params;
-  let valid: ReturnType<typeof scoreStream> | undefined;
+  let valid: StreamScore | undefined;
   if (existsSync(join(dir, "best.bin"))) {
     const epochBest = (await readCheckpoint<unknown>(join(dir, "best.bin"))).tensors as Params;
     const last = result.stopped === "done"
       ? undefined
-      : scoreStream(result.params, model, slice(corpus.valid), evalOpts);
-    const epochValid = scoreStream(epochBest, model, slice(corpus.valid), evalOpts);
+      : await scoreStreamAsync(result.params, model, slice(corpus.valid), evalOpts);
+    const epochValid = await scoreStreamAsync(epochBest, model, slice(corpus.valid), evalOpts);
     [best, valid] = last && last.perplexity < epochValid.perplexity
       ? [result.params, last]
       : [epochBest, epochValid];
@@ -158,8 +159,8 @@ export async function train(argv: string[]): Promise<void> {
         `${best === epochBest ? "best epoch's" : "last"}`,
     );
   }
-  valid ??= scoreStream(best, model, slice(corpus.valid), evalOpts);
-  const test = scoreStream(best, model, slice(corpus.test), evalOpts);
+  valid ??= await scoreStreamAsync(best, model, slice(corpus.valid), evalOpts);
+  const test = await scoreStreamAsync(best, model, slice(corpus.test), evalOpts);
   const out = cfg.out ?? join(dir, "model");
   const saved = await saveModel(out, {
     config: model,
@@ -170,7 +171,9 @@ export async function train(argv: string[]): Promise<void> {
       train_config: { ...cfg, help: undefined },
       data: { dir: resolve(corpus.dir), md5: corpus.md5 ?? null },
       backend: backend.name,
-      hardware: `${navigator.hardwareConcurrency} cores, ${process.platform}/${process.arch}`,
+      hardware: `${navigator.hardwareConcurrency} cores, ${process.platform}/${process.arch}${
+        backend.adapter ? `, WebGPU adapter ${describeAdapter(backend.adapter)}` : ""
+      }`,
       runtime: typeof Deno !== "undefined"
         ? `deno ${Deno.version.deno}`
         : `node-compatible ${process.version}`,

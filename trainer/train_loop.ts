@@ -8,12 +8,12 @@
  */
 import { appendFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { scoped, tf } from "../shared/tf.ts";
+import { tf } from "../shared/tf.ts";
 import type { Tensor, Tensor2D, Variable } from "../shared/tf.ts";
 import type { ModelConfig } from "../shared/config.ts";
 import { orthogonalParams, type Params, zeroState } from "../shared/model.ts";
 import { batchify, window } from "../shared/ptb.ts";
-import { scoreStream } from "../shared/perplexity.ts";
+import { scoreStreamAsync } from "../shared/perplexity.ts";
 import { createPrng, type Prng } from "../shared/prng.ts";
 import { createGradEngine, type GradEngine } from "./grad_pool.ts";
 import { ADAM_DEFAULTS, applyStep, initOptState, type OptState } from "./optimizer.ts";
@@ -151,7 +151,7 @@ async function epochs(run: Run): Promise<TrainResult["stopped"]> {
       const stop = stopReason(run);
       if (stop) return stop;
       await trainStep(run);
-      const drift = checkDrift(run);
+      const drift = await checkDrift(run);
       if (drift.reorth) await logReorth(run, drift.reorth);
       if (st.step % o.cfg.logEvery === 0 || o.cfg.dryRun) await logInterval(run, drift.max);
       await maybeCheckpoint(run);
@@ -182,7 +182,7 @@ async function trainStep(run: Run): Promise<void> {
   // orthogonal U) that otherwise grow along the whole epoch.
   if (cfg.stateReset === "window") await run.engine.reset();
   const { loss, grads } = await run.engine.step(run.vars, w.x, w.y, w.len);
-  const input = Number.isFinite(loss) ? inputGradNorms(grads) : undefined;
+  const input = Number.isFinite(loss) ? await inputGradNorms(grads) : undefined;
   const optConfig = {
     kind: cfg.optimizer,
     orthKind: cfg.orthOptimizer,
@@ -190,7 +190,7 @@ async function trainStep(run: Run): Promise<void> {
     clip: cfg.clip,
   };
   const gradNorm = Number.isFinite(loss)
-    ? scoped(() => applyStep(run.vars, grads, run.orth, optConfig, run.opt, lr, lrOrth))
+    ? await applyStep(run.vars, grads, run.orth, optConfig, run.opt, lr, lrOrth)
     : NaN;
   Object.values(grads).forEach((g) => g.dispose());
   if (!Number.isFinite(loss)) {
@@ -210,10 +210,10 @@ async function trainStep(run: Run): Promise<void> {
 }
 
 /** Every orthCheckEvery steps (and in dry runs): the drift check of orthogonal.ts. */
-function checkDrift(run: Run): { max?: number; reorth?: Reorth[] } {
+async function checkDrift(run: Run): Promise<{ max?: number; reorth?: Reorth[] }> {
   const { cfg } = run.o;
   if (run.orth.size === 0 || !(run.st.step % cfg.orthCheckEvery === 0 || cfg.dryRun)) return {};
-  const { max, fixes } = checkAndRepair(run.vars, run.orth, cfg.orthTol);
+  const { max, fixes } = await checkAndRepair(run.vars, run.orth, cfg.orthTol);
   run.st.reorths += fixes.length;
   return { max, ...(fixes.length ? { reorth: fixes } : {}) };
 }
@@ -282,7 +282,8 @@ async function endEpoch(run: Run, epochStart: number) {
   const { st, o, tally } = run;
   const stream = o.cfg.dryRun ? o.corpus.valid.subarray(0, 200) : o.corpus.valid;
   const valid =
-    scoreStream(run.vars as unknown as Params, o.model, stream, evalOptionsOf(o.cfg)).perplexity;
+    (await scoreStreamAsync(run.vars as unknown as Params, o.model, stream, evalOptionsOf(o.cfg)))
+      .perplexity;
   const trainPpl = Math.exp(tally.epochLossSum / Math.max(1, tally.epochLossCount));
   const rec: EpochRecord = {
     epoch: st.epoch + 1,

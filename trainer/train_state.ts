@@ -111,13 +111,16 @@ export async function saveCheckpoint(dir: string, r: {
   opt: OptState;
   hidden: ModelState;
 }): Promise<void> {
-  const bad = Object.entries(r.vars).find(([, v]) =>
-    tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(v))).dataSync()[0] === 1)
+  const finite = tf.tidy(() =>
+    tf.stack(Object.values(r.vars).map((v) => tf.all(tf.isFinite(v)))).cast("int32")
   );
+  const flags = await finite.data(); // one read for every parameter
+  finite.dispose();
+  const bad = Object.keys(r.vars).find((_, i) => flags[i] !== 1);
   if (bad) {
     disposeState(r.hidden);
     throw new NonFiniteLoss(
-      `Parameter "${bad[0]}" became non-finite after step ${r.st.step}; stopping. The last good ` +
+      `Parameter "${bad}" became non-finite after step ${r.st.step}; stopping. The last good ` +
         `checkpoint in "${dir}" is kept: resume it with a lower --lr or a tighter --clip`,
     );
   }

@@ -48,13 +48,18 @@ export class Tally {
   }
 }
 
-/** ‖∂L/∂embedding‖ and ‖∂L/∂W‖ of the first layer's input matrix, before clipping. */
-export function inputGradNorms(
+/**
+ * ‖∂L/∂embedding‖ and ‖∂L/∂W‖ of the first layer's input matrix, before clipping, read from
+ * the device together.
+ */
+export async function inputGradNorms(
   grads: Record<string, Tensor>,
-): { embedding: number; input: number } {
-  const norm = (name: string) => {
-    const g = grads[name];
-    return g ? tf.tidy(() => Math.sqrt(tf.sum(tf.square(g)).dataSync()[0]!)) : NaN;
-  };
-  return { embedding: norm("embedding"), input: norm("layer0/W") };
+): Promise<{ embedding: number; input: number }> {
+  const names = ["embedding", "layer0/W"];
+  const norms = tf.tidy(() =>
+    tf.stack(names.map((n) => (grads[n] ? tf.norm(grads[n]!) : tf.scalar(NaN))))
+  );
+  const [embedding, input] = await norms.data();
+  norms.dispose();
+  return { embedding: embedding!, input: input! };
 }

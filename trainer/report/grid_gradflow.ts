@@ -21,7 +21,7 @@ export async function runGradflow(
   if (run.status !== "done" || !existsSync(join(dir, "model.json"))) return undefined;
   const m = await loadModel(dir);
   try {
-    const s = measureGradflow(
+    const s = await measureGradflow(
       { label: run.id, stage: "trained", cfg: m.config, params: m.params },
       o,
     );

@@ -117,15 +117,15 @@ async function measure(f: ReportFlags, argv: string[]): Promise<PtbResults> {
   };
   // At initialisation a GRU's weights do not depend on BPTT: one series per cell.
   const initRows = GRID.filter((r) => r.table === "activation" || r.bptt === 35);
-  const gradflow = initRows.map((row) => {
+  const gradflow = [];
+  for (const row of initRows) {
     const cfg = configOf(row, budget, V);
     const label = `${rowLabel(row).replace(/ bptt \d+/, "")}, init`;
     console.log(`gradient flow: ${label}`);
     const params = initParams(cfg, f.seed);
-    const series = measureGradflow({ label, stage: "init", cfg, params }, gradOpts);
+    gradflow.push(await measureGradflow({ label, stage: "init", cfg, params }, gradOpts));
     Object.values(params).forEach((t) => t.dispose());
-    return series;
-  });
+  }
 
   const timing = await measureTiming(f, budget, V);
 
@@ -144,7 +144,7 @@ async function measure(f: ReportFlags, argv: string[]): Promise<PtbResults> {
     console.log(`  ${row.id}: valid ${r.validPpl.toFixed(2)}, test ${r.testPpl.toFixed(2)}`);
     const m = await loadModel(join(f.runs, row.id, "model"));
     gradflow.push(
-      measureGradflow(
+      await measureGradflow(
         { label: `${rowLabel(row)}, trained`, stage: "trained", cfg: m.config, params: m.params },
         gradOpts,
       ),

@@ -26,10 +26,10 @@ export interface GradflowOptions {
 }
 
 /** Mean gradient norms over `batches` random windows of the stream, and eigenvalue ranges. */
-export function measureGradflow(
+export async function measureGradflow(
   m: { label: string; stage: "init" | "trained"; cfg: ModelConfig; params: Params },
   o: GradflowOptions,
-): GradflowSeries {
+): Promise<GradflowSeries> {
   const prng = createPrng(o.seed);
   const len = o.k + 2;
   if (o.stream.length < len + 1) {
@@ -42,15 +42,16 @@ export function measureGradflow(
       const start = prng.int(o.stream.length - len);
       toks.set(o.stream.subarray(start, start + len), r * len);
     }
-    gradientNorms(m.params, m.cfg, toks, o.batch, o.k).forEach((v, k) =>
+    (await gradientNorms(m.params, m.cfg, toks, o.batch, o.k)).forEach((v, k) =>
       sum[k] = sum[k]! + v / o.batches
     );
   }
-  const eigen = BLOCKS[m.cfg.cell].map((block) => {
-    const u = m.params[`layer0/${block}`]!.dataSync() as Float32Array;
+  const eigen = [];
+  for (const block of BLOCKS[m.cfg.cell]) {
+    const u = (await m.params[`layer0/${block}`]!.data()) as Float32Array;
     const mod = eigenModuli(u, m.cfg.hiddenSize);
-    return { block, min: Math.min(...mod), max: Math.max(...mod) };
-  });
+    eigen.push({ block, min: Math.min(...mod), max: Math.max(...mod) });
+  }
   const family = m.cfg.cell === "rnn" || m.cfg.cell === "urnn" ? "rnn" : "gru";
   return { label: m.label, family, stage: m.stage, norms: sum, eigen };
 }

@@ -178,24 +178,33 @@ export function emptyTally(): Tally {
 }
 
 /** Add a batch's outputs to `t` (no gradient). `recallSteps` marks copy's answer stretch. */
-export function tally(t: Tally, out: Tensor2D, batch: Batch, recallSteps = 0): void {
+export async function tally(
+  t: Tally,
+  out: Tensor2D,
+  batch: Batch,
+  recallSteps = 0,
+): Promise<void> {
   const n = out.shape[0];
   if (batch.y instanceof Float32Array) {
-    const o = out.dataSync();
+    const o = await out.data();
     for (let i = 0; i < n; i++) t.loss += (o[i]! - batch.y[i]!) ** 2;
     t.n += n;
     return;
   }
   const y = batch.y;
-  const [nll, pred] = tf.tidy(() => {
+  // −log p and the predicted class side by side [2,N], read in one go (class ids are exact
+  // in float32).
+  const both = tf.tidy(() => {
     const lse = tf.logSumExp(out, 1); // [N]
     const picked = tf.sum(tf.mul(out, tf.oneHot(tf.tensor1d(y, "int32"), out.shape[1])), 1);
-    return [tf.sub(lse, picked).dataSync(), tf.argMax(out, 1).dataSync()];
+    return tf.stack([tf.sub(lse, picked), tf.cast(tf.argMax(out, 1), "float32")]);
   });
+  const values = await both.data();
+  both.dispose();
   const firstRecall = n - recallSteps * batch.size;
   for (let i = 0; i < n; i++) {
-    t.loss += nll![i]!;
-    const ok = pred![i] === y[i] ? 1 : 0;
+    t.loss += values[i]!;
+    const ok = values[n + i] === y[i] ? 1 : 0;
     t.correct += ok;
     if (i >= firstRecall) (t.recallCorrect += ok, t.recallN++);
   }

@@ -2,11 +2,11 @@
  * One toy run: train on fresh batches with rotor's optimizer (orthogonal parameters by the
  * Lie-group step of trainer/optimizer.ts), then evaluate on the fixed held-out set.
  */
-import { scoped, tf } from "../../shared/tf.ts";
+import { tf } from "../../shared/tf.ts";
 import type { Tensor, Tensor2D, Variable } from "../../shared/tf.ts";
 import { createPrng } from "../../shared/prng.ts";
 import { applyStep, initOptState, type OptimizerConfig } from "../optimizer.ts";
-import { orthogonalityDrift, reorthogonalize } from "../orthogonal.ts";
+import { orthogonalityDrifts, reorthogonalize } from "../orthogonal.ts";
 import { formatDuration, progressLine } from "../progress.ts";
 import type { ToyFlags } from "./flags.ts";
 import {
@@ -109,18 +109,23 @@ export function baselineOf(c: TaskConfig, heldOut: readonly Example[]): ToyBasel
 }
 
 /** Scores of `params` on `examples`, in batches of `evalBatch`. */
-export function evaluateToy(
+export async function evaluateToy(
   params: ToyParams,
   m: ToyModelConfig,
   c: TaskConfig,
   examples: readonly Example[],
   evalBatch: number,
-): ToyMetrics {
+): Promise<ToyMetrics> {
   const t = emptyTally();
   const recall = c.task === "copy" ? COPY_SYMBOLS : 0;
   for (let i = 0; i < examples.length; i += evalBatch) {
     const batch = toBatch(c, examples.slice(i, i + evalBatch));
-    scoped(() => tally(t, toyForward(params, m, batch), batch, recall));
+    const out = tf.tidy(() => toyForward(params, m, batch));
+    try {
+      await tally(t, out, batch, recall);
+    } finally {
+      out.dispose();
+    }
   }
   return metricsOf(t, c);
 }
@@ -149,7 +154,7 @@ export interface RunOptions {
 }
 
 /** Train one model on `f`'s task and evaluate it on the held-out set. */
-export function runToy(f: ToyFlags, o: RunOptions = {}): ToyResult {
+export async function runToy(f: ToyFlags, o: RunOptions = {}): Promise<ToyResult> {
   const task = parseTaskConfig({
     task: f.task,
     length: f.length,
@@ -186,23 +191,22 @@ export function runToy(f: ToyFlags, o: RunOptions = {}): ToyResult {
   const start = performance.now();
   for (let step = 1; step <= f.steps; step++) {
     const batch = next(f.batch);
-    const loss = scoped(() => {
-      let out: Tensor2D | undefined;
-      const { value, grads } = tf.variableGrads(() => {
-        out = tf.keep(toyForward(params(), model, batch));
-        return toyLoss(model, out, batch) as tf.Scalar;
-      }, Object.values(vars));
-      const loss = value.dataSync()[0]!;
-      if (!Number.isFinite(loss)) return (out!.dispose(), loss);
+    let out: Tensor2D | undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      out = tf.keep(toyForward(params(), model, batch));
+      return toyLoss(model, out, batch) as tf.Scalar;
+    }, Object.values(vars));
+    const loss = (await value.data())[0]!;
+    value.dispose();
+    if (Number.isFinite(loss)) {
       // variableGrads keys gradients by the variables' own (unique) names.
       const byParam: Record<string, Tensor> = {};
       for (const [k, v] of Object.entries(vars)) if (grads[v.name]) byParam[k] = grads[v.name]!;
-      applyStep(vars, byParam, orth, optCfg, opt, f.lr, lrOrth);
+      await applyStep(vars, byParam, orth, optCfg, opt, f.lr, lrOrth);
       // The batch was fresh, so its outputs before this update score unseen data.
-      tally(window, out!, batch, recall);
-      out!.dispose(); // kept tensors outlive every scope
-      return loss;
-    });
+      await tally(window, out!, batch, recall);
+    }
+    tf.dispose([out!, ...Object.values(grads)]);
     if (!Number.isFinite(loss)) {
       diverged = { step, loss: String(loss) };
       progressLine(
@@ -213,9 +217,11 @@ export function runToy(f: ToyFlags, o: RunOptions = {}): ToyResult {
       break;
     }
     if (orth.size > 0 && step % 50 === 0) {
-      for (const name of orth) {
+      const names = [...orth];
+      const drifts = await orthogonalityDrifts(names.map((n) => vars[n] as unknown as Tensor2D));
+      for (const [i, name] of names.entries()) {
         const v = vars[name] as unknown as Tensor2D;
-        if (orthogonalityDrift(v) > (o.orthTol ?? 5e-6)) {
+        if (drifts[i]! > (o.orthTol ?? 5e-6)) {
           const fixed = reorthogonalize(v);
           vars[name]!.assign(fixed);
           fixed.dispose();
@@ -239,7 +245,7 @@ export function runToy(f: ToyFlags, o: RunOptions = {}): ToyResult {
   const trainSeconds = (performance.now() - start) / 1000;
   const evalStart = performance.now();
   const heldOut = heldOutSet(task, f.seed, f.heldOut);
-  const metrics = evaluateToy(params(), model, task, heldOut, f.evalBatch);
+  const metrics = await evaluateToy(params(), model, task, heldOut, f.evalBatch);
   const evalSeconds = (performance.now() - evalStart) / 1000;
   progressLine(
     `${label} | held-out (${f.heldOut}): ${describe(metrics)} | train ${

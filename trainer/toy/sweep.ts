@@ -64,7 +64,7 @@ export async function sweep(f: ToyFlags, command: string): Promise<ToyResult[]> 
     results.push(...done.results);
     reused = done.reused;
   } else {
-    for (const r of runs) results.push(runToy(r));
+    for (const r of runs) results.push(await runToy(r));
   }
   const record: SweepRecord = {
     sweep: kind,

@@ -37,7 +37,7 @@ export async function toy(argv: string[]): Promise<ToyResult[]> {
     (f.sweep === "poster" ? ` (preset: ${POSTER_PRESET.join(" ")})` : "");
   if (f.sweep) return await sweep(f, command);
   console.log(`config ${JSON.stringify(f)}`);
-  const result = runToy(f);
+  const result = await runToy(f);
   const path = resultPath(f);
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, JSON.stringify({ command, ...result }, null, 1) + "\n");
