@@ -1,5 +1,5 @@
 /**
- * `deno task bench`: rotor's benchmark suite in one run (issue 7). It runs, one after the
+ * `deno task bench`: rotor's benchmark suite in one run. It runs, one after the
  * other so they never share the cores,
  *   bench:train  training tokens/s per cell at each BPTT length, one process and --workers,
  *                the orthogonal step's overhead, and the matMul roofline (bench/bench_train.ts);

@@ -1,6 +1,6 @@
 /**
  * The suite's verdict: every figure beside PyTorch's, the ratio it is judged by, the target
- * and whether this run met it (issue 7). Pure functions of the measured results, so the
+ * and whether this run met it. Pure functions of the measured results, so the
  * table is tested without timing anything; timings never decide a test.
  */
 import { orthOverheads } from "../trainer/step_time.ts";

@@ -6,8 +6,7 @@
  * sigmoids, a tanh, adds and muls), an LSTM step 12, an RNN step's modReLU 5; each op costs
  * several microseconds of dispatch whatever its size (plus a copy for a strided split), so at
  * batch 10 a good part of a uGRU step's time went there. These kernels compute the same
- * elementwise math in one pass over views of the wasm heap (PTB test scoring's recurrence:
- * 6.2 → 4.1 s). tfjs has no fused recurrent-cell op and no npm package adds one, so it is
+ * elementwise math in one pass over views of the wasm heap. tfjs has no fused recurrent-cell op and no npm package adds one, so it is
  * written here. Training keeps the composed ops (their gradients are tfjs's own).
  */
 import { tf } from "./tf.ts";
