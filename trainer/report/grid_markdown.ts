@@ -248,23 +248,38 @@ function absSection(runs: GridRunResult[]): string[] {
     "### |x| and divergence",
     "",
     "|x| preserves the norm of its input and an orthogonal U preserves ‖h‖, so with the state " +
-    "carried from window to window through a whole epoch (how every other row trains) " +
-    "nothing bounds ‖h‖ of the uRNN: it grows with the number of steps since the epoch began " +
-    "until the logits overflow. ReLU and leaky ReLU zero or shrink the negative part at every step, " +
-    "which can keep ‖h‖ bounded. The fix the poster most plausibly used is truncated BPTT " +
-    "whose windows each start from the zero state, which bounds ‖h‖ by the window's length: " +
-    "the poster reports a finite uRNN |x| perplexity (its best row). rotor trains " +
-    "|x| both ways (`--state-reset none` and `--state-reset window`, the latter also scored " +
-    "window by window from the zero state) for both cells.",
+    "carried from window to window through a whole epoch (how every other row trains) nothing " +
+    "pulls ‖h‖ of the uRNN back: it can grow with the steps since the epoch began. In the " +
+    "105,000-token pilot below (H = 128) the uRNN |x| run diverged this way (training loss up " +
+    "to 24.8 nats). ReLU and leaky ReLU zero or shrink the negative part at every step. The " +
+    "poster reports a finite uRNN |x| perplexity (its best row), so its runs stayed bounded; " +
+    "the set-up that guarantees it is truncated BPTT whose windows each start from the zero " +
+    "state, which bounds ‖h‖ by the window's length. rotor trains |x| both ways, for both " +
+    "cells: `--state-reset none` and `--state-reset window` (the latter also scored window by " +
+    "window from the zero state). What happened:",
     "",
   ];
-  for (const r of runs.filter((r) => r.activation === "abs" && r.status !== "running")) {
+  const abs = runs.filter((r) => r.activation === "abs");
+  for (const r of abs) {
+    if (r.status === "running") {
+      lines.push(`- ${r.id}: running.`);
+      continue;
+    }
+    const pts = r.grad.filter((p) => p.loss !== undefined);
+    const peak = pts.reduce((a, p) => (p.loss! > (a?.loss ?? -Infinity) ? p : a), pts[0]);
+    const first = pts[0], last = pts.at(-1);
+    const blew = peak && first && peak.loss! > Math.log(10000) && peak.step <= (last?.step ?? 0)
+      ? ` Its training loss (20-step mean) peaked at ${peak.loss!.toFixed(2)} nats at step ` +
+        `${peak.step}, above a uniform guess (ln 10000 = 9.21), and was ` +
+        `${last!.loss!.toFixed(2)} at step ${last!.step}.`
+      : "";
     lines.push(
       r.status === "diverged"
-        ? `- ${r.id}: **diverged** after ${r.steps} steps: ${r.message ?? "no message"}`
-        : `- ${r.id}: trained to the end, valid ${f2(r.validPpl)}, test ${f2(r.testPpl)}.`,
+        ? `- ${r.id}: **diverged** after ${r.steps} steps: ${r.message ?? "no message"}.${blew}`
+        : `- ${r.id}: trained to the end, valid ${f2(r.validPpl)}, test ${f2(r.testPpl)}.${blew}`,
     );
   }
+  if (abs.length === 0) lines.push("- No |x| run has started yet.");
   return lines;
 }
 

@@ -17,6 +17,8 @@ const GradPointSchema = z.object({
   /** ‖∂L/∂embedding‖ and ‖∂L/∂W‖ (first layer's input matrix), interval means. */
   embedding: z.number(),
   input: z.number(),
+  /** Training loss (nats per token), the interval's mean. */
+  loss: z.number().optional(),
 });
 export type GradPoint = z.infer<typeof GradPointSchema>;
 
@@ -94,8 +96,9 @@ export function gradSeries(metricsJsonl: string, max = 200): GradPoint[] {
       max: r.grad_norm_max,
       embedding: r.grad_norm_embedding,
       input: r.grad_norm_input,
+      loss: r.loss,
     }))
-    .filter((p) => [p.mean, p.max, p.embedding, p.input].every(Number.isFinite));
+    .filter((p) => [p.mean, p.max, p.embedding, p.input, p.loss].every(Number.isFinite));
   return thin(points, max);
 }
 

@@ -23,7 +23,13 @@ import {
   gridTrainArgs,
   seedRows,
 } from "./grid_rows.ts";
-import { divergenceMessage, type GridRunResult, mergeRun, readRunResult } from "./grid_results.ts";
+import {
+  divergenceMessage,
+  gradSeries,
+  type GridRunResult,
+  mergeRun,
+  readRunResult,
+} from "./grid_results.ts";
 import { PtbResultsSchema } from "./ptb_results.ts";
 
 const USAGE = "usage: deno task grid:ptb [flags]";
@@ -39,9 +45,10 @@ export const GRID_FLAGS = {
     help: '"auto": seed 2 for pairs within 5 %; "1": seed 1 only; "1,2": both for every row',
   },
   list: { schema: z.boolean().default(false), help: "Print the runs and their state, then exit" },
-  gradflowOnly: {
+  refresh: {
     schema: z.boolean().default(false),
-    help: "Measure gradient flow of finished runs that lack it (models under --runs), then exit",
+    help:
+      "Re-read finished runs' metrics and measure missing gradient flow (folders under --runs), then exit",
   },
   epochs: { schema: z.number().int().min(1).default(FULL_BUDGET.epochs), help: "Epochs per run" },
   hidden: { schema: z.number().int().min(1).default(FULL_BUDGET.hidden), help: "Hidden units" },
@@ -56,6 +63,11 @@ export const GRID_FLAGS = {
   dryRun: { schema: z.boolean().default(false), help: "Trainer dry runs (for tests)" },
 };
 type GridFlags = ReturnType<typeof parseFlags<typeof GRID_FLAGS>>;
+
+/** argv without --data and its value: the recorded command names no machine path. */
+export function withoutData(argv: string[]): string[] {
+  return argv.filter((a, i) => !a.startsWith("--data") && argv[i - 1] !== "--data");
+}
 
 /** The runs to train now: explicit ids, or the seed-1 rows plus seed 2 where it is needed. */
 export function planRuns(
@@ -111,7 +123,7 @@ export async function gridPtb(argv: string[]): Promise<void> {
   const f = parseFlags(GRID_FLAGS, argv, USAGE);
   if (f.help) return void console.log(helpText(USAGE, GRID_FLAGS));
   const budget: GridBudget = { ...FULL_BUDGET, epochs: f.epochs, hidden: f.hidden };
-  const command = `deno task grid:ptb ${argv.join(" ")}`.trim();
+  const command = `deno task grid:ptb ${withoutData(argv).join(" ")}`.trim();
   const state = async () => (await loadResults(f.results)).grid?.runs ?? [];
   const finished = (await state()).filter((r) => r.status !== "running");
   const plan = planRuns(f, finished).filter((r) =>
@@ -146,11 +158,17 @@ export async function gridPtb(argv: string[]): Promise<void> {
     }
     return await runGradflow(res, f.runs, gf);
   };
-  if (f.gradflowOnly) {
-    for (const r of finished.filter((r) => r.status === "done" && !r.gradflow)) {
-      const gradflow = await gradflowOf(r);
-      console.log(`${r.id}: ${gradflow ? "gradient flow measured" : "no model folder"}`);
-      if (gradflow) await record({ ...r, gradflow });
+  if (f.refresh) {
+    for (const r of finished.filter((r) => r.status !== "running")) {
+      const dir = join(f.runs, r.id);
+      if (!existsSync(join(dir, "metrics.jsonl"))) {
+        console.log(`${r.id}: no run folder under ${f.runs}`);
+        continue;
+      }
+      const grad = gradSeries(await readFile(join(dir, "metrics.jsonl"), "utf8"));
+      const gradflow = r.gradflow ?? await gradflowOf(r);
+      await record({ ...r, grad, ...(gradflow ? { gradflow } : {}) });
+      console.log(`${r.id}: refreshed (${grad.length} metric points)`);
     }
     await writing;
     return;
@@ -198,7 +216,7 @@ async function trainRun(
     ...(f.skipMd5 ? ["--skip-md5"] : []),
     ...(f.dryRun ? ["--dry-run"] : []),
   ];
-  const command = `deno task train ${base.join(" ").replace(/--data \S+ ?/, "")}`.trim();
+  const command = `deno task train ${withoutData(base).join(" ")}`.trim();
   const resume = !f.dryRun && existsSync(join(dir, "checkpoint.bin"));
   const args = resume ? ["--resume", dir, "--backend", f.backend] : base;
   const started = new Date().toISOString();

@@ -82,11 +82,19 @@ Deno.test("gradSeries() reads the norms of batch lines; divergenceMessage() the 
       grad_norm_max: 2,
       grad_norm_embedding: 0.1,
       grad_norm_input: 0.2,
+      loss: 5.5,
     },
     { type: "epoch", epoch: 1 },
     { type: "batch", step: 40, loss: 5 },
   ].map((l) => JSON.stringify(l)).join("\n");
-  assert.deepEqual(gradSeries(lines), [{ step: 20, mean: 1, max: 2, embedding: 0.1, input: 0.2 }]);
+  assert.deepEqual(gradSeries(lines), [{
+    step: 20,
+    mean: 1,
+    max: 2,
+    embedding: 0.1,
+    input: 0.2,
+    loss: 5.5,
+  }]);
   assert.deepEqual(thin([1, 2, 3, 4, 5, 6, 7], 3), [1, 4, 7]);
   const log = "epoch 1/3 | step 5\nerror: Loss became NaN at step 6 (epoch 1); stopping. x\n";
   assert.equal(divergenceMessage(log), "Loss became NaN at step 6 (epoch 1); stopping. x");
@@ -110,16 +118,38 @@ Deno.test("gridPtb() --dry-run trains runs in child processes and report:ptb dra
     ["ugru-bptt35-s1", "done"],
     ["urnn-abs-reset-bptt35-s1", "done"],
   ]);
+  assert.ok(!res.grid!.command.includes(data), "the grid command names no machine path");
   for (const r of res.grid!.runs) {
     assert.ok(r.testPpl! > 1 && r.testPpl! < 200, `${r.id}: ${r.testPpl}`);
     assert.ok(r.grad.length > 0 && r.grad.every((p) => p.embedding > 0 && p.input > 0));
+    assert.ok(r.grad.every((p) => p.loss! > 0), "the loss is kept beside the norms");
     assert.ok(!r.command.includes(data), "the recorded command names no machine path");
     assert.equal(r.gradflow?.norms.length, 11, "gradient flow k = 0…10 measured after training");
   }
+  // --refresh re-reads the finished runs from their folders and changes nothing else.
+  await quiet(() =>
+    gridPtb([
+      "--refresh",
+      "--dry-run",
+      "--data",
+      data,
+      "--skip-md5",
+      "--runs",
+      runs,
+      "--results",
+      results,
+    ])
+  );
+  const again = await readResults(results);
+  assert.deepEqual(
+    again.grid!.runs.map((r) => r.grad.length),
+    res.grid!.runs.map((r) => r.grad.length),
+  );
   await quiet(() => reportPtb(["--out", out, "--models", join(out, "none")]));
   const md = await readFile(join(out, "ptb.md"), "utf8");
   assert.match(md, /## Full-budget grid/);
   assert.match(md, /### Gradient flow of the trained runs/);
+  assert.match(md, /- urnn-abs-reset-bptt35-s1: trained to the end, valid \d+\.\d\d/);
   assert.match(md, /\| uRNN \\\|x\\\|, state reset \| 1 \| \d+\.\d\d \| \d+\.\d\d \|/);
   assert.match(md, /\| GRU BPTT 35 \| 1 \| – \| – \| – \| – \| – \| not started \|/);
   for (const f of Object.values(GRID_PLOT_FILES)) {
