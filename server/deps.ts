@@ -1,25 +1,11 @@
 /** What every route handler is given: the models, the limits and the metrics. */
 import { ApiError } from "./errors.ts";
 import type { Metrics } from "./metrics.ts";
+import type { Limits } from "./limits.ts";
 import type { ServedModel } from "./models.ts";
 
-export interface Limits {
-  /** Largest request body in bytes (413 past it). */
-  maxBodyBytes: number;
-  /** Largest `max_tokens` a generation may ask for. */
-  maxTokens: number;
-  /** Most tokens one /v1/perplexity request may score (413 past it). */
-  maxScoreTokens: number;
-  /** Most completions one /v1/completions request may ask for (`n` × prompts). */
-  maxChoices: number;
-}
-
-export const DEFAULT_LIMITS: Limits = {
-  maxBodyBytes: 1_000_000,
-  maxTokens: 2048,
-  maxScoreTokens: 200_000,
-  maxChoices: 16,
-};
+export type { Limits } from "./limits.ts";
+export { DEFAULT_LIMITS, overLimit } from "./limits.ts";
 
 export interface Deps {
   models: ReadonlyMap<string, ServedModel>;

@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { useWasm } from "../shared/testing.ts";
 import { findModelDirs, loadModels, modelName } from "./models.ts";
+import { DEFAULT_LIMITS } from "./limits.ts";
 import { readServeEnv } from "./startup.ts";
 import { smallModelDir } from "./testing.ts";
 
@@ -49,6 +50,7 @@ Deno.test("readServeEnv() applies defaults and refuses a bad PORT, SCORE_WORKERS
     scoreWorkers: 2,
     scoreWorkerThreads: 1,
     wasmThreads: 1,
+    limits: DEFAULT_LIMITS,
   });
   // Two backend threads already use both cores: no score workers unless asked.
   assert.equal(readServeEnv({ WASM_THREADS: "2" }).scoreWorkers, 0);

@@ -4,6 +4,7 @@
  */
 import { describeBackend, initBackend, wasmThreadsFromEnv } from "../shared/backend.ts";
 import { createApp } from "./app.ts";
+import { type Limits, readLimitsEnv } from "./limits.ts";
 import { findModelDirs, loadModels, modelName } from "./models.ts";
 import { createScoreHelper } from "./score_helper.ts";
 
@@ -37,6 +38,8 @@ export interface ServeEnv {
    * in-process nothing. Two threads also cost ~17 MB of RSS.
    */
   wasmThreads: number;
+  /** What one request may ask (MAX_PROMPT_TOKENS, MAX_SCORE_TOKENS, …; see limits.ts). */
+  limits: Limits;
 }
 
 function intEnv(env: Record<string, string | undefined>, name: string, dflt: number): number {
@@ -77,6 +80,7 @@ export function readServeEnv(env: Record<string, string | undefined>): ServeEnv 
     scoreWorkers,
     scoreWorkerThreads,
     wasmThreads,
+    limits: readLimitsEnv(env),
   };
 }
 
@@ -145,6 +149,6 @@ export async function prepare(env: ServeEnv) {
       defaultModel ?? models.keys().next().value
     }`,
   );
-  const app = createApp({ models, defaultModel, backend: backend.name });
+  const app = createApp({ models, defaultModel, backend: backend.name, limits: env.limits });
   return { app, models };
 }

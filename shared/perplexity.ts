@@ -63,6 +63,43 @@ export function scoreStream(
   stream: Int32Array,
   opts: ScoreOptions = {},
 ): Score & { logprobs?: Float32Array } {
+  const windows = scoreWindows(params, cfg, stream, opts);
+  for (;;) {
+    const r = windows.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * `scoreStream` that lets the event loop run between windows (after at least `sliceMs` of
+ * work), so a server thread scoring a text still answers other requests meanwhile.
+ */
+export async function scoreStreamYielding(
+  params: Params,
+  cfg: ModelConfig,
+  stream: Int32Array,
+  opts: ScoreOptions = {},
+  sliceMs = 20,
+): Promise<Score & { logprobs?: Float32Array }> {
+  const windows = scoreWindows(params, cfg, stream, opts);
+  let t0 = performance.now();
+  for (;;) {
+    const r = windows.next();
+    if (r.done) return r.value;
+    if (performance.now() - t0 >= sliceMs) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      t0 = performance.now();
+    }
+  }
+}
+
+/** The work of `scoreStream`, one window per step; the result is the generator's return. */
+function* scoreWindows(
+  params: Params,
+  cfg: ModelConfig,
+  stream: Int32Array,
+  opts: ScoreOptions,
+): Generator<void, Score & { logprobs?: Float32Array }> {
   const targetsTotal = stream.length - 1;
   if (targetsTotal < 1) {
     return {
@@ -121,7 +158,10 @@ export function scoreStream(
   const rows = Array.from({ length: to - from }, (_, k) => (from + k) * n);
   let state = zeroState(cfg, rows.length);
   try {
-    for (let i = 0; i < n; i += bptt) state = run(rows, Math.min(bptt, n - i), i, state);
+    for (let i = 0; i < n; i += bptt) {
+      state = run(rows, Math.min(bptt, n - i), i, state);
+      yield;
+    }
     if (to === b) {
       // The tail continues the last column's stream.
       const last = rows.length - 1;
@@ -135,6 +175,7 @@ export function scoreStream(
       state = tailState;
       for (let i = b * n; i < targetsTotal; i += bptt) {
         state = run([0], Math.min(bptt, targetsTotal - i), i, state);
+        yield;
       }
     }
   } finally {

@@ -3,8 +3,8 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { tokenize } from "../../shared/tokenize.ts";
 import { encode } from "../../shared/vocab.ts";
-import { type Deps, pickModel } from "../deps.ts";
-import { ApiError, parseBody, readJson } from "../errors.ts";
+import { type Deps, overLimit, pickModel } from "../deps.ts";
+import { parseBody, readJson } from "../errors.ts";
 import { inc, labels } from "../metrics.ts";
 import type { ServedModel } from "../models.ts";
 import { scoreShared } from "../score_helper.ts";
@@ -64,12 +64,10 @@ export function perplexityHandler(deps: Deps) {
     const tokenized = texts.map((t) => tokenize(t, { known, lines: body.lines }));
     const count = tokenized.reduce((n, t) => n + t.length, 0);
     if (count > deps.limits.maxScoreTokens) {
-      throw new ApiError(
-        413,
-        "request_too_large",
-        `Text has ${count} tokens, more than the limit of ${deps.limits.maxScoreTokens}`,
-        body.text === undefined ? "texts" : "text",
-      );
+      const [what, param] = body.text === undefined
+        ? ["Texts have", "texts"]
+        : ["Text has", "text"];
+      throw overLimit(what, count, "maxScoreTokens", deps.limits, param);
     }
     const results: Scored[] = [];
     for (const t of tokenized) results.push(await scoreTokens(model, t, body.per_token));

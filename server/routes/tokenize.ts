@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { detokenize, tokenize } from "../../shared/tokenize.ts";
 import { decode, encode } from "../../shared/vocab.ts";
-import { type Deps, pickModel } from "../deps.ts";
+import { type Deps, overLimit, pickModel } from "../deps.ts";
 import { ApiError, parseBody, readJson } from "../errors.ts";
 
 export const TokenizeSchema = z.object({
@@ -38,6 +38,11 @@ export function detokenizeHandler(deps: Deps) {
   return async function detokenizeRoute(c: Context): Promise<Response> {
     const body = parseBody(DetokenizeSchema, await readJson(c));
     const model = pickModel(deps, body.model);
+    const count = (body.ids ?? body.tokens)!.length;
+    if (count > deps.limits.maxDetokenizeIds) {
+      const param = body.ids ? "ids" : "tokens";
+      throw overLimit("The list has", count, "maxDetokenizeIds", deps.limits, param);
+    }
     let tokens = body.tokens;
     if (body.ids) {
       const bad = body.ids.findIndex((id) => id >= model.vocab.words.length);
