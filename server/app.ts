@@ -11,6 +11,7 @@ import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { DEFAULT_LIMITS, type Deps, type Limits } from "./deps.ts";
 import { ApiError, errorBody, errorResponse } from "./errors.ts";
+import { createHealth, type Health } from "./health.ts";
 import { createMetrics, inc, labels, type Metrics, observe } from "./metrics.ts";
 import type { ServedModel } from "./models.ts";
 import { completionsHandler } from "./routes/completions.ts";
@@ -30,6 +31,8 @@ export interface AppOptions {
   /** False while models are still loading. */
   ready?: () => boolean;
   metrics?: Metrics;
+  /** Whether the backend can be trusted; the server's entry point exits when it cannot. */
+  health?: Health;
 }
 
 let playgroundHtml: string | undefined;
@@ -44,7 +47,12 @@ export function createApp(options: AppOptions): Hono {
     defaultModel: options.defaultModel,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     metrics: options.metrics ?? createMetrics(),
+    health: options.health ?? createHealth(),
   };
+  // A poisoned backend ends every open stream (with an `error` event) and takes no more work.
+  deps.health.onPoisoned((reason) => {
+    for (const m of deps.models.values()) m.engine.close(new Error(reason));
+  });
   const app = new Hono();
 
   app.use("*", async (c, next) => {
@@ -59,6 +67,13 @@ export function createApp(options: AppOptions): Hono {
       // A stream's latency runs to its last byte.
       c.res = new Response(res.body.pipeThrough(new TransformStream({ flush: done })), res);
     } else done();
+  });
+  app.use("*", async (c, next) => {
+    const reason = deps.health.poisoned();
+    if (reason === undefined || c.req.path === "/health" || c.req.path === "/metrics") {
+      return await next();
+    }
+    return c.json(errorBody("service_unavailable", reason, null), 503);
   });
   app.use(
     "*",
@@ -95,8 +110,11 @@ export function createApp(options: AppOptions): Hono {
   );
   app.onError((err, c) => {
     if (err instanceof ApiError) return errorResponse(c, err);
+    if (deps.health.check(err)) {
+      return c.json(errorBody("service_unavailable", deps.health.poisoned()!, null), 503);
+    }
     console.error(err);
-    return c.json(errorBody("server_error", err.message, null), 500);
+    return c.json(errorBody("server_error", err.message.slice(0, 200), null), 500);
   });
   return app;
 }

@@ -1,5 +1,6 @@
 /** What every route handler is given: the models, the limits and the metrics. */
 import { ApiError } from "./errors.ts";
+import type { Health } from "./health.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Limits } from "./limits.ts";
 import type { ServedModel } from "./models.ts";
@@ -13,6 +14,7 @@ export interface Deps {
   defaultModel?: string;
   limits: Limits;
   metrics: Metrics;
+  health: Health;
 }
 
 /** The requested model, the default one, or a 404 naming what exists. */

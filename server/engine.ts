@@ -63,6 +63,8 @@ export interface Engine {
   /** Whether `n` more jobs fit in the batch and queue now. */
   canAccept(n: number): boolean;
   stats(): EngineStats;
+  /** End every stream with `err` and refuse new jobs (the backend can no longer be trusted). */
+  close(err: Error): void;
 }
 
 interface Stream {
@@ -97,6 +99,7 @@ export function createEngine(
   let active: Stream[] = [];
   let state: ModelState | undefined; // rows aligned with `active`
   let running = false;
+  let closed: Error | undefined;
 
   const end = (s: Stream, how: JobEnd | Error) => {
     if (s.ended) return;
@@ -242,10 +245,11 @@ export function createEngine(
   };
 
   const canAccept = (n: number) =>
-    active.length + queue.length + n <= opts.maxActive + opts.maxQueue;
+    !closed && active.length + queue.length + n <= opts.maxActive + opts.maxQueue;
   return {
     canAccept,
     submit(job) {
+      if (closed) throw closed;
       if (!canAccept(1)) {
         throw new EngineBusyError(1);
       }
@@ -264,6 +268,16 @@ export function createEngine(
       });
     },
     stats: () => ({ active: active.length, queued: queue.length }),
+    close(err) {
+      closed = err;
+      for (const s of [...active, ...queue]) {
+        s.joining = undefined; // in a heap that may be corrupt: not touched again
+        end(s, err);
+      }
+      active = [];
+      queue.length = 0;
+      state = undefined;
+    },
   };
 }
 

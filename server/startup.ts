@@ -4,6 +4,7 @@
  */
 import { describeBackend, initBackend, wasmThreadsFromEnv } from "../shared/backend.ts";
 import { createApp } from "./app.ts";
+import { createHealth } from "./health.ts";
 import { type Limits, readLimitsEnv } from "./limits.ts";
 import { findModelDirs, loadModels, modelName } from "./models.ts";
 import { createScoreHelper } from "./score_helper.ts";
@@ -95,6 +96,12 @@ export const DENO_SERVE_FLAGS = ["--v8-flags=--max-semi-space-size=1"];
 /** The model `npm start` serves by default when it is installed (models/ptb-ugru). */
 export const SHIPPED_DEFAULT_MODEL = "ptb-ugru";
 
+/** The exit status of a server whose backend was poisoned (EX_SOFTWARE), for its supervisor. */
+export const POISONED_EXIT = 70;
+
+/** How long a poisoned server keeps running so open streams receive their `error` event. */
+export const POISONED_GRACE_MS = 500;
+
 export const NO_MODEL_HELP = (dir: string) =>
   `No model is installed: "${dir}" holds no model folder (one with a model.json).\n` +
   `Train one (PTB in $PTB_DIR or data/ptb) with\n  deno task train --cell ugru --hidden 256 --out ${dir}/ptb-ugru\n` +
@@ -149,6 +156,13 @@ export async function prepare(env: ServeEnv) {
       defaultModel ?? models.keys().next().value
     }`,
   );
-  const app = createApp({ models, defaultModel, backend: backend.name, limits: env.limits });
-  return { app, models };
+  const health = createHealth();
+  const app = createApp({
+    models,
+    defaultModel,
+    backend: backend.name,
+    limits: env.limits,
+    health,
+  });
+  return { app, models, health };
 }

@@ -205,6 +205,7 @@ export function completionsHandler(deps: Deps) {
       }));
       w.send("[DONE]");
     }, (w, err) => {
+      deps.health.check(err);
       w.send(JSON.stringify(errorBody("server_error", err.message, null)));
       w.send("[DONE]");
     });

@@ -87,6 +87,7 @@ export function generateHandler(deps: Deps) {
       }, w.signal);
       w.send(JSON.stringify(r.done), "done");
     }, (w, err) => {
+      deps.health.check(err);
       w.send(JSON.stringify(errorBody("server_error", err.message, null)), "error");
     });
   };

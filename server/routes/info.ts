@@ -25,15 +25,16 @@ export function modelHandler(deps: Deps) {
   };
 }
 
-/** 200 once models are loaded, 503 before (or when none could be). */
+/** 200 once models are loaded, 503 before (or when none could be) and once poisoned. */
 export function healthHandler(deps: Deps, backend: string, ready: () => boolean) {
   return function healthRoute(c: Context): Response {
+    const models = [...deps.models.keys()];
+    const poisoned = deps.health.poisoned();
+    if (poisoned !== undefined) {
+      return c.json({ status: "poisoned", reason: poisoned, backend, models }, 503);
+    }
     const ok = ready() && deps.models.size > 0;
-    return c.json({
-      status: ok ? "ok" : "loading",
-      backend,
-      models: [...deps.models.keys()],
-    }, ok ? 200 : 503);
+    return c.json({ status: ok ? "ok" : "loading", backend, models }, ok ? 200 : 503);
   };
 }
 
