@@ -13,7 +13,7 @@ import { DEFAULT_LIMITS, type Deps, type Limits } from "./deps.ts";
 import { ApiError, errorBody, errorResponse } from "./errors.ts";
 import { createHealth, type Health } from "./health.ts";
 import { createMetrics, inc, labels, type Metrics, observe } from "./metrics.ts";
-import type { ServedModel } from "./models.ts";
+import type { ModelFailure, ServedModel } from "./models.ts";
 import { completionsHandler } from "./routes/completions.ts";
 import { generateHandler } from "./routes/generate.ts";
 import { healthHandler, metricsHandler, modelHandler, modelsHandler } from "./routes/info.ts";
@@ -31,6 +31,8 @@ export interface AppOptions {
   /** False while models are still loading. */
   ready?: () => boolean;
   metrics?: Metrics;
+  /** Model folders that could not be loaded (listed by /health and /v1/models). */
+  failedModels?: ModelFailure[];
   /** Whether the backend can be trusted; the server's entry point exits when it cannot. */
   health?: Health;
 }
@@ -48,6 +50,7 @@ export function createApp(options: AppOptions): Hono {
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     metrics: options.metrics ?? createMetrics(),
     health: options.health ?? createHealth(),
+    failedModels: options.failedModels ?? [],
   };
   // A poisoned backend ends every open stream (with an `error` event) and takes no more work.
   deps.health.onPoisoned((reason) => {

@@ -3,7 +3,7 @@ import { ApiError } from "./errors.ts";
 import type { Health } from "./health.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Limits } from "./limits.ts";
-import type { ServedModel } from "./models.ts";
+import type { ModelFailure, ServedModel } from "./models.ts";
 
 export type { Limits } from "./limits.ts";
 export { DEFAULT_LIMITS, overLimit } from "./limits.ts";
@@ -15,6 +15,8 @@ export interface Deps {
   limits: Limits;
   metrics: Metrics;
   health: Health;
+  /** Models that could not be loaded, and why. */
+  failedModels: ModelFailure[];
 }
 
 /** The requested model, the default one, or a 404 naming what exists. */

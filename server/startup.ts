@@ -6,7 +6,7 @@ import { describeBackend, initBackend, wasmThreadsFromEnv } from "../shared/back
 import { createApp } from "./app.ts";
 import { createHealth } from "./health.ts";
 import { type Limits, readLimitsEnv } from "./limits.ts";
-import { findModelDirs, loadModels, modelName } from "./models.ts";
+import { findModelDirs, loadModelsSkipping, modelName } from "./models.ts";
 import { createScoreHelper } from "./score_helper.ts";
 
 export interface ServeEnv {
@@ -39,6 +39,9 @@ export interface ServeEnv {
    * in-process nothing. Two threads also cost ~17 MB of RSS.
    */
   wasmThreads: number;
+  /** Exit at start-up when any model folder cannot be loaded (STRICT_MODELS=1); by default a
+   * bad folder is skipped and listed by /health and /v1/models. */
+  strictModels: boolean;
   /** What one request may ask (MAX_PROMPT_TOKENS, MAX_SCORE_TOKENS, …; see limits.ts). */
   limits: Limits;
 }
@@ -57,6 +60,12 @@ function oneOrTwo(env: Record<string, string | undefined>, name: string, dflt: 1
   const n = intEnv(env, name, dflt);
   if (n < 1 || n > 2) throw new Error(`${name} must be 1 or 2, got ${n}`);
   return n;
+}
+
+function oneOrZero(env: Record<string, string | undefined>, name: string): boolean {
+  const n = intEnv(env, name, 0);
+  if (n > 1) throw new Error(`${name} must be 0 or 1, got ${n}`);
+  return n === 1;
 }
 
 export function readServeEnv(env: Record<string, string | undefined>): ServeEnv {
@@ -81,6 +90,7 @@ export function readServeEnv(env: Record<string, string | undefined>): ServeEnv 
     scoreWorkers,
     scoreWorkerThreads,
     wasmThreads,
+    strictModels: oneOrZero(env, "STRICT_MODELS"),
     limits: readLimitsEnv(env),
   };
 }
@@ -115,7 +125,17 @@ export async function prepare(env: ServeEnv) {
     ? new Map([[modelName(env.modelUrl), env.modelUrl]])
     : await findModelDirs(env.modelsDir);
   if (locations.size === 0) throw new Error(NO_MODEL_HELP(env.modelsDir));
-  const models = await loadModels(locations, { maxActive: env.maxActive, maxQueue: env.maxQueue });
+  const { models, failures } = await loadModelsSkipping(
+    locations,
+    { maxActive: env.maxActive, maxQueue: env.maxQueue },
+    console.error,
+  );
+  if (failures.length > 0 && (env.strictModels || models.size === 0)) {
+    const why = failures.map((f) => `model ${f.name}: ${f.error}`).join("\n");
+    throw new Error(
+      env.strictModels ? `STRICT_MODELS=1 and a model failed to load:\n${why}` : why,
+    );
+  }
   for (const m of models.values()) {
     m.scorers = Array.from(
       { length: env.scoreWorkers },

@@ -6,7 +6,9 @@ import { labels, renderMetrics } from "../metrics.ts";
 
 export function modelsHandler(deps: Deps) {
   return function modelsRoute(c: Context): Response {
-    return c.json({ object: "list", data: [...deps.models.values()].map((m) => m.card) });
+    const data = [...deps.models.values()].map((m) => m.card);
+    if (deps.failedModels.length === 0) return c.json({ object: "list", data });
+    return c.json({ object: "list", data, failed: deps.failedModels });
   };
 }
 
@@ -29,12 +31,13 @@ export function modelHandler(deps: Deps) {
 export function healthHandler(deps: Deps, backend: string, ready: () => boolean) {
   return function healthRoute(c: Context): Response {
     const models = [...deps.models.keys()];
+    const failed = deps.failedModels.length > 0 ? { failed_models: deps.failedModels } : {};
     const poisoned = deps.health.poisoned();
     if (poisoned !== undefined) {
-      return c.json({ status: "poisoned", reason: poisoned, backend, models }, 503);
+      return c.json({ status: "poisoned", reason: poisoned, backend, models, ...failed }, 503);
     }
     const ok = ready() && deps.models.size > 0;
-    return c.json({ status: ok ? "ok" : "loading", backend, models }, ok ? 200 : 503);
+    return c.json({ status: ok ? "ok" : "loading", backend, models, ...failed }, ok ? 200 : 503);
   };
 }
 
