@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import { bodyReader } from "./body_read.ts";
 import { DEFAULT_LIMITS, type Deps, type Limits } from "./deps.ts";
 import { ApiError, errorBody, errorResponse } from "./errors.ts";
 import { createHealth, type Health } from "./health.ts";
@@ -78,21 +78,7 @@ export function createApp(options: AppOptions): Hono {
     }
     return c.json(errorBody("service_unavailable", reason, null), 503);
   });
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: deps.limits.maxBodyBytes,
-      onError: (c) =>
-        c.json(
-          errorBody(
-            "request_too_large",
-            `Request body is larger than the limit of ${deps.limits.maxBodyBytes} bytes`,
-            null,
-          ),
-          413,
-        ),
-    }),
-  );
+  app.use("*", bodyReader(deps.limits));
 
   app.get("/", (c) => c.html(playground()));
   app.get(

@@ -8,6 +8,7 @@ export type ErrorType =
   | "invalid_request_error"
   | "not_found_error"
   | "request_too_large"
+  | "request_timeout"
   | "rate_limit_error"
   | "service_unavailable"
   | "server_error";
