@@ -183,6 +183,7 @@ export async function prepare(env: ServeEnv) {
     backend: backend.name,
     limits: env.limits,
     health,
+    failedModels: failures,
   });
   return { app, models, health };
 }
