@@ -102,9 +102,11 @@ export function completionsHandler(deps: Deps) {
     const created = Math.floor(Date.now() / 1000);
     const baseSeed = body.seed ?? freshSeed();
     // Every prompt's budget is checked before any of them is read.
-    const contexts = prompts.map((p, i) =>
-      budgetedPrompt(deps, model, p, typeof body.prompt === "string" ? "prompt" : `prompt.${i}`)
-    );
+    const contexts: PromptContext[] = [];
+    for (const [i, p] of prompts.entries()) {
+      const param = typeof body.prompt === "string" ? "prompt" : `prompt.${i}`;
+      contexts.push(await budgetedPrompt(deps, model, p, param));
+    }
     const choices = prompts.flatMap((prompt, i) =>
       Array.from({ length: body.n }, (_, j) => {
         const index = i * body.n + j;

@@ -8,6 +8,7 @@ import { inc, labels, observe } from "../metrics.ts";
 import type { ServedModel } from "../models.ts";
 import { sseResponse } from "../sse.ts";
 import { promptContext } from "../text.ts";
+import { tokenizeText } from "../tokenize_off.ts";
 import { admit, freshSeed, Seed, Stop } from "./sampling.ts";
 
 export function generateSchema(limits: Limits) {
@@ -39,8 +40,13 @@ export function tokenMeter(deps: Deps, model: string): (ev: GenEvent) => void {
 }
 
 /** A prompt's context, or a 413 when it has more tokens than `maxPromptTokens`. */
-export function budgetedPrompt(deps: Deps, model: ServedModel, prompt: string, param: string) {
-  const context = promptContext(model.vocab, prompt);
+export async function budgetedPrompt(
+  deps: Deps,
+  model: ServedModel,
+  prompt: string,
+  param: string,
+) {
+  const context = promptContext(model.vocab, prompt, await tokenizeText(model.vocab, prompt));
   if (context.tokens.length > deps.limits.maxPromptTokens) {
     throw overLimit("Prompt has", context.tokens.length, "maxPromptTokens", deps.limits, param);
   }
@@ -52,7 +58,7 @@ export function generateHandler(deps: Deps) {
   return async function generateRoute(c: Context): Promise<Response> {
     const body = parseBody(schema, await readJson(c));
     const model = pickModel(deps, body.model);
-    const context = budgetedPrompt(deps, model, body.prompt, "prompt");
+    const context = await budgetedPrompt(deps, model, body.prompt, "prompt");
     const params: GenerateParams = {
       prompt: body.prompt,
       context,
