@@ -6,6 +6,7 @@
 /** GET /health every `everyMs` until stopped; the latencies in ms and any non-200 status. */
 export function probeHealth(url: string, everyMs = 25) {
   const ms: number[] = [];
+  const at: number[] = [];
   const bad: number[] = [];
   let stopped = false;
   const done = (async () => {
@@ -19,10 +20,19 @@ export function probeHealth(url: string, everyMs = 25) {
         bad.push(0);
       }
       ms.push(performance.now() - t0);
+      at.push(t0);
       await new Promise((r) => setTimeout(r, everyMs));
     }
   })();
   return {
+    /** The slowest answer to a probe sent between `from` and `to` (performance.now()). */
+    maxBetween(from: number, to: number): number {
+      let max = 0;
+      for (let i = 0; i < ms.length; i++) {
+        if (at[i]! >= from && at[i]! <= to) max = Math.max(max, ms[i]!);
+      }
+      return max;
+    },
     async stop() {
       stopped = true;
       await done;
