@@ -12,6 +12,7 @@ import { bodyReader } from "./body_read.ts";
 import { DEFAULT_LIMITS, type Deps, type Limits } from "./deps.ts";
 import { ApiError, errorBody, errorResponse } from "./errors.ts";
 import { createHealth, type Health } from "./health.ts";
+import { preview } from "./json_body.ts";
 import { createMetrics, inc, labels, type Metrics, observe } from "./metrics.ts";
 import type { ModelFailure, ServedModel } from "./models.ts";
 import { completionsHandler } from "./routes/completions.ts";
@@ -95,7 +96,10 @@ export function createApp(options: AppOptions): Hono {
   app.post("/detokenize", detokenizeHandler(deps));
 
   app.notFound((c: Context) =>
-    c.json(errorBody("not_found_error", `No route for ${c.req.method} "${c.req.path}"`, null), 404)
+    c.json(
+      errorBody("not_found_error", `No route for ${c.req.method} ${preview(c.req.path)}`, null),
+      404,
+    )
   );
   app.onError((err, c) => {
     if (err instanceof ApiError) return errorResponse(c, err);

@@ -1,5 +1,6 @@
 /** What every route handler is given: the models, the limits and the metrics. */
 import { ApiError } from "./errors.ts";
+import { preview } from "./json_body.ts";
 import type { Health } from "./health.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Limits } from "./limits.ts";
@@ -30,7 +31,7 @@ export function pickModel(deps: Deps, name: string | undefined): ServedModel {
   throw new ApiError(
     404,
     "not_found_error",
-    `Model "${want}" does not exist; available: ${[...deps.models.keys()].join(", ")}`,
+    `Model ${preview(want)} does not exist; available: ${[...deps.models.keys()].join(", ")}`,
     "model",
   );
 }

@@ -37,3 +37,18 @@ Deno.test("a deeply nested body is a 400, never a 500", async () => {
   assert.equal(res.status, 400);
   assert.match((await res.json()).error.message, /^Invalid "prompt" \(an array of 1\)/);
 });
+
+Deno.test("a hostile model name or path is quoted briefly in the 404", async () => {
+  const { app } = await smallApp();
+  const name = "x".repeat(10_000);
+  for (
+    const res of [
+      await app.request(post("/v1/generate", { model: name })),
+      await app.request(`/v1/models/${name}`),
+      await app.request(`/${name}`),
+    ]
+  ) {
+    assert.equal(res.status, 404);
+    assert.ok((await res.json()).error.message.length < 200);
+  }
+});

@@ -2,6 +2,7 @@
 import type { Context } from "hono";
 import type { Deps } from "../deps.ts";
 import { ApiError } from "../errors.ts";
+import { preview } from "../json_body.ts";
 import { labels, renderMetrics } from "../metrics.ts";
 
 export function modelsHandler(deps: Deps) {
@@ -19,7 +20,7 @@ export function modelHandler(deps: Deps) {
       throw new ApiError(
         404,
         "not_found_error",
-        `Model "${c.req.param("id")}" does not exist`,
+        `Model ${preview(c.req.param("id") ?? "")} does not exist`,
         "model",
       );
     }
