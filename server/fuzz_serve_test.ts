@@ -24,11 +24,12 @@ for (const runtime of ["deno", "bun"]) {
     const dir = await modelsFolder(model);
     try {
       const r = await fuzzServer(runtime, dir, {
-        cases: 260,
+        cases: 130,
         seed: 11,
         heavy: true,
         slowClients: 2,
         targetMs: 100,
+        warmUp: false,
       }, { BODY_TIMEOUT_MS: "1500" });
       console.log(fuzzTable([r]));
       assert.deepEqual(r.serverErrors, []);

@@ -28,7 +28,8 @@ export const DEFAULT_LIMITS: Limits = {
   maxScoreTokens: 200_000,
   maxChoices: 16,
   maxPromptTokens: 4096,
-  maxDetokenizeIds: 100_000,
+  // As many as one /v1/completions request can return (16 choices × 2048 tokens).
+  maxDetokenizeIds: 32_768,
   bodyTimeoutMs: 10_000,
 };
 
