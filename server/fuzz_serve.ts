@@ -260,11 +260,13 @@ export async function fuzzServer(
     const heavy = f.heavy ? heavyCases() : [];
     // Warm-up: each heavy case and a share of generated ones, so the heaps reach the size that
     // the run's requests need; RSS is then read after a pause.
-    if (f.warmUp ?? true) { for (const h of heavy) await send(url, h.c, HEAVY_TIMEOUT_MS); }
-    for (const c of fuzzCases(f.seed + 1, Math.min(f.cases, 300), DEFAULT_LIMITS)) {
-      await send(url, c);
+    if (f.warmUp ?? true) {
+      for (const h of heavy) await send(url, h.c, HEAVY_TIMEOUT_MS);
+      for (const c of fuzzCases(f.seed + 1, Math.min(f.cases, 300), DEFAULT_LIMITS)) {
+        await send(url, c);
+      }
+      await new Promise((r) => setTimeout(r, 2000));
     }
-    if (f.warmUp ?? true) await new Promise((r) => setTimeout(r, 2000));
     const rssWarmMB = await rssMB(child.pid);
 
     // The generated cases, 8 at a time.
