@@ -122,8 +122,9 @@ Deno.test("detokenize() by parts gives what appending to one string gave", () =>
 });
 
 Deno.test("tokenize() and detokenize() take linear time on hostile input", () => {
-  // Each of these took minutes with end-anchored regexes or string appends (quadratic); in
-  // linear time each takes well under a second even on a loaded machine.
+  // Quadratic, each of these takes tens of minutes (1 MB of ")" ~30 min); linear, well
+  // under a second, and a few seconds on a machine loaded many times over: a minute separates
+  // the two with room to spare.
   const cases = [
     ")".repeat(1_000_000) + "a",
     '"'.repeat(1_000_000) + "a",
@@ -137,10 +138,10 @@ Deno.test("tokenize() and detokenize() take linear time on hostile input", () =>
     const t0 = performance.now();
     tokenize(text, { known });
     const ms = performance.now() - t0;
-    assert.ok(ms < 5000, `${JSON.stringify(text.slice(0, 12))}…: ${ms.toFixed(0)} ms`);
+    assert.ok(ms < 60_000, `${JSON.stringify(text.slice(0, 12))}…: ${ms.toFixed(0)} ms`);
   }
   const t0 = performance.now();
   const text = detokenize(Array.from({ length: 400_000 }, (_, i) => (i % 9 ? "the" : "<eos>")));
-  assert.ok(performance.now() - t0 < 5000);
+  assert.ok(performance.now() - t0 < 60_000);
   assert.equal(text.split("\n").length - 1, 44_445); // one line per <eos>
 });
