@@ -18,30 +18,35 @@ function splitWord(raw: string, known: (w: string) => boolean): string[] {
   const out: string[] = [];
   const tail: string[] = [];
   // Leading and trailing punctuation that PTB drops ($ and # are words of their own).
-  if (!CLITICS.includes(w) && !known(w)) w = w.replace(/^[("'`\[{<]+/, "");
-  while (w.startsWith("$") || w.startsWith("#")) {
-    out.push(w[0]!);
-    w = w.slice(1);
-  }
+  if (!CLITICS.includes(w) && !isKnown(w, known)) w = w.replace(/^[("'`\[{<]+/, "");
+  let start = 0;
+  while (w[start] === "$" || w[start] === "#") out.push(w[start++]!);
+  if (start > 0) w = w.slice(start);
   // Each pass drops at least one character and looks at no more than it drops plus a short
-  // word, so the loop is linear in the chunk (an end-anchored regex would be quadratic).
+  // word, so the loop is linear in the chunk (an end-anchored regex would be quadratic); `end`
+  // moves instead of the string being cut each time.
+  let end = w.length;
   for (;;) {
-    const end = trimEndOf(w, CLOSERS);
-    if (end < w.length) {
-      w = w.slice(0, end);
+    const e = trimEndOf(w, CLOSERS, end);
+    if (e < end) {
+      end = e;
       continue;
     }
-    if (w.endsWith("%")) {
+    if (end > 0 && w[end - 1] === "%") {
       tail.push("N");
-      w = w.slice(0, -1);
+      end--;
       continue;
     }
-    if (w.endsWith(".") && !isKnown(w, known) && !isAbbreviation(w)) {
-      w = w.slice(0, -1);
-      continue;
+    if (end > 0 && w[end - 1] === ".") {
+      const head = end <= LONGEST_WORD ? w.slice(0, end) : undefined;
+      if (!(head && (known(head) || isAbbreviation(head)))) {
+        end--;
+        continue;
+      }
     }
     break;
   }
+  w = w.slice(0, end);
   if (w.length > 0) {
     let clitic: string | undefined;
     for (const c of CLITICS) {
@@ -67,9 +72,8 @@ const CLOSERS = new Set([...'")]},;:!?`']);
 /** Closing quotes and brackets that may follow a sentence's last mark. */
 const QUOTES = new Set([..."\"')]"]);
 
-/** The length of `w` without the trailing run of characters in `set`; linear in that run. */
-function trimEndOf(w: string, set: ReadonlySet<string>): number {
-  let end = w.length;
+/** Where the trailing run of characters in `set` before `end` starts; linear in that run. */
+function trimEndOf(w: string, set: ReadonlySet<string>, end = w.length): number {
   while (end > 0 && set.has(w[end - 1]!)) end--;
   return end;
 }
@@ -83,7 +87,7 @@ function isKnown(w: string, known: (w: string) => boolean): boolean {
 
 /** "u.s.", "a.m.": letters each followed by a period. */
 function isAbbreviation(w: string): boolean {
-  return w.length <= LONGEST_WORD && /^(?:[a-z]\.)+$/.test(w);
+  return /^(?:[a-z]\.)+$/.test(w);
 }
 
 function numberOrWord(w: string): string[] {
