@@ -58,19 +58,24 @@ Deno.test("a body that arrives too slowly is answered 408 and the connection clo
   const { server, port } = await serve({ bodyTimeoutMs: 300 });
   try {
     const body = new TextEncoder().encode(JSON.stringify({ text: "the said" }));
-    const t0 = performance.now();
     const slow = await raw(port, headers(body.length), [body.subarray(0, 3)], 0);
     assert.match(slow, /^HTTP\/1\.1 408 /);
     assert.match(slow, /"type":"request_timeout"/);
     assert.match(slow, /within 300 ms \(BODY_TIMEOUT_MS\)/);
-    assert.ok(performance.now() - t0 < 5000);
-    // Pieces that keep coming within the budget are read as one body.
+  } finally {
+    await server.shutdown();
+  }
+  // Pieces that keep coming within the budget (a minute: a busy machine cannot miss it) are
+  // read as one body.
+  const { server: patient, port: p2 } = await serve({ bodyTimeoutMs: 60_000 });
+  try {
+    const body = new TextEncoder().encode(JSON.stringify({ text: "the said" }));
     const pieces = [body.subarray(0, 5), body.subarray(5, 12), body.subarray(12)];
-    const ok = await raw(port, headers(body.length), pieces, 30);
+    const ok = await raw(p2, headers(body.length), pieces, 30);
     assert.match(ok, /^HTTP\/1\.1 200 /);
     assert.match(ok, /"tokens":\["the","said","<eos>"\]/);
   } finally {
-    await server.shutdown();
+    await patient.shutdown();
   }
 });
 
