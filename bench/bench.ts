@@ -16,15 +16,17 @@ import { dirname, join } from "node:path";
 import { z } from "zod";
 import { CELL_KINDS } from "../shared/config.ts";
 import { ptbDir } from "../shared/ptb.ts";
+import { fuzzTable } from "./fuzz_serve.ts";
 import { tempDir } from "../shared/testing.ts";
 import { helpText, kebab, parseFlags, parseList, runCli } from "../shared/flags.ts";
+import type { FuzzResult } from "./fuzz_serve.ts";
 import { machineInfo, type Meta, renderReport } from "./report.ts";
 import { parseResult, ServeBenchSchema, TorchRefSchema, TrainBenchSchema } from "./results.ts";
 import { benchRows, renderRows, type Results } from "./table.ts";
 
 const USAGE = "usage: deno task bench [--quick] [flags]";
 const int = (min: number) => z.number().int().min(min);
-export const PHASES = ["train", "serve", "torch"] as const;
+export const PHASES = ["train", "serve", "torch", "fuzz"] as const;
 
 export const BENCH_FLAGS = {
   quick: {
@@ -124,6 +126,14 @@ export function plan(s: Settings, python: string | undefined, json: (n: string) 
       ...(s.model ? ["--model", s.model] : ["--hidden", String(s.hidden)]),
     ], "bench:serve");
   }
+  if (s.phases.includes("fuzz")) {
+    // The hostile-client run on the same model, on Deno and Bun (bench/fuzz_serve.ts).
+    deno("bench/fuzz_serve.ts", [
+      ...["--data", data],
+      ...(s.model ? ["--model", s.model] : ["--hidden", String(s.hidden)]),
+      ...(s.quick ? ["--cases", "260"] : []),
+    ], "fuzz:serve");
+  }
   if (s.phases.includes("torch") && python) {
     // PyTorch measures what the rotor phases of this run measure (all of it when run alone).
     const alone = !s.phases.includes("train") && !s.phases.includes("serve");
@@ -217,6 +227,8 @@ async function main(argv: string[]): Promise<void> {
         (results.trainThreaded ??= []).push(parseResult(TrainBenchSchema, text, step.label));
       } else if (step.label === "bench:serve") {
         results.serve = parseResult(ServeBenchSchema, text, step.label);
+      } else if (step.label === "fuzz:serve") {
+        results.fuzz = JSON.parse(text) as FuzzResult[];
       } else {
         results.torch = parseResult(TorchRefSchema, text, step.label);
         notes.push(...(results.torch.notes ?? []).map((n) => `PyTorch: ${n}`));
@@ -233,6 +245,7 @@ async function main(argv: string[]): Promise<void> {
 
   const rows = benchRows(results);
   console.log(`\n${renderRows(rows)}`);
+  if (results.fuzz) console.log(`\n${fuzzTable(results.fuzz)}`);
   if (notes.length) console.log(`\n${notes.join("\n")}`);
 
   const { help: _, ...settings } = s;

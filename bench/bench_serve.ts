@@ -45,7 +45,8 @@ export const SERVE_BENCH_FLAGS = {
   json: { schema: z.string().optional(), help: "Also write the results to this JSON file" },
 };
 
-async function untrainedModel(data: string, hidden: number): Promise<string> {
+/** An untrained uGRU with the PTB vocabulary, saved to a temp folder (its own parent). */
+export async function untrainedModel(data: string, hidden: number): Promise<string> {
   await initBackend("wasm");
   const vocab = buildVocab(ptbTokens(await readPtbSplit(data, "train")));
   const config = parseModelConfig({

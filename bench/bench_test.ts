@@ -15,7 +15,7 @@ Deno.test("resolveSettings() --quick shrinks what was not given explicitly", () 
     "reports/bench",
   ]);
   assert.deepEqual(full.bpttList, [35, 150]);
-  assert.deepEqual(full.phases, ["train", "serve", "torch"]);
+  assert.deepEqual(full.phases, ["train", "serve", "torch", "fuzz"]);
   const quick = resolveSettings(["--quick", "--hidden", "64", "--out=/tmp/x"]);
   assert.deepEqual(
     [quick.reps, quick.hidden, quick.vocab, quick.tokens, quick.scoreLines, quick.out],
@@ -43,9 +43,13 @@ Deno.test("plan() runs each phase once with the same sizes, PyTorch only where f
     "bench:train",
     "bench:train@2",
     "bench:serve",
+    "fuzz:serve",
     "torch_ref",
   ]);
-  const [train, threaded, serve, torch] = steps;
+  const [train, threaded, serve, fuzz, torch] = steps;
+  assert.ok(
+    fuzz!.args.join(" ").includes("bench/fuzz_serve.ts --data /ptb --hidden 32 --cases 260"),
+  );
   const sizes = ["--reps", "1", "--batch", "20", "--hidden", "32", "--vocab", "1000"];
   assert.deepEqual(train!.args.slice(2), [
     ...["bench/bench_train.ts", "--cells", "rnn,urnn,gru,ugru", "--bptt", "35,150"],
@@ -57,7 +61,7 @@ Deno.test("plan() runs each phase once with the same sizes, PyTorch only where f
     ...["--workers", "1", "--threads", "2", ...sizes, "--json", "/tmp/bench:train@2.json"],
   ]);
   const oneThread = plan(resolveSettings(["--threads", "1"]), undefined, json);
-  assert.deepEqual(oneThread.map((st) => st.label), ["bench:train", "bench:serve"]);
+  assert.deepEqual(oneThread.map((st) => st.label), ["bench:train", "bench:serve", "fuzz:serve"]);
   assert.throws(() => resolveSettings(["--threads", "1,0"]), /Invalid item "0" in --threads/);
   assert.ok(
     serve!.args.join(" ").includes(
@@ -74,6 +78,7 @@ Deno.test("plan() runs each phase once with the same sizes, PyTorch only where f
     "bench:train",
     "bench:train@2",
     "bench:serve",
+    "fuzz:serve",
   ]);
   const serveOnly = plan(resolveSettings(["--phases", "serve,torch"]), "python3", json);
   assert.deepEqual(serveOnly.map((st) => st.label), ["bench:serve", "torch_ref"]);

@@ -2,6 +2,7 @@
  * reports/bench.md and reports/bench.json: the suite's table with the machine, the command
  * and the date it was measured on, and the details behind the training rows.
  */
+import { fuzzTable } from "./fuzz_serve.ts";
 import { readFile } from "node:fs/promises";
 import { availableParallelism, totalmem } from "node:os";
 import {
@@ -137,5 +138,9 @@ PyTorch. Timings are never a test's pass or fail.
 
 ${renderRows(rows)}
 ${notes.length ? `\n${notes.map((n) => `- ${n}`).join("\n")}\n` : ""}
-${trainDetails(results)}`;
+${trainDetails(results)}${
+    results.fuzz
+      ? `\n## Hostile client (\`deno task fuzz:serve\`)\n\n${fuzzTable(results.fuzz)}\n`
+      : ""
+  }`;
 }

@@ -5,6 +5,7 @@
  */
 import { orthOverheads } from "../trainer/step_time.ts";
 import type { ServeBench, TorchRef, TrainBench } from "./results.ts";
+import type { FuzzResult } from "./fuzz_serve.ts";
 
 export interface Results {
   /** One-thread processes: one process and every --workers count. */
@@ -13,6 +14,8 @@ export interface Results {
   trainThreaded?: TrainBench[];
   serve?: ServeBench;
   torch?: TorchRef;
+  /** The hostile-client run (bench/fuzz_serve.ts), one result per server runtime. */
+  fuzz?: FuzzResult[];
 }
 
 export type Met = "yes" | "MISS" | "—" | "no PyTorch";

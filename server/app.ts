@@ -8,11 +8,13 @@
 import { readFileSync } from "node:fs";
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import { bodyReader } from "./body_read.ts";
 import { DEFAULT_LIMITS, type Deps, type Limits } from "./deps.ts";
 import { ApiError, errorBody, errorResponse } from "./errors.ts";
+import { createHealth, type Health } from "./health.ts";
+import { preview } from "./json_body.ts";
 import { createMetrics, inc, labels, type Metrics, observe } from "./metrics.ts";
-import type { ServedModel } from "./models.ts";
+import type { ModelFailure, ServedModel } from "./models.ts";
 import { completionsHandler } from "./routes/completions.ts";
 import { generateHandler } from "./routes/generate.ts";
 import { healthHandler, metricsHandler, modelHandler, modelsHandler } from "./routes/info.ts";
@@ -30,6 +32,10 @@ export interface AppOptions {
   /** False while models are still loading. */
   ready?: () => boolean;
   metrics?: Metrics;
+  /** Model folders that could not be loaded (listed by /health and /v1/models). */
+  failedModels?: ModelFailure[];
+  /** Whether the backend can be trusted; the server's entry point exits when it cannot. */
+  health?: Health;
 }
 
 let playgroundHtml: string | undefined;
@@ -44,7 +50,13 @@ export function createApp(options: AppOptions): Hono {
     defaultModel: options.defaultModel,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     metrics: options.metrics ?? createMetrics(),
+    health: options.health ?? createHealth(),
+    failedModels: options.failedModels ?? [],
   };
+  // A poisoned backend ends every open stream (with an `error` event) and takes no more work.
+  deps.health.onPoisoned((reason) => {
+    for (const m of deps.models.values()) m.engine.close(new Error(reason));
+  });
   const app = new Hono();
 
   app.use("*", async (c, next) => {
@@ -60,21 +72,14 @@ export function createApp(options: AppOptions): Hono {
       c.res = new Response(res.body.pipeThrough(new TransformStream({ flush: done })), res);
     } else done();
   });
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: deps.limits.maxBodyBytes,
-      onError: (c) =>
-        c.json(
-          errorBody(
-            "request_too_large",
-            `Request body is larger than the limit of ${deps.limits.maxBodyBytes} bytes`,
-            null,
-          ),
-          413,
-        ),
-    }),
-  );
+  app.use("*", async (c, next) => {
+    const reason = deps.health.poisoned();
+    if (reason === undefined || c.req.path === "/health" || c.req.path === "/metrics") {
+      return await next();
+    }
+    return c.json(errorBody("service_unavailable", reason, null), 503);
+  });
+  app.use("*", bodyReader(deps.limits));
 
   app.get("/", (c) => c.html(playground()));
   app.get(
@@ -91,12 +96,18 @@ export function createApp(options: AppOptions): Hono {
   app.post("/detokenize", detokenizeHandler(deps));
 
   app.notFound((c: Context) =>
-    c.json(errorBody("not_found_error", `No route for ${c.req.method} "${c.req.path}"`, null), 404)
+    c.json(
+      errorBody("not_found_error", `No route for ${c.req.method} ${preview(c.req.path)}`, null),
+      404,
+    )
   );
   app.onError((err, c) => {
     if (err instanceof ApiError) return errorResponse(c, err);
+    if (deps.health.check(err)) {
+      return c.json(errorBody("service_unavailable", deps.health.poisoned()!, null), 503);
+    }
     console.error(err);
-    return c.json(errorBody("server_error", err.message, null), 500);
+    return c.json(errorBody("server_error", err.message.slice(0, 200), null), 500);
   });
   return app;
 }

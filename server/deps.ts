@@ -1,25 +1,13 @@
 /** What every route handler is given: the models, the limits and the metrics. */
 import { ApiError } from "./errors.ts";
+import { preview } from "./json_body.ts";
+import type { Health } from "./health.ts";
 import type { Metrics } from "./metrics.ts";
-import type { ServedModel } from "./models.ts";
+import type { Limits } from "./limits.ts";
+import type { ModelFailure, ServedModel } from "./models.ts";
 
-export interface Limits {
-  /** Largest request body in bytes (413 past it). */
-  maxBodyBytes: number;
-  /** Largest `max_tokens` a generation may ask for. */
-  maxTokens: number;
-  /** Most tokens one /v1/perplexity request may score (413 past it). */
-  maxScoreTokens: number;
-  /** Most completions one /v1/completions request may ask for (`n` × prompts). */
-  maxChoices: number;
-}
-
-export const DEFAULT_LIMITS: Limits = {
-  maxBodyBytes: 1_000_000,
-  maxTokens: 2048,
-  maxScoreTokens: 200_000,
-  maxChoices: 16,
-};
+export type { Limits } from "./limits.ts";
+export { DEFAULT_LIMITS, overLimit } from "./limits.ts";
 
 export interface Deps {
   models: ReadonlyMap<string, ServedModel>;
@@ -27,6 +15,9 @@ export interface Deps {
   defaultModel?: string;
   limits: Limits;
   metrics: Metrics;
+  health: Health;
+  /** Models that could not be loaded, and why. */
+  failedModels: ModelFailure[];
 }
 
 /** The requested model, the default one, or a 404 naming what exists. */
@@ -40,7 +31,7 @@ export function pickModel(deps: Deps, name: string | undefined): ServedModel {
   throw new ApiError(
     404,
     "not_found_error",
-    `Model "${want}" does not exist; available: ${[...deps.models.keys()].join(", ")}`,
+    `Model ${preview(want)} does not exist; available: ${[...deps.models.keys()].join(", ")}`,
     "model",
   );
 }

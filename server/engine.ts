@@ -63,6 +63,8 @@ export interface Engine {
   /** Whether `n` more jobs fit in the batch and queue now. */
   canAccept(n: number): boolean;
   stats(): EngineStats;
+  /** End every stream with `err` and refuse new jobs (the backend can no longer be trusted). */
+  close(err: Error): void;
 }
 
 interface Stream {
@@ -71,10 +73,18 @@ interface Stream {
   input: number;
   /** The prompt's state while waiting to join the batch, [1,H] per layer. */
   joining?: ModelState;
+  /** Prompt ids read into `joining` so far. */
+  read: number;
   done: (end: JobEnd) => void;
   fail: (err: Error) => void;
   ended: boolean;
 }
+
+/**
+ * Prompt tokens read per tick, across the streams waiting to join: a chunk takes about as long
+ * as a batched step, so neither the streams already generating nor /health wait long.
+ */
+export const PREFILL_TOKENS = 128;
 
 /** Yield to the event loop so responses flush and requests arrive; setTimeout(0) clamps to ~1 ms. */
 const yieldTask = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -89,6 +99,7 @@ export function createEngine(
   let active: Stream[] = [];
   let state: ModelState | undefined; // rows aligned with `active`
   let running = false;
+  let closed: Error | undefined;
 
   const end = (s: Stream, how: JobEnd | Error) => {
     if (s.ended) return;
@@ -99,19 +110,27 @@ export function createEngine(
     else s.done(how);
   };
 
-  /** Read all but the last context id; the state is that of the prompt. */
-  const prefill = (s: Stream): void => {
+  /**
+   * Read up to `budget` more of the prompt (all context ids but the last) into `s.joining`;
+   * returns how many were read. A long prompt is read over several ticks, so the batch keeps
+   * stepping between its chunks and the wasm heap holds one chunk's activations at a time.
+   */
+  const prefill = (s: Stream, budget: number): number => {
     const ctx = s.job.context;
-    s.input = ctx[ctx.length - 1]!;
-    if (ctx.length === 1) {
-      s.joining = zeroState(cfg, 1);
-      return;
-    }
+    const n = ctx.length - 1;
+    s.input = ctx[n]!;
+    s.joining ??= zeroState(cfg, 1);
+    const k = Math.min(budget, n - s.read);
+    if (k <= 0) return 0;
+    const prev = s.joining;
     s.joining = tf.tidy(() => {
-      const x = tf.tensor2d(ctx.subarray(0, ctx.length - 1), [1, ctx.length - 1], "int32");
-      const out = forwardHidden(params, cfg, x, zeroState(cfg, 1)).state;
+      const x = tf.tensor2d(ctx.subarray(s.read, s.read + k), [1, k], "int32");
+      const out = forwardHidden(params, cfg, x, prev).state;
       return out.map((l) => ({ h: tf.keep(l.h), ...(l.c ? { c: tf.keep(l.c) } : {}) }));
     });
+    disposeState(prev);
+    s.read += k;
+    return k;
   };
 
   /** Rebuild the batch state for `keep` (indices into the old batch) plus the joiners. */
@@ -152,15 +171,18 @@ export function createEngine(
     for (const s of queue) if (s.job.signal?.aborted) end(s, "aborted");
     const waiting = queue.filter((s) => !s.ended);
     queue.length = 0;
-    // Join: as many waiting streams as there is room for, prompts read one by one.
+    // Join: as many waiting streams as there is room for, prompts read one by one, at most
+    // PREFILL_TOKENS of them per tick; a stream whose prompt is not read yet stays first.
     const joiners: Stream[] = [];
+    let budget = PREFILL_TOKENS;
     while (admit && keep.length + joiners.length < opts.maxActive && waiting.length > 0) {
-      const s = waiting.shift()!;
+      const s = waiting[0]!;
       try {
-        prefill(s);
-        joiners.push(s);
+        budget -= prefill(s, budget);
+        if (s.read < s.job.context.length - 1) break;
+        joiners.push(waiting.shift()!);
       } catch (err) {
-        end(s, err as Error);
+        end(waiting.shift()!, err as Error);
       }
     }
     queue.push(...waiting);
@@ -223,10 +245,11 @@ export function createEngine(
   };
 
   const canAccept = (n: number) =>
-    active.length + queue.length + n <= opts.maxActive + opts.maxQueue;
+    !closed && active.length + queue.length + n <= opts.maxActive + opts.maxQueue;
   return {
     canAccept,
     submit(job) {
+      if (closed) throw closed;
       if (!canAccept(1)) {
         throw new EngineBusyError(1);
       }
@@ -236,6 +259,7 @@ export function createEngine(
           job,
           prng: createPrng(job.seed),
           input: 0,
+          read: 0,
           done: resolve,
           fail: reject,
           ended: false,
@@ -244,6 +268,16 @@ export function createEngine(
       });
     },
     stats: () => ({ active: active.length, queued: queue.length }),
+    close(err) {
+      closed = err;
+      for (const s of [...active, ...queue]) {
+        s.joining = undefined; // in a heap that may be corrupt: not touched again
+        end(s, err);
+      }
+      active = [];
+      queue.length = 0;
+      state = undefined;
+    },
   };
 }
 

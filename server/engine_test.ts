@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { tf } from "../shared/tf.ts";
 import { forwardLogits, zeroState } from "../shared/model.ts";
-import { type Engine, EngineBusyError, type Job, type SampledToken, topK } from "./engine.ts";
+import {
+  type Engine,
+  EngineBusyError,
+  type Job,
+  PREFILL_TOKENS,
+  type SampledToken,
+  topK,
+} from "./engine.ts";
 import { smallServedModel } from "./testing.ts";
 
 function job(seed: number, n: number, out: number[], extra: Partial<Job> = {}): Job {
@@ -118,4 +125,39 @@ Deno.test("createEngine() reports each token's log-probability at temperature 1,
     });
     if (sampling.temperature === 0) assert.ok(got.every((t) => t.top![0]![0] === t.id));
   }
+});
+
+Deno.test("createEngine() reads a long prompt in chunks while the batch keeps stepping", async () => {
+  const m = await smallServedModel({ maxActive: 8, maxQueue: 8 });
+  const n = 6 * PREFILL_TOKENS;
+  const context = Int32Array.from({ length: n + 1 }, (_, i) => 2 + (i * 5) % 30);
+  // The first token's log-probability equals one pass over the whole prompt.
+  const state = zeroState(m.config, 1);
+  const t = tf.tidy(() =>
+    tf.logSoftmax(
+      forwardLogits(m.params, m.config, tf.tensor2d(context, [1, n + 1], "int32"), state).logits,
+    )
+  );
+  const lp = (t.dataSync() as Float32Array).subarray(n * m.config.vocabSize);
+  t.dispose();
+  state.forEach((s) => s.h.dispose());
+  let busyTokens = 0, longFirst = -1;
+  let first: SampledToken | undefined;
+  const busy = m.engine.submit(job(1, 1000, [], {
+    onToken: () => (busyTokens++, longFirst < 0),
+  }));
+  await new Promise((r) => setTimeout(r, 5));
+  const before = busyTokens;
+  await m.engine.submit(job(2, 1, [], {
+    context,
+    onToken: (tok) => {
+      first = tok;
+      longFirst = busyTokens;
+      return false;
+    },
+  }));
+  await busy;
+  // One tick per chunk: the busy stream got a token between the chunks.
+  assert.ok(longFirst - before >= 5, `${longFirst - before} tokens while the prompt was read`);
+  assert.ok(Math.abs(first!.logprob - lp[first!.id]!) < 1e-4);
 });

@@ -2,11 +2,13 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
+import { jsonDepth, MAX_JSON_DEPTH, preview } from "./json_body.ts";
 
 export type ErrorType =
   | "invalid_request_error"
   | "not_found_error"
   | "request_too_large"
+  | "request_timeout"
   | "rate_limit_error"
   | "service_unavailable"
   | "server_error";
@@ -45,7 +47,7 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infe
   const param = issue.path.join(".") || null;
   let value: unknown = body;
   for (const k of issue.path) value = (value as Record<PropertyKey, unknown> | undefined)?.[k];
-  const shown = value === undefined ? "" : ` ${JSON.stringify(value)?.slice(0, 80)}`;
+  const shown = value === undefined ? "" : ` ${preview(value)}`;
   const message = param ? `Invalid "${param}"${shown}: ${issue.message}` : issue.message;
   throw new ApiError(400, "invalid_request_error", message, param);
 }
@@ -53,13 +55,21 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infe
 /** The JSON body of a request, or a 400 saying why it is not JSON. */
 export async function readJson(c: Context): Promise<unknown> {
   const text = await c.req.text();
+  const depth = jsonDepth(text);
+  if (depth > MAX_JSON_DEPTH) {
+    throw new ApiError(
+      400,
+      "invalid_request_error",
+      `Body nests ${depth} levels deep, more than the limit of ${MAX_JSON_DEPTH}`,
+    );
+  }
   try {
     return JSON.parse(text);
   } catch (err) {
     throw new ApiError(
       400,
       "invalid_request_error",
-      `Body is not valid JSON: ${(err as Error).message}`,
+      `Body is not valid JSON: ${(err as Error).message.slice(0, 120)}`,
     );
   }
 }

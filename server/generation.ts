@@ -7,7 +7,7 @@ import { EOS } from "../shared/vocab.ts";
 import type { Engine, SampledToken } from "./engine.ts";
 import type { ServedModel } from "./models.ts";
 import { createStopMatcher } from "./stop.ts";
-import { piece, promptContext } from "./text.ts";
+import { type Context, piece, promptContext } from "./text.ts";
 
 export type FinishReason = "length" | "sentences" | "stop" | "cancelled";
 
@@ -22,6 +22,8 @@ export interface GenerateParams {
   stop: string[];
   /** Alternatives per token to report (completions' `logprobs`). */
   topLogprobs?: number;
+  /** The prompt already tokenized (to check its budget), else it is tokenized here. */
+  context?: Context;
 }
 
 export interface TokenEvent {
@@ -79,7 +81,7 @@ export async function generate(
 ): Promise<GenerationResult> {
   const t0 = performance.now();
   const vocab = model.vocab;
-  const ctx = promptContext(vocab, p.prompt);
+  const ctx = p.context ?? promptContext(vocab, p.prompt);
   const stop = createStopMatcher<TokenEvent>(p.stop);
   let lineStart = ctx.tokens.length === 0 || ctx.tokens.at(-1) === EOS;
   let sampled = 0, released = 0, sentences = 0, text = "";

@@ -1,9 +1,10 @@
 /** `deno task start`: serve every model under MODELS_DIR (or MODEL_URL) with Deno.serve. */
-import { prepare, readServeEnv } from "./startup.ts";
+import { POISONED_EXIT, POISONED_GRACE_MS, prepare, readServeEnv } from "./startup.ts";
 
 const env = readServeEnv(Deno.env.toObject());
 try {
-  const { app } = await prepare(env);
+  const { app, health } = await prepare(env);
+  health.onPoisoned(() => setTimeout(() => Deno.exit(POISONED_EXIT), POISONED_GRACE_MS));
   Deno.serve({
     port: env.port,
     hostname: env.host,

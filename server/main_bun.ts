@@ -1,5 +1,5 @@
 /** `bun server/main_bun.ts`: the same server on Bun. */
-import { prepare, readServeEnv } from "./startup.ts";
+import { POISONED_EXIT, POISONED_GRACE_MS, prepare, readServeEnv } from "./startup.ts";
 
 declare const Bun: {
   serve(o: {
@@ -12,7 +12,8 @@ declare const Bun: {
 
 const env = readServeEnv(process.env);
 try {
-  const { app } = await prepare(env);
+  const { app, health } = await prepare(env);
+  health.onPoisoned(() => setTimeout(() => process.exit(POISONED_EXIT), POISONED_GRACE_MS));
   // idleTimeout (seconds, at most 255) would otherwise cut long quiet streams at 10 s.
   const server = Bun.serve({
     port: env.port,

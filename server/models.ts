@@ -85,14 +85,41 @@ export function modelName(location: string): string {
   return basename(path.replace(/\/+$/, "")) || "model";
 }
 
+/** A model that could not be loaded, and why (listed by /health and /v1/models). */
+export interface ModelFailure {
+  name: string;
+  error: string;
+}
+
 /** Load every named location (folder or http(s) URL) and wrap it for serving. */
 export async function loadModels(
   locations: Map<string, string>,
   engine: EngineOptions,
 ): Promise<Map<string, ServedModel>> {
-  const models = new Map<string, ServedModel>();
-  for (const [name, location] of locations) {
-    models.set(name, serveModel(name, await loadModel(location), engine));
-  }
+  const { models, failures } = await loadModelsSkipping(locations, engine);
+  if (failures.length > 0) throw new Error(`Model "${failures[0]!.name}": ${failures[0]!.error}`);
   return models;
+}
+
+/**
+ * Load every location it can: a bad one (unreadable, corrupt, naming files outside its folder)
+ * is skipped with one log line naming it and the problem, and the others are served.
+ */
+export async function loadModelsSkipping(
+  locations: Map<string, string>,
+  engine: EngineOptions,
+  log: (line: string) => void = () => {},
+): Promise<{ models: Map<string, ServedModel>; failures: ModelFailure[] }> {
+  const models = new Map<string, ServedModel>();
+  const failures: ModelFailure[] = [];
+  for (const [name, location] of locations) {
+    try {
+      models.set(name, serveModel(name, await loadModel(location), engine));
+    } catch (err) {
+      const error = (err as Error).message.slice(0, 300);
+      failures.push({ name, error });
+      log(`model ${name} skipped: ${error}`);
+    }
+  }
+  return { models, failures };
 }

@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { useWasm } from "../shared/testing.ts";
-import { findModelDirs, loadModels, modelName } from "./models.ts";
+import { findModelDirs, loadModels, loadModelsSkipping, modelName } from "./models.ts";
+import { DEFAULT_LIMITS } from "./limits.ts";
 import { readServeEnv } from "./startup.ts";
+import { createApp } from "./app.ts";
 import { smallModelDir } from "./testing.ts";
 
 Deno.test("findModelDirs() lists folders holding a model.json, by name", async () => {
@@ -49,6 +51,8 @@ Deno.test("readServeEnv() applies defaults and refuses a bad PORT, SCORE_WORKERS
     scoreWorkers: 2,
     scoreWorkerThreads: 1,
     wasmThreads: 1,
+    strictModels: false,
+    limits: DEFAULT_LIMITS,
   });
   // Two backend threads already use both cores: no score workers unless asked.
   assert.equal(readServeEnv({ WASM_THREADS: "2" }).scoreWorkers, 0);
@@ -71,4 +75,38 @@ Deno.test("readServeEnv() applies defaults and refuses a bad PORT, SCORE_WORKERS
     );
   }
   assert.equal(readServeEnv({ SCORE_WORKER_THREADS: "2" }).scoreWorkerThreads, 2);
+});
+
+Deno.test("a bad model folder is skipped with one line naming it, and the others are served", async () => {
+  await useWasm();
+  const parent = await Deno.makeTempDir({ prefix: "rotor-models-" });
+  const good = join(parent, "good"), bad = join(parent, "bad");
+  for (const d of [good, bad]) {
+    await Deno.mkdir(d);
+    for (const f of ["model.json", "vocab.txt", "weights.bin"]) {
+      await Deno.copyFile(join(await smallModelDir(), f), join(d, f));
+    }
+  }
+  await Deno.writeFile(join(bad, "weights.bin"), new Uint8Array(10));
+  const lines: string[] = [];
+  const dirs = await findModelDirs(parent);
+  const { models, failures } = await loadModelsSkipping(
+    dirs,
+    { maxActive: 1, maxQueue: 0 },
+    (l) => lines.push(l),
+  );
+  assert.deepEqual([...models.keys()], ["good"]);
+  assert.equal(failures.length, 1);
+  assert.equal(failures[0]!.name, "bad");
+  assert.match(failures[0]!.error, /bad\/model\.json: weights\.bin: 10 bytes, model\.json says/);
+  assert.deepEqual(lines, [`model bad skipped: ${failures[0]!.error}`]);
+  await assert.rejects(loadModels(dirs, { maxActive: 1, maxQueue: 0 }), /^Error: Model "bad": /);
+  // /health and /v1/models list it.
+  const app = createApp({ models, failedModels: failures });
+  const health = await (await app.request("/health")).json();
+  assert.deepEqual(health.failed_models, failures);
+  assert.deepEqual((await (await app.request("/v1/models")).json()).failed, failures);
+  assert.equal(readServeEnv({ STRICT_MODELS: "1" }).strictModels, true);
+  assert.throws(() => readServeEnv({ STRICT_MODELS: "2" }), /STRICT_MODELS must be 0 or 1, got 2/);
+  await Deno.remove(parent, { recursive: true });
 });

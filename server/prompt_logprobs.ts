@@ -1,8 +1,13 @@
 /** Log-probabilities of a prompt's own tokens, as completions' `echo` + `logprobs` reports them. */
 import { tf } from "../shared/tf.ts";
-import type { Tensor2D } from "../shared/tf.ts";
-import { disposeState, forwardLogits, zeroState } from "../shared/model.ts";
-import { logSumExp, topK } from "./engine.ts";
+import type { Tensor, Tensor1D, Tensor2D } from "../shared/tf.ts";
+import {
+  disposeState,
+  forwardHidden,
+  type ModelState,
+  outputMatrix,
+  zeroState,
+} from "../shared/model.ts";
 import type { ServedModel } from "./models.ts";
 
 export interface PromptLogprobs {
@@ -12,26 +17,79 @@ export interface PromptLogprobs {
   top: [number, number][][];
 }
 
-/** Score `ids` (a context starting with `<eos>`) in one pass. */
-export function promptLogprobs(model: ServedModel, ids: Int32Array, k: number): PromptLogprobs {
+/**
+ * Positions read and projected at once. The wasm heap never shrinks, so its peak is what a
+ * request costs for good: a block bounds it by a few [ECHO_BLOCK, V] tensors, whatever the
+ * prompt's length; and one block's work is short enough for other requests to run between.
+ */
+export const ECHO_BLOCK = 64;
+
+const yieldTask = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/**
+ * Score `ids` (a context starting with `<eos>`) block by block, the state carried across. Only
+ * [len] probabilities and [len, k] alternatives leave the backend: its softmax kernel and top-k
+ * run there (log-softmax as separate ops, or a loop over every row in JS, took several times
+ * longer); a block where a target's probability underflowed float32 takes −logSumExp instead.
+ */
+export async function promptLogprobs(
+  model: ServedModel,
+  ids: Int32Array,
+  k: number,
+): Promise<PromptLogprobs> {
   const n = ids.length - 1;
-  if (n < 1) return { logprobs: [], top: [] };
-  const v = model.config.vocabSize;
-  const state = zeroState(model.config, 1);
-  // tidy returns the tensor: it would walk a returned typed array element by element.
-  const t = tf.tidy(() => {
-    const x = tf.tensor2d(ids.subarray(0, n), [1, n], "int32");
-    return forwardLogits(model.params, model.config, x, state).logits as Tensor2D;
-  });
-  const logits = t.dataSync() as Float32Array; // [n, V]
-  t.dispose();
-  disposeState(state);
   const logprobs: number[] = [], top: [number, number][][] = [];
-  for (let t = 0; t < n; t++) {
-    const row = logits.subarray(t * v, (t + 1) * v);
-    const lse = logSumExp(row);
-    logprobs.push(row[ids[t + 1]!]! - lse);
-    top.push(k > 0 ? topK(row, k).map(([id, x]) => [id, x - lse]) : []);
+  if (n < 1) return { logprobs, top };
+  const cfg = model.config, v = cfg.vocabSize;
+  // Built once per request: a tied embedding's transpose costs as much as a block's product.
+  const w = tf.keep(outputMatrix(model.params, cfg));
+  const bias = model.params["output/b"] as Tensor1D;
+  let state: ModelState = zeroState(cfg, 1);
+  try {
+    for (let from = 0; from < n; from += ECHO_BLOCK) {
+      const len = Math.min(ECHO_BLOCK, n - from);
+      const at = Int32Array.from({ length: len }, (_, t) => t * v + ids[from + t + 1]!);
+      const prev = state;
+      const out = tf.tidy(() => {
+        const x = tf.tensor2d(ids.subarray(from, from + len), [1, len], "int32");
+        const r = forwardHidden(model.params, cfg, x, prev);
+        const logits = tf.fused.matMul({ a: r.hidden, b: w, bias }) as Tensor2D; // [len, V]
+        const p = tf.softmax(logits);
+        const picked = tf.gather(tf.reshape(p, [-1]), tf.tensor1d(at, "int32")); // [len]
+        const best = k > 0 ? tf.topk(p, k) : undefined; // [len, k]
+        const next = r.state.map((l) => ({ h: tf.keep(l.h), ...(l.c ? { c: tf.keep(l.c) } : {}) }));
+        return { logits, picked, topP: best?.values, topI: best?.indices, state: next };
+      }) as { logits: Tensor2D; picked: Tensor; topP?: Tensor; topI?: Tensor; state: ModelState };
+      state = out.state;
+      disposeState(prev);
+      let lp = Float64Array.from(out.picked.dataSync() as Float32Array, Math.log);
+      if (!lp.every(Number.isFinite)) {
+        const exact = tf.tidy(() =>
+          tf.sub(
+            tf.gather(tf.reshape(out.logits, [-1]), tf.tensor1d(at, "int32")),
+            tf.logSumExp(out.logits, 1),
+          )
+        );
+        lp = Float64Array.from(exact.dataSync() as Float32Array);
+        exact.dispose();
+      }
+      const tp = out.topP?.dataSync() as Float32Array | undefined;
+      const ti = out.topI?.dataSync() as Int32Array | undefined;
+      tf.dispose([out.logits, out.picked, ...(out.topP ? [out.topP, out.topI!] : [])]);
+      for (let t = 0; t < len; t++) {
+        logprobs.push(lp[t]!);
+        top.push(
+          Array.from(
+            { length: k },
+            (_, j) => [ti![t * k + j]!, Math.log(tp![t * k + j]!)] as [number, number],
+          ),
+        );
+      }
+      if (from + len < n) await yieldTask();
+    }
+  } finally {
+    disposeState(state);
+    if (cfg.tieWeights) w.dispose();
   }
   return { logprobs, top };
 }

@@ -17,7 +17,7 @@ import {
   type Score,
   scoredRange,
   type ScoreOptions,
-  scoreStream,
+  scoreStreamYielding,
 } from "../shared/perplexity.ts";
 
 export type ScoreRequest =
@@ -158,7 +158,7 @@ async function scoreOn(
     return await helper.score(stream, opts);
   } catch (err) {
     console.error(`${(err as Error).message}; scoring those columns in this thread`);
-    return scoreStream(params, config, stream, opts);
+    return scoreStreamYielding(params, config, stream, opts);
   }
 }
 
@@ -195,7 +195,7 @@ export async function scoreShared(
 ): Promise<Scored> {
   const targets = stream.length - 1;
   const cols = columnCount(targets, opts.batch);
-  if (helpers.length === 0 || cols < 2) return scoreStream(params, config, stream, opts);
+  if (helpers.length === 0 || cols < 2) return scoreStreamYielding(params, config, stream, opts);
   if (helpers.length > 1) {
     const k = Math.min(helpers.length, cols);
     const parts = helpers.slice(0, k).map((h, i) => {
@@ -218,7 +218,7 @@ export async function scoreShared(
   const ours: ScoreOptions = { ...opts, columns: [0, mine] };
   const remote = scoreOn(helper, config, params, stream, theirs);
   const t0 = performance.now();
-  const local = scoreStream(params, config, stream, ours);
+  const local = await scoreStreamYielding(params, config, stream, ours);
   const localMs = performance.now() - t0;
   const other = await remote;
   if (other.ms !== undefined) {

@@ -4,7 +4,9 @@
  */
 import { describeBackend, initBackend, wasmThreadsFromEnv } from "../shared/backend.ts";
 import { createApp } from "./app.ts";
-import { findModelDirs, loadModels, modelName } from "./models.ts";
+import { createHealth } from "./health.ts";
+import { type Limits, readLimitsEnv } from "./limits.ts";
+import { findModelDirs, loadModelsSkipping, modelName } from "./models.ts";
 import { createScoreHelper } from "./score_helper.ts";
 
 export interface ServeEnv {
@@ -37,6 +39,11 @@ export interface ServeEnv {
    * in-process nothing. Two threads also cost ~17 MB of RSS.
    */
   wasmThreads: number;
+  /** Exit at start-up when any model folder cannot be loaded (STRICT_MODELS=1); by default a
+   * bad folder is skipped and listed by /health and /v1/models. */
+  strictModels: boolean;
+  /** What one request may ask (MAX_PROMPT_TOKENS, MAX_SCORE_TOKENS, …; see limits.ts). */
+  limits: Limits;
 }
 
 function intEnv(env: Record<string, string | undefined>, name: string, dflt: number): number {
@@ -53,6 +60,12 @@ function oneOrTwo(env: Record<string, string | undefined>, name: string, dflt: 1
   const n = intEnv(env, name, dflt);
   if (n < 1 || n > 2) throw new Error(`${name} must be 1 or 2, got ${n}`);
   return n;
+}
+
+function oneOrZero(env: Record<string, string | undefined>, name: string): boolean {
+  const n = intEnv(env, name, 0);
+  if (n > 1) throw new Error(`${name} must be 0 or 1, got ${n}`);
+  return n === 1;
 }
 
 export function readServeEnv(env: Record<string, string | undefined>): ServeEnv {
@@ -77,6 +90,8 @@ export function readServeEnv(env: Record<string, string | undefined>): ServeEnv 
     scoreWorkers,
     scoreWorkerThreads,
     wasmThreads,
+    strictModels: oneOrZero(env, "STRICT_MODELS"),
+    limits: readLimitsEnv(env),
   };
 }
 
@@ -91,6 +106,12 @@ export const DENO_SERVE_FLAGS = ["--v8-flags=--max-semi-space-size=1"];
 /** The model `npm start` serves by default when it is installed (models/ptb-ugru). */
 export const SHIPPED_DEFAULT_MODEL = "ptb-ugru";
 
+/** The exit status of a server whose backend was poisoned (EX_SOFTWARE), for its supervisor. */
+export const POISONED_EXIT = 70;
+
+/** How long a poisoned server keeps running so open streams receive their `error` event. */
+export const POISONED_GRACE_MS = 500;
+
 export const NO_MODEL_HELP = (dir: string) =>
   `No model is installed: "${dir}" holds no model folder (one with a model.json).\n` +
   `Train one (PTB in $PTB_DIR or data/ptb) with\n  deno task train --cell ugru --hidden 256 --out ${dir}/ptb-ugru\n` +
@@ -104,7 +125,17 @@ export async function prepare(env: ServeEnv) {
     ? new Map([[modelName(env.modelUrl), env.modelUrl]])
     : await findModelDirs(env.modelsDir);
   if (locations.size === 0) throw new Error(NO_MODEL_HELP(env.modelsDir));
-  const models = await loadModels(locations, { maxActive: env.maxActive, maxQueue: env.maxQueue });
+  const { models, failures } = await loadModelsSkipping(
+    locations,
+    { maxActive: env.maxActive, maxQueue: env.maxQueue },
+    console.error,
+  );
+  if (failures.length > 0 && (env.strictModels || models.size === 0)) {
+    const why = failures.map((f) => `model ${f.name}: ${f.error}`).join("\n");
+    throw new Error(
+      env.strictModels ? `STRICT_MODELS=1 and a model failed to load:\n${why}` : why,
+    );
+  }
   for (const m of models.values()) {
     m.scorers = Array.from(
       { length: env.scoreWorkers },
@@ -145,6 +176,14 @@ export async function prepare(env: ServeEnv) {
       defaultModel ?? models.keys().next().value
     }`,
   );
-  const app = createApp({ models, defaultModel, backend: backend.name });
-  return { app, models };
+  const health = createHealth();
+  const app = createApp({
+    models,
+    defaultModel,
+    backend: backend.name,
+    limits: env.limits,
+    health,
+    failedModels: failures,
+  });
+  return { app, models, health };
 }

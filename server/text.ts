@@ -4,12 +4,30 @@ import { encode, EOS, type Vocab } from "../shared/vocab.ts";
 
 const CLITICS = new Set(["n't", "'s", "'re", "'ve", "'m", "'ll", "'d", "'"]);
 
-/** PTB tokens of a prompt; a trailing `<eos>` only when the text ends a sentence. */
-export function promptTokens(vocab: Vocab, prompt: string): string[] {
-  const tokens = tokenize(prompt, { known: (w) => vocab.index.has(w) });
-  const endsSentence = /[.?!]["')\]]*\s*$/.test(prompt) || /\n\s*$/.test(prompt);
+/**
+ * PTB tokens of a prompt; a trailing `<eos>` only when the text ends a sentence. `tokens`: the
+ * prompt already tokenized (server/tokenize_off.ts), which this trims in place.
+ */
+export function promptTokens(
+  vocab: Vocab,
+  prompt: string,
+  tokens = tokenize(prompt, { known: (w) => vocab.index.has(w) }),
+): string[] {
+  const endsSentence = endsWithSentenceMark(prompt) || endsWithNewline(prompt);
   if (!endsSentence && tokens.at(-1) === EOS) tokens.pop();
   return tokens;
+}
+
+// Linear-time forms of /[.?!]["')\]]*\s*$/ and /\n\s*$/: an end-anchored regex is tried from
+// every position, so a long run of ")" or "\n" made those quadratic.
+function endsWithSentenceMark(text: string): boolean {
+  let end = text.trimEnd().length;
+  while (end > 0 && "\"')]".includes(text[end - 1]!)) end--;
+  return end > 0 && ".?!".includes(text[end - 1]!);
+}
+
+function endsWithNewline(text: string): boolean {
+  return text.slice(text.trimEnd().length).includes("\n");
 }
 
 export interface Context {
@@ -20,8 +38,8 @@ export interface Context {
   oov: number;
 }
 
-export function promptContext(vocab: Vocab, prompt: string): Context {
-  const tokens = promptTokens(vocab, prompt);
+export function promptContext(vocab: Vocab, prompt: string, tokenized?: string[]): Context {
+  const tokens = promptTokens(vocab, prompt, tokenized);
   const { ids, oov } = encode(vocab, tokens);
   const all = new Int32Array(ids.length + 1);
   all[0] = vocab.eos;

@@ -23,3 +23,20 @@ Deno.test("promptContext() starts with <eos> and counts unknown words", () => {
   assert.deepEqual(Array.from(ctx.ids), [vocab.eos, vocab.index.get("the"), vocab.unk]);
   assert.equal(ctx.oov, 1);
 });
+
+Deno.test("promptTokens() reads a sentence end in linear time, as the regexes did", () => {
+  const vocab = smallVocab();
+  const ends = (p: string) => promptTokens(vocab, p).at(-1) === "<eos>";
+  for (const p of ["the said.", 'the said.") ', "the said?\n", "the\n  ", "the said!)]"]) {
+    assert.ok(ends(p), JSON.stringify(p));
+  }
+  for (const p of ["the said", "the said .x", "the ) ", "the said.a"]) {
+    assert.ok(!ends(p), JSON.stringify(p));
+  }
+  for (const p of ["a" + "\n ".repeat(300_000) + "b", "a." + ")".repeat(600_000) + "a"]) {
+    const t0 = performance.now();
+    promptTokens(vocab, p);
+    // Quadratic this took minutes; linear, milliseconds (seconds on a very busy machine).
+    assert.ok(performance.now() - t0 < 60_000, "quadratic on a hostile prompt");
+  }
+});

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { z } from "zod";
 import { tf } from "./tf.ts";
 import { type ModelConfig, ModelConfigSchema } from "./config.ts";
@@ -110,18 +110,48 @@ export async function saveModel(
   return meta;
 }
 
-/** Reads a file of a model folder from disk or, for http(s) URLs, over the network. */
-async function readPart(base: string, file: string): Promise<Uint8Array> {
+/**
+ * Where a file that model.json names lies, or an error saying why it is refused: a local name
+ * must be a plain file name in the folder, a remote one must resolve under the model's URL.
+ * model.json comes from wherever the model came from; it must not make the server read
+ * `../../etc/passwd` or fetch any URL at start-up.
+ */
+export function modelFilePath(base: string, file: string, field: string): string {
+  const shown = JSON.stringify(file.slice(0, 60));
   if (/^https?:\/\//.test(base)) {
-    const url = new URL(file, base.endsWith("/") ? base : base + "/");
+    const prefix = base.endsWith("/") ? base : base + "/";
+    let url: URL | undefined;
+    try {
+      url = new URL(file, prefix);
+    } catch {
+      // refused below
+    }
+    if (!url || !url.href.startsWith(prefix) || url.href === prefix || /[?#]/.test(file)) {
+      throw new Error(`"${field}" ${shown} does not name a file under ${prefix}`);
+    }
+    return url.href;
+  }
+  if (
+    file === "" || file === "." || file === ".." || /[/\\\0]/.test(file) || basename(file) !== file
+  ) {
+    throw new Error(`"${field}" ${shown} is not a plain file name inside the model folder`);
+  }
+  return join(base, file);
+}
+
+/** Reads a file of a model folder from disk or, for http(s) URLs, over the network. */
+async function readPart(base: string, file: string, field = "model.json"): Promise<Uint8Array> {
+  const path = modelFilePath(base, file, field);
+  if (/^https?:\/\//.test(base)) {
+    const url = new URL(path);
     const res = await fetch(url);
     if (!res.ok) throw new Error(`Cannot fetch "${url}": HTTP ${res.status}`);
     return new Uint8Array(await res.arrayBuffer());
   }
   try {
-    return await readFile(join(base, file));
+    return await readFile(path);
   } catch (err) {
-    throw new Error(`Cannot read "${join(base, file)}": ${(err as Error).message}`);
+    throw new Error(`Cannot read "${path}": ${(err as Error).message}`);
   }
 }
 
@@ -155,27 +185,33 @@ export async function loadModel(base: string): Promise<LoadedModel> {
   const meta = parseModelFile(json, where);
   const cfg = meta.config;
 
-  const vocabBytes = await readPart(base, meta.vocab.file);
+  const vocabBytes = await readPart(base, meta.vocab.file, "vocab.file").catch((err: Error) => {
+    throw new Error(`${where}: ${err.message}`);
+  });
   if (sha256(vocabBytes) !== meta.vocab.sha256) {
     throw new Error(
-      `${meta.vocab.file}: sha256 does not match model.json (file altered or truncated)`,
+      `${where}: ${meta.vocab.file}: sha256 does not match model.json (file altered or truncated)`,
     );
   }
   const vocab = vocabFromText(new TextDecoder().decode(vocabBytes));
   if (vocab.words.length !== cfg.vocabSize) {
     throw new Error(
-      `${meta.vocab.file}: ${vocab.words.length} words, config says ${cfg.vocabSize}`,
+      `${where}: ${meta.vocab.file}: ${vocab.words.length} words, config says ${cfg.vocabSize}`,
     );
   }
 
-  const bytes = await readPart(base, meta.weights.file);
+  const bytes = await readPart(base, meta.weights.file, "weights.file").catch((err: Error) => {
+    throw new Error(`${where}: ${err.message}`);
+  });
   if (bytes.length !== meta.weights.bytes) {
     throw new Error(
-      `${meta.weights.file}: ${bytes.length} bytes, model.json says ${meta.weights.bytes} (truncated?)`,
+      `${where}: ${meta.weights.file}: ${bytes.length} bytes, model.json says ${meta.weights.bytes} (truncated?)`,
     );
   }
   if (sha256(bytes) !== meta.weights.sha256) {
-    throw new Error(`${meta.weights.file}: sha256 does not match model.json (file altered)`);
+    throw new Error(
+      `${where}: ${meta.weights.file}: sha256 does not match model.json (file altered)`,
+    );
   }
   const want = paramShapes(cfg);
   const manifest = new Map(meta.weights.manifest.map((s) => [s.name, s]));
@@ -199,7 +235,7 @@ export async function loadModel(base: string): Promise<LoadedModel> {
   );
   if (expected !== bytes.length) {
     throw new Error(
-      `${meta.weights.file}: manifest needs ${expected} bytes, file has ${bytes.length}`,
+      `${where}: ${meta.weights.file}: manifest needs ${expected} bytes, file has ${bytes.length}`,
     );
   }
   // decodeWeights needs an ArrayBuffer of exactly the file; copy only when `bytes` is a view

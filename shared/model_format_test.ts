@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { tf } from "./tf.ts";
 import type { Tensor2D } from "./tf.ts";
 import { forwardLogits, zeroState } from "./model.ts";
-import { loadModel } from "./model_format.ts";
+import { loadModel, modelFilePath } from "./model_format.ts";
 import { saveSmallModel, useWasm } from "./testing.ts";
 
 async function logitsOf(dir: string): Promise<Float32Array> {
@@ -65,9 +65,39 @@ Deno.test("loadModel() refuses truncated, altered, misshapen, incomplete and unk
   const version = await corrupt((d) => editJson(d, (m) => (m.version = 99)));
   await assert.rejects(loadModel(version), /unknown format version "99"/);
   const vocab = await corrupt((d) => writeFile(join(d, "vocab.txt"), "<unk>\n<eos>\n"));
-  await assert.rejects(loadModel(vocab), /vocab\.txt: sha256 does not match/);
+  await assert.rejects(loadModel(vocab), /model\.json: vocab\.txt: sha256 does not match/);
+  // A file outside the folder is refused before it is read, whatever its hash would say.
+  const escape = await corrupt((d) => editJson(d, (m) => (m.vocab.file = "../../../etc/passwd")));
+  await assert.rejects(
+    loadModel(escape),
+    /model\.json: "vocab\.file" "\.\.\/\.\.\/\.\.\/etc\/passwd" is not a plain file name inside/,
+  );
   await assert.rejects(
     loadModel("/nonexistent/model"),
     /Cannot read "\/nonexistent\/model\/model\.json"/,
   );
+});
+
+Deno.test("modelFilePath() confines model.json's file names to the model's folder or URL", () => {
+  assert.equal(modelFilePath("models/a", "vocab.txt", "vocab.file"), join("models/a", "vocab.txt"));
+  for (
+    const bad of ["../../../etc/passwd", "/etc/passwd", "sub/vocab.txt", "..", ".", "", "a\\b"]
+  ) {
+    assert.throws(
+      () => modelFilePath("models/a", bad, "vocab.file"),
+      /"vocab\.file" .* is not a plain file name inside the model folder/,
+      bad,
+    );
+  }
+  const base = "https://host/models/a";
+  assert.equal(modelFilePath(base, "weights.bin", "weights.file"), base + "/weights.bin");
+  for (
+    const bad of ["https://evil.example/x", "//evil.example/x", "../b/vocab.txt", "/x", "?q", ""]
+  ) {
+    assert.throws(
+      () => modelFilePath(base, bad, "weights.file"),
+      /"weights\.file" .* does not name a file under https:\/\/host\/models\/a\//,
+      bad,
+    );
+  }
 });

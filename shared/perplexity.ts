@@ -110,6 +110,35 @@ export function scoreStreamAsync(
   return runAsync(scoreReads(params, cfg, stream, opts));
 }
 
+/**
+ * `scoreStream` that lets the event loop run between its reads (after at least `sliceMs` of
+ * work), so a server thread scoring a text still answers other requests meanwhile.
+ */
+export async function scoreStreamYielding(
+  params: Params,
+  cfg: ModelConfig,
+  stream: Int32Array,
+  opts: ScoreOptions = {},
+  sliceMs = 20,
+): Promise<StreamScore> {
+  const g = scoreReads(params, cfg, stream, opts);
+  let t0 = performance.now();
+  try {
+    let r = g.next();
+    while (!r.done) {
+      const values = r.value.dataSync() as Float32Array;
+      if (performance.now() - t0 >= sliceMs) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        t0 = performance.now();
+      }
+      r = g.next(values);
+    }
+    return r.value;
+  } finally {
+    g.return(undefined as unknown as StreamScore);
+  }
+}
+
 function* scoreReads(
   params: Params,
   cfg: ModelConfig,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { tf } from "./tf.ts";
 import type { Tensor1D, Tensor2D } from "./tf.ts";
 import { loadModel } from "./model_format.ts";
-import { projectedNll, scoredRange, scoreStream } from "./perplexity.ts";
+import { projectedNll, scoredRange, scoreStream, scoreStreamYielding } from "./perplexity.ts";
 import { step, zeroState } from "./model.ts";
 import { tokenNll } from "./ops.ts";
 import { createPrng } from "./prng.ts";
@@ -85,4 +85,19 @@ Deno.test("scoreStream() resetEachWindow scores each window from the zero state"
   assertClose(reset.nll, nll, 1e-5, "reset windows");
   const carried = scoreStream(m.params, m.config, stream, { bptt: 7, batch: 1 });
   assert.notEqual(carried.nll, reset.nll);
+});
+
+Deno.test("scoreStreamYielding() lets timers run between windows, to scoreStream()'s result", async () => {
+  await useWasm();
+  const m = await loadModel(await saveSmallModel({}, 5));
+  const prng = createPrng(4);
+  const stream = Int32Array.from({ length: 701 }, () => prng.int(m.config.vocabSize));
+  const opts = { batch: 1, bptt: 35, perToken: true };
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 0);
+  const yielding = await scoreStreamYielding(m.params, m.config, stream, opts, 0);
+  clearInterval(timer);
+  // 20 windows with a pause after each: the event loop ran throughout.
+  assert.ok(ticks >= 10, `${ticks} timer ticks while scoring`);
+  assert.deepEqual(yielding, scoreStream(m.params, m.config, stream, opts));
 });

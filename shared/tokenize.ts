@@ -18,28 +18,35 @@ function splitWord(raw: string, known: (w: string) => boolean): string[] {
   const out: string[] = [];
   const tail: string[] = [];
   // Leading and trailing punctuation that PTB drops ($ and # are words of their own).
-  if (!CLITICS.includes(w) && !known(w)) w = w.replace(/^[("'`\[{<]+/, "");
-  while (w.startsWith("$") || w.startsWith("#")) {
-    out.push(w[0]!);
-    w = w.slice(1);
-  }
+  if (!CLITICS.includes(w) && !isKnown(w, known)) w = w.replace(/^[("'`\[{<]+/, "");
+  let start = 0;
+  while (w[start] === "$" || w[start] === "#") out.push(w[start++]!);
+  if (start > 0) w = w.slice(start);
+  // Each pass drops at least one character and looks at no more than it drops plus a short
+  // word, so the loop is linear in the chunk (an end-anchored regex would be quadratic); `end`
+  // moves instead of the string being cut each time.
+  let end = w.length;
   for (;;) {
-    const m = /[)"\]},;:!?`]+$/.exec(w);
-    if (m) {
-      w = w.slice(0, m.index);
+    const e = trimEndOf(w, CLOSERS, end);
+    if (e < end) {
+      end = e;
       continue;
     }
-    if (w.endsWith("%")) {
-      tail.unshift("N");
-      w = w.slice(0, -1);
+    if (end > 0 && w[end - 1] === "%") {
+      tail.push("N");
+      end--;
       continue;
     }
-    if (w.endsWith(".") && !known(w) && !/^(?:[a-z]\.)+$/.test(w)) {
-      w = w.slice(0, -1);
-      continue;
+    if (end > 0 && w[end - 1] === ".") {
+      const head = end <= LONGEST_WORD ? w.slice(0, end) : undefined;
+      if (!(head && (known(head) || isAbbreviation(head)))) {
+        end--;
+        continue;
+      }
     }
     break;
   }
+  w = w.slice(0, end);
   if (w.length > 0) {
     let clitic: string | undefined;
     for (const c of CLITICS) {
@@ -60,6 +67,29 @@ function splitWord(raw: string, known: (w: string) => boolean): string[] {
   return [...out, ...tail];
 }
 
+/** Characters PTB drops at the end of a word. */
+const CLOSERS = new Set([...'")]},;:!?`']);
+/** Closing quotes and brackets that may follow a sentence's last mark. */
+const QUOTES = new Set([..."\"')]"]);
+
+/** Where the trailing run of characters in `set` before `end` starts; linear in that run. */
+function trimEndOf(w: string, set: ReadonlySet<string>, end = w.length): number {
+  while (end > 0 && set.has(w[end - 1]!)) end--;
+  return end;
+}
+
+/** No vocabulary word is this long; longer chunks skip the lookups (each costs its length). */
+const LONGEST_WORD = 64;
+
+function isKnown(w: string, known: (w: string) => boolean): boolean {
+  return w.length <= LONGEST_WORD && known(w);
+}
+
+/** "u.s.", "a.m.": letters each followed by a period. */
+function isAbbreviation(w: string): boolean {
+  return /^(?:[a-z]\.)+$/.test(w);
+}
+
 function numberOrWord(w: string): string[] {
   if (w.length === 0) return [];
   if (/\d/.test(w) && NUMBER.test(w)) return ["N"];
@@ -73,11 +103,12 @@ function endsSentence(
   next: string | undefined,
   known: (w: string) => boolean,
 ): boolean {
-  if (!/[.?!]["')\]]*$/.test(chunk)) return false;
+  const end = trimEndOf(chunk, QUOTES);
+  if (end === 0 || !".?!".includes(chunk[end - 1]!)) return false;
   if (next === undefined) return true;
   if (!/^["'(\[]*[A-Z]/.test(next)) return false;
-  const bare = chunk.toLowerCase().replace(/["')\]]+$/, "");
-  return !(bare.endsWith(".") && known(bare));
+  const bare = chunk.slice(0, end).toLowerCase();
+  return !(bare.endsWith(".") && isKnown(bare, known));
 }
 
 export interface TokenizeOptions {
@@ -107,7 +138,7 @@ export function tokenize(text: string, opts: TokenizeOptions = {}): string[] {
     let open = false;
     for (const [i, chunk] of chunks.entries()) {
       const toks = splitWord(chunk, known);
-      out.push(...toks);
+      for (const t of toks) out.push(t); // a spread of a million arguments overflows the stack
       open ||= toks.length > 0;
       const next = chunks[i + 1];
       const ends = !opts.lines && endsSentence(chunk, next, known);
@@ -123,14 +154,26 @@ export function tokenize(text: string, opts: TokenizeOptions = {}): string[] {
 
 /** Join PTB tokens into readable text: clitics re-attached, `<eos>` becomes a line break. */
 export function detokenize(tokens: readonly string[]): string {
-  let text = "";
+  // Pieces joined once at the end: appending to one string and looking at its end flattens
+  // it every time, which is quadratic in the text.
+  const parts: string[] = [];
   for (const t of tokens) {
     if (t === EOS) {
-      text = text.trimEnd() + "\n";
+      // Drop the whitespace the text ends in, part by part (each part is dropped once).
+      while (parts.length > 0) {
+        const last = parts.pop()!.trimEnd();
+        if (last !== "") {
+          parts.push(last);
+          break;
+        }
+      }
+      parts.push("\n");
       continue;
     }
     const attach = CLITICS.includes(t) || t === "'";
-    text += attach || text === "" || text.endsWith("\n") ? t : " " + t;
+    const last = parts.at(-1);
+    const part = attach || last === undefined || last.endsWith("\n") ? t : " " + t;
+    if (part !== "") parts.push(part); // so the last part is the text's end
   }
-  return text;
+  return parts.join("");
 }

@@ -96,3 +96,52 @@ Deno.test("detokenize() re-attaches clitics and breaks lines at <eos>", () => {
     "it didn't fall\nthe company's shares\n",
   );
 });
+
+Deno.test("detokenize() by parts gives what appending to one string gave", () => {
+  const reference = (tokens: string[]) => {
+    let text = "";
+    for (const t of tokens) {
+      if (t === "<eos>") {
+        text = text.trimEnd() + "\n";
+        continue;
+      }
+      const attach = ["n't", "'s", "'re", "'ve", "'m", "'ll", "'d", "'"].includes(t);
+      text += attach || text === "" || text.endsWith("\n") ? t : " " + t;
+    }
+    return text;
+  };
+  const words = ["the", "n't", "'", "<eos>", "", " ", "a ", "\n", "b\n", "'s", "  "];
+  let seed = 7;
+  for (let k = 0; k < 300; k++) {
+    const tokens = Array.from({ length: k % 12 }, () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return words[seed % words.length]!;
+    });
+    assert.equal(detokenize(tokens), reference(tokens), JSON.stringify(tokens));
+  }
+});
+
+Deno.test("tokenize() and detokenize() take linear time on hostile input", () => {
+  // Quadratic, each of these takes tens of minutes (1 MB of ")" ~30 min); linear, well
+  // under a second, and a few seconds on a machine loaded many times over: a minute separates
+  // the two with room to spare.
+  const cases = [
+    ")".repeat(1_000_000) + "a",
+    '"'.repeat(1_000_000) + "a",
+    ".)".repeat(500_000) + "a",
+    "a" + "%".repeat(1_000_000),
+    "a" + ".".repeat(1_000_000),
+    "a.".repeat(500_000) + "..",
+    ")".repeat(500_000) + ". The",
+  ];
+  for (const text of cases) {
+    const t0 = performance.now();
+    tokenize(text, { known });
+    const ms = performance.now() - t0;
+    assert.ok(ms < 60_000, `${JSON.stringify(text.slice(0, 12))}…: ${ms.toFixed(0)} ms`);
+  }
+  const t0 = performance.now();
+  const text = detokenize(Array.from({ length: 400_000 }, (_, i) => (i % 9 ? "the" : "<eos>")));
+  assert.ok(performance.now() - t0 < 60_000);
+  assert.equal(text.split("\n").length - 1, 44_445); // one line per <eos>
+});

@@ -11,9 +11,9 @@ import { generate, type GenerateParams, type TokenEvent } from "../generation.ts
 import type { ServedModel } from "../models.ts";
 import { promptLogprobs } from "../prompt_logprobs.ts";
 import { sseResponse } from "../sse.ts";
-import { pieces, promptContext } from "../text.ts";
+import { type Context as PromptContext, pieces } from "../text.ts";
 import { admit, freshSeed, Seed, Stop } from "./sampling.ts";
-import { tokenMeter } from "./generate.ts";
+import { budgetedPrompt, tokenMeter } from "./generate.ts";
 
 export function completionsSchema(limits: Limits) {
   return z.object({
@@ -59,12 +59,11 @@ function topObject(top: [string, number][] | undefined): Record<string, number> 
 }
 
 /** The echoed prompt as text and, when asked for, its token logprobs (the first is null). */
-function echoPrompt(model: ServedModel, prompt: string, k: number | null | undefined) {
-  const ctx = promptContext(model.vocab, prompt);
+async function echoPrompt(model: ServedModel, ctx: PromptContext, k: number | null | undefined) {
   const ps = pieces(ctx.tokens);
   const text = ps.join("");
   if (k == null) return { text, logprobs: null, count: ctx.tokens.length };
-  const scored = promptLogprobs(model, ctx.ids, k);
+  const scored = await promptLogprobs(model, ctx.ids, k);
   const lp = emptyLogprobs();
   let offset = 0;
   ps.forEach((p, i) => {
@@ -102,11 +101,19 @@ export function completionsHandler(deps: Deps) {
     const id = `cmpl-${crypto.randomUUID().replaceAll("-", "")}`;
     const created = Math.floor(Date.now() / 1000);
     const baseSeed = body.seed ?? freshSeed();
+    // Every prompt's budget is checked before any of them is read.
+    const contexts: PromptContext[] = [];
+    for (const [i, p] of prompts.entries()) {
+      const param = typeof body.prompt === "string" ? "prompt" : `prompt.${i}`;
+      contexts.push(await budgetedPrompt(deps, model, p, param));
+    }
     const choices = prompts.flatMap((prompt, i) =>
       Array.from({ length: body.n }, (_, j) => {
         const index = i * body.n + j;
+        const context = contexts[i]!;
         const params: GenerateParams = {
           prompt,
+          context,
           maxTokens: body.max_tokens,
           temperature: body.temperature,
           topP: body.top_p < 1 ? body.top_p : undefined,
@@ -114,10 +121,11 @@ export function completionsHandler(deps: Deps) {
           stop: body.stop,
           topLogprobs: body.logprobs ?? undefined,
         };
-        return { index, prompt, params };
+        return { index, context, params };
       })
     );
-    if (body.max_tokens > 0) admit(model, total);
+    // Echo-only requests (max_tokens 0) are admitted like any other: they read the prompt too.
+    admit(model, total);
     const meter = tokenMeter(deps, model.name);
 
     const addToken = (lp: Logprobs, t: TokenEvent, offset: number) => {
@@ -130,7 +138,7 @@ export function completionsHandler(deps: Deps) {
     if (!body.stream) {
       let promptTokens = 0, completionTokens = 0;
       const out = await Promise.all(choices.map(async (ch) => {
-        const echo = body.echo ? echoPrompt(model, ch.prompt, body.logprobs) : undefined;
+        const echo = body.echo ? await echoPrompt(model, ch.context, body.logprobs) : undefined;
         const lp = echo?.logprobs ?? (body.logprobs != null ? emptyLogprobs() : null);
         let text = echo?.text ?? "";
         const start = text.length;
@@ -180,7 +188,7 @@ export function completionsHandler(deps: Deps) {
       await Promise.all(choices.map(async (ch) => {
         let offset = 0;
         if (body.echo) {
-          const echo = echoPrompt(model, ch.prompt, body.logprobs);
+          const echo = await echoPrompt(model, ch.context, body.logprobs);
           chunk(ch.index, echo.text, echo.logprobs, null);
           offset = echo.text.length;
         }
@@ -199,6 +207,7 @@ export function completionsHandler(deps: Deps) {
       }));
       w.send("[DONE]");
     }, (w, err) => {
+      deps.health.check(err);
       w.send(JSON.stringify(errorBody("server_error", err.message, null)));
       w.send("[DONE]");
     });

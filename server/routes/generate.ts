@@ -1,11 +1,14 @@
 /** POST /v1/generate: sentences from a prompt, streamed as SSE or as one JSON document. */
 import type { Context } from "hono";
 import { z } from "zod";
-import { type Deps, type Limits, pickModel } from "../deps.ts";
+import { type Deps, type Limits, overLimit, pickModel } from "../deps.ts";
 import { errorBody, parseBody, readJson } from "../errors.ts";
 import { generate, type GenerateParams, type GenEvent } from "../generation.ts";
 import { inc, labels, observe } from "../metrics.ts";
+import type { ServedModel } from "../models.ts";
 import { sseResponse } from "../sse.ts";
+import { promptContext } from "../text.ts";
+import { tokenizeText } from "../tokenize_off.ts";
 import { admit, freshSeed, Seed, Stop } from "./sampling.ts";
 
 export function generateSchema(limits: Limits) {
@@ -36,13 +39,29 @@ export function tokenMeter(deps: Deps, model: string): (ev: GenEvent) => void {
   };
 }
 
+/** A prompt's context, or a 413 when it has more tokens than `maxPromptTokens`. */
+export async function budgetedPrompt(
+  deps: Deps,
+  model: ServedModel,
+  prompt: string,
+  param: string,
+) {
+  const context = promptContext(model.vocab, prompt, await tokenizeText(model.vocab, prompt));
+  if (context.tokens.length > deps.limits.maxPromptTokens) {
+    throw overLimit("Prompt has", context.tokens.length, "maxPromptTokens", deps.limits, param);
+  }
+  return context;
+}
+
 export function generateHandler(deps: Deps) {
   const schema = generateSchema(deps.limits);
   return async function generateRoute(c: Context): Promise<Response> {
     const body = parseBody(schema, await readJson(c));
     const model = pickModel(deps, body.model);
+    const context = await budgetedPrompt(deps, model, body.prompt, "prompt");
     const params: GenerateParams = {
       prompt: body.prompt,
+      context,
       maxTokens: body.max_tokens,
       maxSentences: body.max_sentences,
       temperature: body.temperature,
@@ -74,6 +93,7 @@ export function generateHandler(deps: Deps) {
       }, w.signal);
       w.send(JSON.stringify(r.done), "done");
     }, (w, err) => {
+      deps.health.check(err);
       w.send(JSON.stringify(errorBody("server_error", err.message, null)), "error");
     });
   };

@@ -2,11 +2,14 @@
 import type { Context } from "hono";
 import type { Deps } from "../deps.ts";
 import { ApiError } from "../errors.ts";
+import { preview } from "../json_body.ts";
 import { labels, renderMetrics } from "../metrics.ts";
 
 export function modelsHandler(deps: Deps) {
   return function modelsRoute(c: Context): Response {
-    return c.json({ object: "list", data: [...deps.models.values()].map((m) => m.card) });
+    const data = [...deps.models.values()].map((m) => m.card);
+    if (deps.failedModels.length === 0) return c.json({ object: "list", data });
+    return c.json({ object: "list", data, failed: deps.failedModels });
   };
 }
 
@@ -17,7 +20,7 @@ export function modelHandler(deps: Deps) {
       throw new ApiError(
         404,
         "not_found_error",
-        `Model "${c.req.param("id")}" does not exist`,
+        `Model ${preview(c.req.param("id") ?? "")} does not exist`,
         "model",
       );
     }
@@ -25,15 +28,17 @@ export function modelHandler(deps: Deps) {
   };
 }
 
-/** 200 once models are loaded, 503 before (or when none could be). */
+/** 200 once models are loaded, 503 before (or when none could be) and once poisoned. */
 export function healthHandler(deps: Deps, backend: string, ready: () => boolean) {
   return function healthRoute(c: Context): Response {
+    const models = [...deps.models.keys()];
+    const failed = deps.failedModels.length > 0 ? { failed_models: deps.failedModels } : {};
+    const poisoned = deps.health.poisoned();
+    if (poisoned !== undefined) {
+      return c.json({ status: "poisoned", reason: poisoned, backend, models, ...failed }, 503);
+    }
     const ok = ready() && deps.models.size > 0;
-    return c.json({
-      status: ok ? "ok" : "loading",
-      backend,
-      models: [...deps.models.keys()],
-    }, ok ? 200 : 503);
+    return c.json({ status: ok ? "ok" : "loading", backend, models, ...failed }, ok ? 200 : 503);
   };
 }
 

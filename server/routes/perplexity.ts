@@ -1,13 +1,13 @@
 /** POST /v1/perplexity: how well a model predicts a text, every word and `<eos>` scored. */
 import type { Context } from "hono";
 import { z } from "zod";
-import { tokenize } from "../../shared/tokenize.ts";
 import { encode } from "../../shared/vocab.ts";
-import { type Deps, pickModel } from "../deps.ts";
-import { ApiError, parseBody, readJson } from "../errors.ts";
+import { type Deps, overLimit, pickModel } from "../deps.ts";
+import { parseBody, readJson } from "../errors.ts";
 import { inc, labels } from "../metrics.ts";
 import type { ServedModel } from "../models.ts";
 import { scoreShared } from "../score_helper.ts";
+import { tokenizeText } from "../tokenize_off.ts";
 
 export const PerplexitySchema = z.object({
   text: z.string().optional(),
@@ -59,17 +59,19 @@ export function perplexityHandler(deps: Deps) {
   return async function perplexityRoute(c: Context): Promise<Response> {
     const body = parseBody(PerplexitySchema, await readJson(c));
     const model = pickModel(deps, body.model);
-    const known = (w: string) => model.vocab.index.has(w);
     const texts = body.texts ?? [body.text!];
-    const tokenized = texts.map((t) => tokenize(t, { known, lines: body.lines }));
-    const count = tokenized.reduce((n, t) => n + t.length, 0);
+    const tokenized: string[][] = [];
+    let count = 0;
+    for (const t of texts) {
+      tokenized.push(await tokenizeText(model.vocab, t, body.lines));
+      count += tokenized.at(-1)!.length;
+      if (count > deps.limits.maxScoreTokens) break;
+    }
     if (count > deps.limits.maxScoreTokens) {
-      throw new ApiError(
-        413,
-        "request_too_large",
-        `Text has ${count} tokens, more than the limit of ${deps.limits.maxScoreTokens}`,
-        body.text === undefined ? "texts" : "text",
-      );
+      const [what, param] = body.text === undefined
+        ? ["Texts have", "texts"]
+        : ["Text has", "text"];
+      throw overLimit(what, count, "maxScoreTokens", deps.limits, param);
     }
     const results: Scored[] = [];
     for (const t of tokenized) results.push(await scoreTokens(model, t, body.per_token));

@@ -1,9 +1,10 @@
 /** POST /tokenize and /detokenize: the model's view of a text, and back. */
 import type { Context } from "hono";
 import { z } from "zod";
-import { detokenize, tokenize } from "../../shared/tokenize.ts";
+import { detokenize } from "../../shared/tokenize.ts";
+import { tokenizeText } from "../tokenize_off.ts";
 import { decode, encode } from "../../shared/vocab.ts";
-import { type Deps, pickModel } from "../deps.ts";
+import { type Deps, overLimit, pickModel } from "../deps.ts";
 import { ApiError, parseBody, readJson } from "../errors.ts";
 
 export const TokenizeSchema = z.object({
@@ -25,10 +26,7 @@ export function tokenizeHandler(deps: Deps) {
   return async function tokenizeRoute(c: Context): Promise<Response> {
     const body = parseBody(TokenizeSchema, await readJson(c));
     const model = pickModel(deps, body.model);
-    const tokens = tokenize(body.text, {
-      known: (w) => model.vocab.index.has(w),
-      lines: body.lines,
-    });
+    const tokens = await tokenizeText(model.vocab, body.text, body.lines);
     const { ids, oov } = encode(model.vocab, tokens);
     return c.json({ model: model.name, tokens, ids: Array.from(ids), oov_tokens: oov });
   };
@@ -36,7 +34,15 @@ export function tokenizeHandler(deps: Deps) {
 
 export function detokenizeHandler(deps: Deps) {
   return async function detokenizeRoute(c: Context): Promise<Response> {
-    const body = parseBody(DetokenizeSchema, await readJson(c));
+    const raw = await readJson(c);
+    // The list's length before the schema looks at each of its items.
+    for (const param of ["ids", "tokens"]) {
+      const list = (raw as Record<string, unknown> | null)?.[param];
+      if (Array.isArray(list) && list.length > deps.limits.maxDetokenizeIds) {
+        throw overLimit("The list has", list.length, "maxDetokenizeIds", deps.limits, param);
+      }
+    }
+    const body = parseBody(DetokenizeSchema, raw);
     const model = pickModel(deps, body.model);
     let tokens = body.tokens;
     if (body.ids) {
