@@ -1,28 +1,40 @@
 /** Between text and a word model's ids: prompts in, display text out. */
 import { tokenize } from "../shared/tokenize.ts";
-import { encode, EOS, type Vocab } from "../shared/vocab.ts";
+import { decode, encode, EOS, type Vocab } from "../shared/vocab.ts";
 
 const CLITICS = new Set(["n't", "'s", "'re", "'ve", "'m", "'ll", "'d", "'"]);
 
-/** PTB tokens of a prompt; a trailing `<eos>` only when the text ends a sentence. */
+/** A prompt as text, or as token ids (OpenAI's legacy API takes both). */
+export type Prompt = string | readonly number[];
+
+/** PTB tokens of a text prompt; `<eos>` at the end only when the text ends a sentence. */
 export function promptTokens(vocab: Vocab, prompt: string): string[] {
-  const tokens = tokenize(prompt, { known: (w) => vocab.index.has(w) });
-  const endsSentence = /[.?!]["')\]]*\s*$/.test(prompt) || /\n\s*$/.test(prompt);
-  if (!endsSentence && tokens.at(-1) === EOS) tokens.pop();
-  return tokens;
+  return tokenize(prompt, { known: (w) => vocab.index.has(w) });
 }
 
 export interface Context {
-  /** `<eos>` followed by the prompt's ids: the model reads a prompt as the start of a text. */
+  /**
+   * The ids the model reads: the prompt's own, after an `<eos>` (the model reads a prompt as
+   * the start of a text). A prompt that starts with `<eos>` already carries that context, so
+   * it is not doubled.
+   */
   ids: Int32Array;
-  /** The prompt's tokens (without the leading `<eos>`). */
+  /** The prompt's tokens, exactly as given (a leading `<eos>` included when the prompt has one). */
   tokens: string[];
   oov: number;
 }
 
-export function promptContext(vocab: Vocab, prompt: string): Context {
-  const tokens = promptTokens(vocab, prompt);
-  const { ids, oov } = encode(vocab, tokens);
+/** Ids checked against the vocabulary already (routes answer 400 before calling this). */
+export function promptContext(vocab: Vocab, prompt: Prompt): Context {
+  let tokens: string[], ids: Int32Array, oov = 0;
+  if (typeof prompt === "string") {
+    tokens = promptTokens(vocab, prompt);
+    ({ ids, oov } = encode(vocab, tokens));
+  } else {
+    ids = Int32Array.from(prompt);
+    tokens = decode(vocab, ids);
+  }
+  if (ids[0] === vocab.eos) return { ids, tokens, oov };
   const all = new Int32Array(ids.length + 1);
   all[0] = vocab.eos;
   all.set(ids, 1);

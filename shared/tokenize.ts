@@ -66,31 +66,34 @@ function numberOrWord(w: string): string[] {
   return [w];
 }
 
-/** A chunk ending in . ? or ! closes a sentence before a capitalised word or at the end,
- * unless it is an abbreviation the vocabulary knows ("Mr. Smith", "the U.S. Senate"). */
+/** A chunk ending in . ? or ! closes a sentence before a capitalised word or at the end of the
+ * text, unless it is an abbreviation the vocabulary knows ("Mr. Smith", "the U.S.", "in the U.S."). */
 function endsSentence(
   chunk: string,
   next: string | undefined,
   known: (w: string) => boolean,
 ): boolean {
   if (!/[.?!]["')\]]*$/.test(chunk)) return false;
-  if (next === undefined) return true;
-  if (!/^["'(\[]*[A-Z]/.test(next)) return false;
   const bare = chunk.toLowerCase().replace(/["')\]]+$/, "");
-  return !(bare.endsWith(".") && known(bare));
+  if (bare.endsWith(".") && known(bare)) return false;
+  return next === undefined || /^["'(\[]*[A-Z]/.test(next);
 }
 
 export interface TokenizeOptions {
   /** Words the model knows; used to keep abbreviations such as "u.s." whole. */
   known?: (w: string) => boolean;
-  /** Treat each line as one sentence (PTB files); otherwise sentences end at . ? ! */
+  /** Treat each non-empty line as one sentence (PTB files); otherwise see `tokenize`. */
   lines?: boolean;
-  /** Append `<eos>` after each sentence (default true). */
+  /** Emit `<eos>` at sentence ends (default true). */
   eos?: boolean;
 }
 
 /**
- * Tokenize text the PTB way. Each sentence ends with `<eos>` unless `eos: false`.
+ * Tokenize text the PTB way. Outside `lines` mode the rules are the ones a client can predict
+ * from the text alone: every newline is one `<eos>` (so `<eos>` and "\n" map to each other
+ * both ways), and . ? ! end a sentence (`<eos>`) before a capitalised word on the same line or
+ * at the very end of the text, except on an abbreviation the vocabulary knows. Text that ends
+ * mid-sentence gets no `<eos>`. In `lines` mode each non-empty line is a sentence.
  *
  * @example
  * tokenize("The U.S. economy grew 3.5% in 1989, didn't it?", { known: (w) => w === "u.s." })
@@ -100,23 +103,28 @@ export function tokenize(text: string, opts: TokenizeOptions = {}): string[] {
   const known = opts.known ?? (() => false);
   const eos = opts.eos ?? true;
   const out: string[] = [];
-  const sentences = opts.lines ? text.split("\n") : [text];
-  for (const sentence of sentences) {
-    const chunks = sentence.split(/\s+/).filter((c) => c.length > 0);
+  const lines = text.split("\n");
+  for (const [l, line] of lines.entries()) {
+    const chunks = line.split(/\s+/).filter((c) => c.length > 0);
     if (opts.lines && chunks.length === 0) continue;
+    const lastLine = l === lines.length - 1;
+    // Tokens since the last `<eos>`: a sentence end only closes a sentence that has words.
     let open = false;
     for (const [i, chunk] of chunks.entries()) {
       const toks = splitWord(chunk, known);
       out.push(...toks);
-      open ||= toks.length > 0;
+      if (toks.length > 0) open = toks.at(-1) !== EOS;
+      if (opts.lines || !eos || !open) continue;
       const next = chunks[i + 1];
-      const ends = !opts.lines && endsSentence(chunk, next, known);
-      if (ends && open && eos) {
+      // A sentence end at a line's end is the newline's `<eos>`, not a second one.
+      if (next === undefined && !lastLine) continue;
+      if (endsSentence(chunk, next, known)) {
         out.push(EOS);
         open = false;
       }
     }
-    if (open && eos) out.push(EOS);
+    if (!eos) continue;
+    if (opts.lines ? open : !lastLine) out.push(EOS);
   }
   return out;
 }

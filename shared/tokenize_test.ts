@@ -96,3 +96,47 @@ Deno.test("detokenize() re-attaches clitics and breaks lines at <eos>", () => {
     "it didn't fall\nthe company's shares\n",
   );
 });
+
+Deno.test("tokenize() adds no <eos> behind an abbreviation that ends the text", () => {
+  assert.deepEqual(tokenize("Sales rose in the U.S.", { known }), [
+    "sales",
+    "rose",
+    "in",
+    "the",
+    "u.s.",
+  ]);
+  assert.deepEqual(tokenize("It was the economy.", { known }), [
+    "it",
+    "was",
+    "the",
+    "economy",
+    "<eos>",
+  ]);
+  assert.deepEqual(tokenize("the economy", { known }), ["the", "economy"]);
+});
+
+Deno.test("tokenize() reads every newline as one <eos>, never two", () => {
+  assert.deepEqual(tokenize("the economy\nthe U.S.\n\nIt fell.\nthe", { known }), [
+    "the",
+    "economy",
+    "<eos>",
+    "the",
+    "u.s.",
+    "<eos>",
+    "<eos>",
+    "it",
+    "fell",
+    "<eos>",
+    "the",
+  ]);
+  assert.deepEqual(tokenize("\nthe <eos> economy", { known }), [
+    "<eos>",
+    "the",
+    "<eos>",
+    "economy",
+  ]);
+  const tokens = ["<eos>", "the", "economy", "<eos>", "<eos>", "the", "<eos>"];
+  // Each <eos> written as one "\n" (the pieces server/text.ts joins) reads back the same.
+  const text = tokens.map((t) => t === "<eos>" ? "\n" : t + " ").join("");
+  assert.deepEqual(tokenize(text, { known }), tokens);
+});
