@@ -19,7 +19,7 @@ Deno.test("parsePrompts() names the accepted forms and quotes a short prefix", (
     [{ a: 1 }, "prompt", /^Invalid "prompt" \{"a":1\}: expected a string, an array of strings/],
     [[], "prompt", /not an empty array/],
     [[{}], "prompt.0", /expected a string/],
-    [{ text: "x".repeat(100) }, "prompt", /^Invalid "prompt" \{"text":"x{30}…: /],
+    [{ text: "x".repeat(100) }, "prompt", /^Invalid "prompt" \{"text":"x{31}…: /],
   ];
   for (const [raw, param, message] of cases) {
     let err: ApiError | undefined;
