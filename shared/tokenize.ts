@@ -74,7 +74,7 @@ function endsSentence(
   known: (w: string) => boolean,
 ): boolean {
   if (!/[.?!]["')\]]*$/.test(chunk)) return false;
-  const bare = chunk.toLowerCase().replace(/["')\]]+$/, "");
+  const bare = chunk.toLowerCase().replace(/^[("'`[{<]+/, "").replace(/["')\]]+$/, "");
   if (bare.endsWith(".") && known(bare)) return false;
   return next === undefined || /^["'(\[]*[A-Z]/.test(next);
 }

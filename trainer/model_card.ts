@@ -5,7 +5,9 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { writeHfTokenizer } from "../shared/hf_tokenizer.ts";
 import { type ModelFile, parseModelFile } from "../shared/model_format.ts";
+import { vocabFromText } from "../shared/vocab.ts";
 import { paramShapes } from "../shared/model.ts";
 import { readFile } from "node:fs/promises";
 import { helpText, parseFlags, runCli } from "./flags.ts";
@@ -77,6 +79,11 @@ if (import.meta.main) {
     const where = join(f.model, "model.json");
     const meta = parseModelFile(JSON.parse(await readFile(where, "utf8")), where);
     await writeModelCard(f.model, f.name ?? f.model.replace(/\/$/, "").split("/").pop()!, meta);
-    console.log(`wrote ${join(f.model, "README.md")}`);
+    // The HuggingFace tokenizer files follow the vocabulary, for folders saved before they existed.
+    await writeHfTokenizer(
+      f.model,
+      vocabFromText(await readFile(join(f.model, "vocab.txt"), "utf8")),
+    );
+    console.log(`wrote ${join(f.model, "README.md")}, tokenizer.json, tokenizer_config.json`);
   });
 }

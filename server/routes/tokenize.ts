@@ -1,10 +1,22 @@
-/** POST /tokenize and /detokenize: the model's view of a text, and back. */
+/**
+ * POST /tokenize and /detokenize: the model's view of a text, and back. Bodies in vLLM's shape
+ * (`prompt`; `tokens` as ids) get vLLM's answers (vllm_tokenize.ts).
+ */
 import type { Context } from "hono";
 import { z } from "zod";
 import { detokenize, tokenize } from "../../shared/tokenize.ts";
 import { decode, encode } from "../../shared/vocab.ts";
 import { type Deps, pickModel } from "../deps.ts";
 import { ApiError, parseBody, readJson } from "../errors.ts";
+import {
+  vllmDetokenize,
+  VllmDetokenizeSchema,
+  vllmTokenize,
+  VllmTokenizeSchema,
+} from "./vllm_tokenize.ts";
+
+const isObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === "object" && x !== null && !Array.isArray(x);
 
 export const TokenizeSchema = z.object({
   text: z.string(),
@@ -23,7 +35,12 @@ export const DetokenizeSchema = z.object({
 
 export function tokenizeHandler(deps: Deps) {
   return async function tokenizeRoute(c: Context): Promise<Response> {
-    const body = parseBody(TokenizeSchema, await readJson(c));
+    const raw = await readJson(c);
+    if (isObject(raw) && "prompt" in raw) {
+      const body = parseBody(VllmTokenizeSchema, raw);
+      return c.json(vllmTokenize(deps, pickModel(deps, body.model), body));
+    }
+    const body = parseBody(TokenizeSchema, raw);
     const model = pickModel(deps, body.model);
     const tokens = tokenize(body.text, {
       known: (w) => model.vocab.index.has(w),
@@ -36,7 +53,12 @@ export function tokenizeHandler(deps: Deps) {
 
 export function detokenizeHandler(deps: Deps) {
   return async function detokenizeRoute(c: Context): Promise<Response> {
-    const body = parseBody(DetokenizeSchema, await readJson(c));
+    const raw = await readJson(c);
+    if (isObject(raw) && Array.isArray(raw.tokens) && typeof raw.tokens[0] === "number") {
+      const body = parseBody(VllmDetokenizeSchema, raw);
+      return c.json(vllmDetokenize(pickModel(deps, body.model), body));
+    }
+    const body = parseBody(DetokenizeSchema, raw);
     const model = pickModel(deps, body.model);
     let tokens = body.tokens;
     if (body.ids) {
