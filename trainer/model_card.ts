@@ -56,10 +56,22 @@ export function modelCard(name: string, m: ModelFile): string {
     ...(rows.length
       ? ["| epoch | train ppl | valid ppl | seconds |", "|---|---|---|---|", ...rows, ""]
       : []),
-    "Perplexities are exp of the mean negative log-likelihood over every target token of the split," +
-    " `<eos>` included; `deno task eval --model <this folder> --split test` recomputes the test figure.",
+    protocolNote(m.metrics),
     "",
   ].join("\n");
+}
+
+/** How the perplexities were measured (shared/eval_protocol.ts), with the column figures. */
+function protocolNote(metrics: Record<string, number>): string {
+  const cols = metrics.valid_ppl_columns !== undefined && metrics.test_ppl_columns !== undefined
+    ? ` (10 columns side by side: valid ${fmt(metrics.valid_ppl_columns)}, test ${
+      fmt(metrics.test_ppl_columns)
+    })`
+    : "";
+  return "Perplexities are exp of the mean negative log-likelihood over every token of the split, " +
+    "`<eos>` included, scored as one stream read after an `<eos>` with the state carried " +
+    `throughout${cols}; \`deno task eval --model <this folder> --split test\` recomputes the ` +
+    "test figure.";
 }
 
 export async function writeModelCard(dir: string, name: string, m: ModelFile): Promise<void> {
