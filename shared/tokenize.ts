@@ -134,7 +134,7 @@ export function detokenize(tokens: readonly string[]): string {
   let text = "";
   for (const t of tokens) {
     if (t === EOS) {
-      text = text.trimEnd() + "\n";
+      text += "\n"; // one per <eos>, as tokenize reads them back
       continue;
     }
     const attach = CLITICS.includes(t) || t === "'";

@@ -136,7 +136,6 @@ Deno.test("tokenize() reads every newline as one <eos>, never two", () => {
     "economy",
   ]);
   const tokens = ["<eos>", "the", "economy", "<eos>", "<eos>", "the", "<eos>"];
-  // Each <eos> written as one "\n" (the pieces server/text.ts joins) reads back the same.
-  const text = tokens.map((t) => t === "<eos>" ? "\n" : t + " ").join("");
-  assert.deepEqual(tokenize(text, { known }), tokens);
+  assert.equal(detokenize(tokens), "\nthe economy\n\nthe\n");
+  assert.deepEqual(tokenize(detokenize(tokens), { known }), tokens);
 });
