@@ -20,6 +20,7 @@ import { generateHandler } from "./routes/generate.ts";
 import { healthHandler, metricsHandler, modelHandler, modelsHandler } from "./routes/info.ts";
 import { perplexityHandler } from "./routes/perplexity.ts";
 import { detokenizeHandler, tokenizeHandler } from "./routes/tokenize.ts";
+import { hfTokenizerHandler, tokenizerInfoHandler } from "./routes/tokenizer_info.ts";
 
 export interface AppOptions {
   /** Served models by name; may fill in after the app starts (health says 503 until then). */
@@ -94,6 +95,8 @@ export function createApp(options: AppOptions): Hono {
   app.post("/v1/perplexity", perplexityHandler(deps));
   app.post("/tokenize", tokenizeHandler(deps));
   app.post("/detokenize", detokenizeHandler(deps));
+  app.get("/tokenizer_info", tokenizerInfoHandler(deps));
+  app.get("/v1/models/:id/:file{tokenizer(?:_config)?\\.json}", hfTokenizerHandler(deps));
 
   app.notFound((c: Context) =>
     c.json(

@@ -7,12 +7,12 @@ import { EOS } from "../shared/vocab.ts";
 import type { Engine, SampledToken } from "./engine.ts";
 import type { ServedModel } from "./models.ts";
 import { createStopMatcher } from "./stop.ts";
-import { type Context, piece, promptContext } from "./text.ts";
+import { type Context, piece, type Prompt, promptContext } from "./text.ts";
 
 export type FinishReason = "length" | "sentences" | "stop" | "cancelled";
 
 export interface GenerateParams {
-  prompt: string;
+  prompt: Prompt;
   maxTokens: number;
   maxSentences?: number;
   temperature: number;

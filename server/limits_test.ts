@@ -115,7 +115,7 @@ Deno.test("scoring and detokenizing refuse lists over their limits with 413", as
   );
   assert.equal(r.status, 413);
   assert.deepEqual(r.error, {
-    message: "Texts have 24 tokens, more than the limit of 20 (MAX_SCORE_TOKENS)",
+    message: "Texts have 21 tokens, more than the limit of 20 (MAX_SCORE_TOKENS)",
     type: "request_too_large",
     param: "texts",
   });

@@ -1,9 +1,9 @@
-/** The playground page in headless Chromium: generate sentences, score a text. */
+/** The playground page in headless Chromium: generate sentences, score a text as a heat map. */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { tempDir } from "../shared/testing.ts";
-import { smallApp } from "./testing.ts";
+import { post, smallApp } from "./testing.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 
@@ -18,7 +18,7 @@ function haveChromium(): boolean {
 }
 
 Deno.test({
-  name: "GET / playground streams sentences and shows a perplexity in Chromium",
+  name: "GET / playground streams sentences after the prompt and shows a surprisal heat map",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -56,14 +56,36 @@ Deno.test({
       await page.waitForSelector("#gen-stat:has-text('finished: sentences')");
       const sentences = await page.$$eval("#sentences p", (ps) => ps.map((p) => p.textContent));
       assert.equal(sentences.length, 2);
-      assert.ok(sentences.every((s) => s && s.length > 0));
+      assert.ok(sentences.every((s) => s && s.length > 0), "no empty sentence box");
+      assert.equal(await page.textContent("#prompt-shown"), "The company said");
 
-      await page.fill("#score-text", "It said the company is N.");
+      const text = "It said the zebra is 5.\nthe company";
+      await page.fill("#score-text", text);
       await page.click("#score");
       await page.waitForSelector("#perplexity");
       const ppl = Number(await page.textContent("#perplexity"));
       assert.ok(ppl > 1 && ppl < 64, `perplexity ${ppl}`);
-      assert.match((await page.textContent("#score-result"))!, /over 7 tokens/);
+      assert.match((await page.textContent("#score-result"))!, /over 9 tokens \(2 unknown\)/);
+      // The heat map holds /v1/perplexity's per-token numbers, one word each, OOV marked.
+      const spans = await page.$$eval("#heat span.tok", (ss) =>
+        ss.map((s) => ({
+          text: s.textContent,
+          logprob: Number(s.getAttribute("data-logprob")),
+          oov: s.classList.contains("oov"),
+          title: s.getAttribute("title") ?? "",
+          style: s.getAttribute("style") ?? "",
+        })));
+      const want = (await (await app.request(post("/v1/perplexity", { text, per_token: true })))
+        .json()).per_token as { token: string; logprob: number }[];
+      assert.equal(spans.length, want.length);
+      for (const [i, s] of spans.entries()) {
+        assert.equal(s.text, want[i]!.token === "<eos>" ? "¶" : want[i]!.token);
+        assert.ok(Math.abs(s.logprob - want[i]!.logprob) < 1e-9, `${i}: ${s.logprob}`);
+        assert.equal(s.oov, ["zebra", "company"].includes(want[i]!.token)); // not in the tiny vocabulary
+        assert.match(s.title, /log p = -\d+\.\d\d .*\nmost likely here: (\S+ -\d+\.\d\d, ){4}/s);
+        assert.match(s.style, /background: rgb/);
+      }
+      assert.equal(await page.isVisible("#legend"), true);
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();

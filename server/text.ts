@@ -1,46 +1,43 @@
 /** Between text and a word model's ids: prompts in, display text out. */
 import { tokenize } from "../shared/tokenize.ts";
-import { encode, EOS, type Vocab } from "../shared/vocab.ts";
+import { decode, encode, EOS, type Vocab } from "../shared/vocab.ts";
 
 const CLITICS = new Set(["n't", "'s", "'re", "'ve", "'m", "'ll", "'d", "'"]);
 
+/** A prompt as text, or as token ids (OpenAI's legacy API takes both). */
+export type Prompt = string | readonly number[];
+
 /**
- * PTB tokens of a prompt; a trailing `<eos>` only when the text ends a sentence. `tokens`: the
- * prompt already tokenized (server/tokenize_off.ts), which this trims in place.
+ * PTB tokens of a text prompt; `<eos>` at the end only when the text ends a sentence.
+ * `tokenized`: the same tokens made elsewhere (a long prompt is tokenized on a worker).
  */
-export function promptTokens(
-  vocab: Vocab,
-  prompt: string,
-  tokens = tokenize(prompt, { known: (w) => vocab.index.has(w) }),
-): string[] {
-  const endsSentence = endsWithSentenceMark(prompt) || endsWithNewline(prompt);
-  if (!endsSentence && tokens.at(-1) === EOS) tokens.pop();
-  return tokens;
-}
-
-// Linear-time forms of /[.?!]["')\]]*\s*$/ and /\n\s*$/: an end-anchored regex is tried from
-// every position, so a long run of ")" or "\n" made those quadratic.
-function endsWithSentenceMark(text: string): boolean {
-  let end = text.trimEnd().length;
-  while (end > 0 && "\"')]".includes(text[end - 1]!)) end--;
-  return end > 0 && ".?!".includes(text[end - 1]!);
-}
-
-function endsWithNewline(text: string): boolean {
-  return text.slice(text.trimEnd().length).includes("\n");
+export function promptTokens(vocab: Vocab, prompt: string, tokenized?: string[]): string[] {
+  return tokenized ?? tokenize(prompt, { known: (w) => vocab.index.has(w) });
 }
 
 export interface Context {
-  /** `<eos>` followed by the prompt's ids: the model reads a prompt as the start of a text. */
+  /**
+   * The ids the model reads: the prompt's own, after an `<eos>` (the model reads a prompt as
+   * the start of a text). A prompt that starts with `<eos>` already carries that context, so
+   * it is not doubled.
+   */
   ids: Int32Array;
-  /** The prompt's tokens (without the leading `<eos>`). */
+  /** The prompt's tokens, exactly as given (a leading `<eos>` included when the prompt has one). */
   tokens: string[];
   oov: number;
 }
 
-export function promptContext(vocab: Vocab, prompt: string, tokenized?: string[]): Context {
-  const tokens = promptTokens(vocab, prompt, tokenized);
-  const { ids, oov } = encode(vocab, tokens);
+/** Ids checked against the vocabulary already (routes answer 400 before calling this). */
+export function promptContext(vocab: Vocab, prompt: Prompt, tokenized?: string[]): Context {
+  let tokens: string[], ids: Int32Array, oov = 0;
+  if (typeof prompt === "string") {
+    tokens = promptTokens(vocab, prompt, tokenized);
+    ({ ids, oov } = encode(vocab, tokens));
+  } else {
+    ids = Int32Array.from(prompt);
+    tokens = decode(vocab, ids);
+  }
+  if (ids[0] === vocab.eos) return { ids, tokens, oov };
   const all = new Int32Array(ids.length + 1);
   all[0] = vocab.eos;
   all.set(ids, 1);

@@ -4,6 +4,7 @@
  * docs/model-format.md describes it for reimplementation in other languages.
  */
 import { createHash } from "node:crypto";
+import { writeHfTokenizer } from "./hf_tokenizer.ts";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { z } from "zod";
@@ -106,6 +107,7 @@ export async function saveModel(
   };
   await writeAtomic(join(dir, "weights.bin"), bytes);
   await writeAtomic(join(dir, "vocab.txt"), vocabText);
+  await writeHfTokenizer(dir, m.vocab);
   await writeAtomic(join(dir, "model.json"), JSON.stringify(meta, null, 2) + "\n");
   return meta;
 }

@@ -71,6 +71,8 @@ function splitWord(raw: string, known: (w: string) => boolean): string[] {
 const CLOSERS = new Set([...'")]},;:!?`']);
 /** Closing quotes and brackets that may follow a sentence's last mark. */
 const QUOTES = new Set([..."\"')]"]);
+/** Opening quotes and brackets that may come before an abbreviation ("(U.S."). */
+const OPENERS = new Set([..."(\"'`[{<"]);
 
 /** Where the trailing run of characters in `set` before `end` starts; linear in that run. */
 function trimEndOf(w: string, set: ReadonlySet<string>, end = w.length): number {
@@ -96,8 +98,8 @@ function numberOrWord(w: string): string[] {
   return [w];
 }
 
-/** A chunk ending in . ? or ! closes a sentence before a capitalised word or at the end,
- * unless it is an abbreviation the vocabulary knows ("Mr. Smith", "the U.S. Senate"). */
+/** A chunk ending in . ? or ! closes a sentence before a capitalised word or at the end of the
+ * text, unless it is an abbreviation the vocabulary knows ("Mr. Smith", "the U.S.", "in the U.S."). */
 function endsSentence(
   chunk: string,
   next: string | undefined,
@@ -105,23 +107,28 @@ function endsSentence(
 ): boolean {
   const end = trimEndOf(chunk, QUOTES);
   if (end === 0 || !".?!".includes(chunk[end - 1]!)) return false;
-  if (next === undefined) return true;
-  if (!/^["'(\[]*[A-Z]/.test(next)) return false;
-  const bare = chunk.slice(0, end).toLowerCase();
-  return !(bare.endsWith(".") && isKnown(bare, known));
+  let start = 0;
+  while (start < end && OPENERS.has(chunk[start]!)) start++;
+  const bare = chunk.slice(start, end).toLowerCase();
+  if (bare.endsWith(".") && isKnown(bare, known)) return false;
+  return next === undefined || /^["'(\[]*[A-Z]/.test(next);
 }
 
 export interface TokenizeOptions {
   /** Words the model knows; used to keep abbreviations such as "u.s." whole. */
   known?: (w: string) => boolean;
-  /** Treat each line as one sentence (PTB files); otherwise sentences end at . ? ! */
+  /** Treat each non-empty line as one sentence (PTB files); otherwise see `tokenize`. */
   lines?: boolean;
-  /** Append `<eos>` after each sentence (default true). */
+  /** Emit `<eos>` at sentence ends (default true). */
   eos?: boolean;
 }
 
 /**
- * Tokenize text the PTB way. Each sentence ends with `<eos>` unless `eos: false`.
+ * Tokenize text the PTB way. Outside `lines` mode the rules are the ones a client can predict
+ * from the text alone: every newline is one `<eos>` (so `<eos>` and "\n" map to each other
+ * both ways), and . ? ! end a sentence (`<eos>`) before a capitalised word on the same line or
+ * at the very end of the text, except on an abbreviation the vocabulary knows. Text that ends
+ * mid-sentence gets no `<eos>`. In `lines` mode each non-empty line is a sentence.
  *
  * @example
  * tokenize("The U.S. economy grew 3.5% in 1989, didn't it?", { known: (w) => w === "u.s." })
@@ -131,23 +138,28 @@ export function tokenize(text: string, opts: TokenizeOptions = {}): string[] {
   const known = opts.known ?? (() => false);
   const eos = opts.eos ?? true;
   const out: string[] = [];
-  const sentences = opts.lines ? text.split("\n") : [text];
-  for (const sentence of sentences) {
-    const chunks = sentence.split(/\s+/).filter((c) => c.length > 0);
+  const lines = text.split("\n");
+  for (const [l, line] of lines.entries()) {
+    const chunks = line.split(/\s+/).filter((c) => c.length > 0);
     if (opts.lines && chunks.length === 0) continue;
+    const lastLine = l === lines.length - 1;
+    // Tokens since the last `<eos>`: a sentence end only closes a sentence that has words.
     let open = false;
     for (const [i, chunk] of chunks.entries()) {
       const toks = splitWord(chunk, known);
       for (const t of toks) out.push(t); // a spread of a million arguments overflows the stack
-      open ||= toks.length > 0;
+      if (toks.length > 0) open = toks.at(-1) !== EOS;
+      if (opts.lines || !eos || !open) continue;
       const next = chunks[i + 1];
-      const ends = !opts.lines && endsSentence(chunk, next, known);
-      if (ends && open && eos) {
+      // A sentence end at a line's end is the newline's `<eos>`, not a second one.
+      if (next === undefined && !lastLine) continue;
+      if (endsSentence(chunk, next, known)) {
         out.push(EOS);
         open = false;
       }
     }
-    if (open && eos) out.push(EOS);
+    if (!eos) continue;
+    if (opts.lines ? open : !lastLine) out.push(EOS);
   }
   return out;
 }
@@ -159,15 +171,7 @@ export function detokenize(tokens: readonly string[]): string {
   const parts: string[] = [];
   for (const t of tokens) {
     if (t === EOS) {
-      // Drop the whitespace the text ends in, part by part (each part is dropped once).
-      while (parts.length > 0) {
-        const last = parts.pop()!.trimEnd();
-        if (last !== "") {
-          parts.push(last);
-          break;
-        }
-      }
-      parts.push("\n");
+      parts.push("\n"); // one per <eos>, as tokenize reads them back
       continue;
     }
     const attach = CLITICS.includes(t) || t === "'";

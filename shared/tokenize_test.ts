@@ -102,7 +102,7 @@ Deno.test("detokenize() by parts gives what appending to one string gave", () =>
     let text = "";
     for (const t of tokens) {
       if (t === "<eos>") {
-        text = text.trimEnd() + "\n";
+        text += "\n";
         continue;
       }
       const attach = ["n't", "'s", "'re", "'ve", "'m", "'ll", "'d", "'"].includes(t);
@@ -144,4 +144,47 @@ Deno.test("tokenize() and detokenize() take linear time on hostile input", () =>
   const text = detokenize(Array.from({ length: 400_000 }, (_, i) => (i % 9 ? "the" : "<eos>")));
   assert.ok(performance.now() - t0 < 60_000);
   assert.equal(text.split("\n").length - 1, 44_445); // one line per <eos>
+});
+
+Deno.test("tokenize() adds no <eos> behind an abbreviation that ends the text", () => {
+  assert.deepEqual(tokenize("Sales rose in the U.S.", { known }), [
+    "sales",
+    "rose",
+    "in",
+    "the",
+    "u.s.",
+  ]);
+  assert.deepEqual(tokenize("It was the economy.", { known }), [
+    "it",
+    "was",
+    "the",
+    "economy",
+    "<eos>",
+  ]);
+  assert.deepEqual(tokenize("the economy", { known }), ["the", "economy"]);
+});
+
+Deno.test("tokenize() reads every newline as one <eos>, never two", () => {
+  assert.deepEqual(tokenize("the economy\nthe U.S.\n\nIt fell.\nthe", { known }), [
+    "the",
+    "economy",
+    "<eos>",
+    "the",
+    "u.s.",
+    "<eos>",
+    "<eos>",
+    "it",
+    "fell",
+    "<eos>",
+    "the",
+  ]);
+  assert.deepEqual(tokenize("\nthe <eos> economy", { known }), [
+    "<eos>",
+    "the",
+    "<eos>",
+    "economy",
+  ]);
+  const tokens = ["<eos>", "the", "economy", "<eos>", "<eos>", "the", "<eos>"];
+  assert.equal(detokenize(tokens), "\nthe economy\n\nthe\n");
+  assert.deepEqual(tokenize(detokenize(tokens), { known }), tokens);
 });

@@ -1,13 +1,14 @@
 /**
  * `deno task eval --model DIR [--split valid|test | --text FILE]`: perplexity of a saved model
  * on a PTB split or on any text file (tokenized with the model's vocabulary; the
- * out-of-vocabulary rate is reported).
+ * out-of-vocabulary rate is reported), by the protocol of shared/eval_protocol.ts.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { BACKENDS, describeBackend, initBackend, wasmThreadsFromEnv } from "../shared/backend.ts";
-import { loadModel } from "../shared/model_format.ts";
+import { COLUMNS, evalStream, STREAM } from "../shared/eval_protocol.ts";
+import { loadModel, parseModelFile, writeAtomic } from "../shared/model_format.ts";
 import { scoreStreamAsync } from "../shared/perplexity.ts";
 import { ptbDir, ptbTokens, readPtbSplit } from "../shared/ptb.ts";
 import { tokenize } from "../shared/tokenize.ts";
@@ -25,11 +26,20 @@ export const EVAL_FLAGS = {
     schema: z.boolean().default(false),
     help: "Read a split that is not PTB (no MD5 check)",
   },
-  batch: { schema: z.number().int().min(1).default(10), help: "Parallel columns while scoring" },
+  batch: {
+    schema: z.number().int().min(1).default(1),
+    help: "Columns scored side by side: 1 = one carried stream (the standard, reported), " +
+      "10 = the faster column layout",
+  },
   bptt: { schema: z.number().int().min(1).default(35), help: "Steps per window while scoring" },
   backend: { schema: z.enum(BACKENDS).default("auto"), help: "TensorFlow.js backend" },
   json: { schema: z.boolean().default(false), help: "Print the result as JSON" },
   dryRun: { schema: z.boolean().default(false), help: "Score only the first 500 tokens" },
+  record: {
+    schema: z.boolean().default(false),
+    help: "Store the PTB result in the folder's model.json metrics (valid_ppl, test_ppl, or " +
+      "*_ppl_columns for --batch 10)",
+  },
 };
 
 export interface EvalResult {
@@ -69,11 +79,12 @@ export async function evaluate(argv: string[]): Promise<EvalResult | undefined> 
     tokens = ptbTokens(text);
     source = `ptb.${f.split}`;
   }
-  // The stream starts after an <eos>, as in training, so the first word is predicted too.
-  let { ids, oov } = encode(m.vocab, ["<eos>", ...tokens]);
+  // Every token is predicted, the first one after an <eos> (shared/eval_protocol.ts).
+  const { ids: all, oov } = encode(m.vocab, tokens);
+  let ids = evalStream(m.vocab.eos, all);
   if (f.dryRun) ids = ids.subarray(0, 500);
   const t0 = performance.now();
-  const s = await scoreStreamAsync(m.params, m.config, f.text || f.dryRun ? ids : ids.subarray(1), {
+  const s = await scoreStreamAsync(m.params, m.config, ids, {
     batch: f.batch,
     bptt: f.bptt,
     onProgress: (done, total) => {
@@ -97,6 +108,7 @@ export async function evaluate(argv: string[]): Promise<EvalResult | undefined> 
     source,
     seconds: (performance.now() - t0) / 1000,
   };
+  if (f.record) await record(f.model, f, r.perplexity);
   if (f.json) console.log(JSON.stringify(r));
   else {
     console.log(
@@ -107,6 +119,24 @@ export async function evaluate(argv: string[]): Promise<EvalResult | undefined> 
     );
   }
   return r;
+}
+
+/** Put a PTB perplexity under the protocol's name into model.json's metrics. */
+async function record(
+  dir: string,
+  f: { split: string; text?: string; dryRun: boolean; batch: number; bptt: number },
+  ppl: number,
+): Promise<void> {
+  const layout = f.batch === STREAM.batch ? "" : f.batch === COLUMNS.batch ? "_columns" : null;
+  if (f.text || f.dryRun || layout === null || f.bptt !== STREAM.bptt) {
+    throw new Error("--record stores only a full PTB split scored with --batch 1 or 10, --bptt 35");
+  }
+  const where = join(dir, "model.json");
+  const raw = JSON.parse(await readFile(where, "utf8"));
+  parseModelFile(raw, where);
+  raw.metrics = { ...raw.metrics, [`${f.split}_ppl${layout}`]: ppl };
+  await writeAtomic(where, JSON.stringify(raw, null, 2) + "\n");
+  console.log(`recorded ${f.split}_ppl${layout} = ${ppl.toFixed(2)} in ${where}`);
 }
 
 if (import.meta.main) runCli(() => evaluate(Deno.args).then(() => {}));

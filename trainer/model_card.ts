@@ -5,7 +5,9 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { writeHfTokenizer } from "../shared/hf_tokenizer.ts";
 import { type ModelFile, parseModelFile } from "../shared/model_format.ts";
+import { vocabFromText } from "../shared/vocab.ts";
 import { paramShapes } from "../shared/model.ts";
 import { readFile } from "node:fs/promises";
 import { helpText, parseFlags, runCli } from "../shared/flags.ts";
@@ -54,10 +56,22 @@ export function modelCard(name: string, m: ModelFile): string {
     ...(rows.length
       ? ["| epoch | train ppl | valid ppl | seconds |", "|---|---|---|---|", ...rows, ""]
       : []),
-    "Perplexities are exp of the mean negative log-likelihood over every target token of the split," +
-    " `<eos>` included; `deno task eval --model <this folder> --split test` recomputes the test figure.",
+    protocolNote(m.metrics),
     "",
   ].join("\n");
+}
+
+/** How the perplexities were measured (shared/eval_protocol.ts), with the column figures. */
+function protocolNote(metrics: Record<string, number>): string {
+  const cols = metrics.valid_ppl_columns !== undefined && metrics.test_ppl_columns !== undefined
+    ? ` (10 columns side by side: valid ${fmt(metrics.valid_ppl_columns)}, test ${
+      fmt(metrics.test_ppl_columns)
+    })`
+    : "";
+  return "Perplexities are exp of the mean negative log-likelihood over every token of the split, " +
+    "`<eos>` included, scored as one stream read after an `<eos>` with the state carried " +
+    `throughout${cols}; \`deno task eval --model <this folder> --split test\` recomputes the ` +
+    "test figure.";
 }
 
 export async function writeModelCard(dir: string, name: string, m: ModelFile): Promise<void> {
@@ -77,6 +91,11 @@ if (import.meta.main) {
     const where = join(f.model, "model.json");
     const meta = parseModelFile(JSON.parse(await readFile(where, "utf8")), where);
     await writeModelCard(f.model, f.name ?? f.model.replace(/\/$/, "").split("/").pop()!, meta);
-    console.log(`wrote ${join(f.model, "README.md")}`);
+    // The HuggingFace tokenizer files follow the vocabulary, for folders saved before they existed.
+    await writeHfTokenizer(
+      f.model,
+      vocabFromText(await readFile(join(f.model, "vocab.txt"), "utf8")),
+    );
+    console.log(`wrote ${join(f.model, "README.md")}, tokenizer.json, tokenizer_config.json`);
   });
 }

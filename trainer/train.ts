@@ -9,7 +9,8 @@ import type { Tensor } from "../shared/tf.ts";
 import { describeBackend, initBackend, wasmThreadsFromEnv } from "../shared/backend.ts";
 import { initParams, type Params } from "../shared/model.ts";
 import { saveModel } from "../shared/model_format.ts";
-import { scoreStreamAsync, type StreamScore } from "../shared/perplexity.ts";
+import { COLUMNS, evalStream, STREAM } from "../shared/eval_protocol.ts";
+import { type ScoreOptions, scoreStreamAsync } from "../shared/perplexity.ts";
 import { givenFlags, helpText, parseFlags, runCli } from "../shared/flags.ts";
 import { loadCorpus } from "./corpus.ts";
 import {
@@ -143,24 +144,33 @@ export async function train(argv: string[]): Promise<void> {
   const evalOpts = evalOptionsOf(cfg);
   const slice = (s: Int32Array) => (cfg.dryRun ? s.subarray(0, 200) : s);
   let best: Params = result.params;
-  let valid: StreamScore | undefined;
   if (existsSync(join(dir, "best.bin"))) {
     const epochBest = (await readCheckpoint<unknown>(join(dir, "best.bin"))).tensors as Params;
     const last = result.stopped === "done"
       ? undefined
       : await scoreStreamAsync(result.params, model, slice(corpus.valid), evalOpts);
     const epochValid = await scoreStreamAsync(epochBest, model, slice(corpus.valid), evalOpts);
-    [best, valid] = last && last.perplexity < epochValid.perplexity
-      ? [result.params, last]
-      : [epochBest, epochValid];
+    best = last && last.perplexity < epochValid.perplexity ? result.params : epochBest;
     console.log(
       `validation: last parameters ${last ? last.perplexity.toFixed(2) : "(= best epoch)"}, ` +
         `best epoch ${epochValid.perplexity.toFixed(2)}; the model keeps the ` +
         `${best === epochBest ? "best epoch's" : "last"}`,
     );
   }
-  valid ??= await scoreStreamAsync(best, model, slice(corpus.valid), evalOpts);
-  const test = await scoreStreamAsync(best, model, slice(corpus.test), evalOpts);
+  // The reported figures, by the protocol of shared/eval_protocol.ts; a run trained with its
+  // state reset at every window is scored the same way, window by window.
+  const reset = cfg.stateReset === "window" ? { bptt: cfg.bptt, resetEachWindow: true } : {};
+  const score = async (split: Int32Array, opts: ScoreOptions) =>
+    (await scoreStreamAsync(best, model, slice(evalStream(corpus.vocab.eos, split)), {
+      ...opts,
+      ...reset,
+    })).perplexity;
+  const reported = {
+    valid_ppl: await score(corpus.valid, STREAM),
+    test_ppl: await score(corpus.test, STREAM),
+    valid_ppl_columns: await score(corpus.valid, COLUMNS),
+    test_ppl_columns: await score(corpus.test, COLUMNS),
+  };
   const out = cfg.out ?? join(dir, "model");
   const saved = await saveModel(out, {
     config: model,
@@ -186,8 +196,7 @@ export async function train(argv: string[]): Promise<void> {
       date: new Date().toISOString(),
     },
     metrics: {
-      valid_ppl: valid.perplexity,
-      test_ppl: test.perplexity,
+      ...reported,
       tokens_per_s: result.tokensPerSecond,
       steps: result.state.step,
       tokens: result.state.tokens,
@@ -195,8 +204,8 @@ export async function train(argv: string[]): Promise<void> {
   });
   await writeModelCard(out, out.replace(/\/$/, "").split("/").pop()!, saved);
   console.log(
-    `done (${result.stopped}): valid ppl ${valid.perplexity.toFixed(2)}, test ppl ${
-      test.perplexity.toFixed(2)
+    `done (${result.stopped}): valid ppl ${reported.valid_ppl.toFixed(2)}, test ppl ${
+      reported.test_ppl.toFixed(2)
     }, ` +
       `${result.tokensPerSecond.toFixed(0)} tokens/s; model written to ${out}`,
   );

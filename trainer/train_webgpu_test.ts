@@ -1,4 +1,5 @@
 /** The trainer on the webgpu backend against wasm (Mesa's software adapter in CI). */
+import { COLUMNS, evalStream } from "../shared/eval_protocol.ts";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -67,9 +68,10 @@ Deno.test("20 uGRU training steps on webgpu follow wasm's loss curve; models and
     const corpus = await loadCorpus(data, true);
     const rescore = async (run: string) => {
       const m = await loadModel(join(runs, run, "model"));
-      const s = await scoreStreamAsync(m.params, m.config, corpus.valid, { batch: 10, bptt: 35 });
+      const stream = evalStream(corpus.vocab.eos, corpus.valid);
+      const s = await scoreStreamAsync(m.params, m.config, stream, COLUMNS);
       tf.dispose(Object.values(m.params));
-      return { got: s.perplexity, saved: m.meta.metrics.valid_ppl! };
+      return { got: s.perplexity, saved: m.meta.metrics.valid_ppl_columns! };
     };
     const wasmOnGpu = await rescore("wasm");
     await useWasm();

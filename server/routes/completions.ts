@@ -11,14 +11,17 @@ import { generate, type GenerateParams, type TokenEvent } from "../generation.ts
 import type { ServedModel } from "../models.ts";
 import { promptLogprobs } from "../prompt_logprobs.ts";
 import { sseResponse } from "../sse.ts";
-import { type Context as PromptContext, pieces } from "../text.ts";
+import { type Context as PromptContext, piece, pieces, type Prompt } from "../text.ts";
+import { EOS } from "../../shared/vocab.ts";
+import { parsePrompts } from "./prompt_forms.ts";
 import { admit, freshSeed, Seed, Stop } from "./sampling.ts";
 import { budgetedPrompt, tokenMeter } from "./generate.ts";
 
 export function completionsSchema(limits: Limits) {
   return z.object({
     model: z.string().optional(),
-    prompt: z.union([z.string(), z.array(z.string()).min(1)]).default(""),
+    // Checked by parsePrompts, which names the accepted forms.
+    prompt: z.unknown().optional(),
     max_tokens: z.number().int().min(0).max(limits.maxTokens).nullish().transform((x) => x ?? 16),
     temperature: z.number().min(0).max(2).nullish().transform((x) => x ?? 1),
     top_p: z.number().gt(0).max(1).nullish().transform((x) => x ?? 1),
@@ -58,27 +61,56 @@ function topObject(top: [string, number][] | undefined): Record<string, number> 
   return o;
 }
 
-/** The echoed prompt as text and, when asked for, its token logprobs (the first is null). */
-async function echoPrompt(model: ServedModel, ctx: PromptContext, k: number | null | undefined) {
+/** Where each token's piece starts in the prompt as sent (its space before it, as OpenAI
+ * counts); a token the tokenizer rewrote (a number read as `N`) is placed where the search
+ * stands. */
+function tokenOffsets(prompt: string, tokens: readonly string[], ps: readonly string[]): number[] {
+  const lower = prompt.toLowerCase();
+  let at = 0;
+  return tokens.map((t, k) => {
+    const word = t === EOS ? "\n" : t;
+    const i = lower.indexOf(word, at);
+    if (i < 0) return at;
+    const start = Math.max(at, i - (ps[k]!.length - word.length));
+    at = i + word.length;
+    return start;
+  });
+}
+
+/**
+ * The echoed prompt: a text prompt exactly as sent, token ids as their pieces; with `k`, the
+ * log-probability of each of the prompt's tokens. The model reads a prompt after `<eos>`, so
+ * every token is scored, except a leading `<eos>`: that one is the context itself (null).
+ */
+async function echoPrompt(
+  model: ServedModel,
+  prompt: Prompt,
+  ctx: PromptContext,
+  k: number | null | undefined,
+) {
   const ps = pieces(ctx.tokens);
-  const text = ps.join("");
-  if (k == null) return { text, logprobs: null, count: ctx.tokens.length };
+  const text = typeof prompt === "string" ? prompt : ps.join("");
+  if (k == null) return { text, logprobs: null };
   const scored = await promptLogprobs(model, ctx.ids, k);
+  // ids = [<eos>, ...tokens] or, when the prompt starts with <eos>, tokens themselves.
+  const shift = ctx.ids.length - ctx.tokens.length - 1;
+  const offsets = typeof prompt === "string" ? tokenOffsets(prompt, ctx.tokens, ps) : undefined;
   const lp = emptyLogprobs();
   let offset = 0;
   ps.forEach((p, i) => {
+    const j = i + shift;
     lp.tokens.push(p);
-    lp.token_logprobs.push(i === 0 ? null : scored.logprobs[i]!);
-    const lineStart = i === 0 || ctx.tokens[i - 1] === "<eos>";
+    lp.token_logprobs.push(j < 0 ? null : scored.logprobs[j]!);
+    const lineStart = i === 0 || ctx.tokens[i - 1] === EOS;
     lp.top_logprobs.push(
-      i === 0 ? null : topObject(
-        scored.top[i]!.map(([id, x]) => [pieces([model.vocab.words[id]!], lineStart)[0]!, x]),
+      j < 0 ? null : topObject(
+        scored.top[j]!.map(([id, x]) => [piece(model.vocab.words[id]!, lineStart), x]),
       ),
     );
-    lp.text_offset.push(offset);
+    lp.text_offset.push(offsets?.[i] ?? offset);
     offset += p.length;
   });
-  return { text, logprobs: lp, count: ctx.tokens.length };
+  return { text, logprobs: lp };
 }
 
 const finish = (r: string) => (r === "length" ? "length" : "stop");
@@ -88,7 +120,7 @@ export function completionsHandler(deps: Deps) {
   return async function completionsRoute(c: Context): Promise<Response> {
     const body = parseBody(schema, await readJson(c));
     const model = pickModel(deps, body.model);
-    const prompts = typeof body.prompt === "string" ? [body.prompt] : body.prompt;
+    const prompts = parsePrompts(body.prompt, model.vocab.words.length);
     const total = prompts.length * body.n;
     if (total > deps.limits.maxChoices) {
       throw new ApiError(
@@ -98,15 +130,15 @@ export function completionsHandler(deps: Deps) {
         "n",
       );
     }
-    const id = `cmpl-${crypto.randomUUID().replaceAll("-", "")}`;
-    const created = Math.floor(Date.now() / 1000);
-    const baseSeed = body.seed ?? freshSeed();
     // Every prompt's budget is checked before any of them is read.
     const contexts: PromptContext[] = [];
     for (const [i, p] of prompts.entries()) {
       const param = typeof body.prompt === "string" ? "prompt" : `prompt.${i}`;
       contexts.push(await budgetedPrompt(deps, model, p, param));
     }
+    const id = `cmpl-${crypto.randomUUID().replaceAll("-", "")}`;
+    const created = Math.floor(Date.now() / 1000);
+    const baseSeed = body.seed ?? freshSeed();
     const choices = prompts.flatMap((prompt, i) =>
       Array.from({ length: body.n }, (_, j) => {
         const index = i * body.n + j;
@@ -121,7 +153,7 @@ export function completionsHandler(deps: Deps) {
           stop: body.stop,
           topLogprobs: body.logprobs ?? undefined,
         };
-        return { index, context, params };
+        return { index, prompt, context, params };
       })
     );
     // Echo-only requests (max_tokens 0) are admitted like any other: they read the prompt too.
@@ -138,7 +170,9 @@ export function completionsHandler(deps: Deps) {
     if (!body.stream) {
       let promptTokens = 0, completionTokens = 0;
       const out = await Promise.all(choices.map(async (ch) => {
-        const echo = body.echo ? await echoPrompt(model, ch.context, body.logprobs) : undefined;
+        const echo = body.echo
+          ? await echoPrompt(model, ch.prompt, ch.context, body.logprobs)
+          : undefined;
         const lp = echo?.logprobs ?? (body.logprobs != null ? emptyLogprobs() : null);
         let text = echo?.text ?? "";
         const start = text.length;
@@ -188,7 +222,7 @@ export function completionsHandler(deps: Deps) {
       await Promise.all(choices.map(async (ch) => {
         let offset = 0;
         if (body.echo) {
-          const echo = await echoPrompt(model, ch.context, body.logprobs);
+          const echo = await echoPrompt(model, ch.prompt, ch.context, body.logprobs);
           chunk(ch.index, echo.text, echo.logprobs, null);
           offset = echo.text.length;
         }

@@ -7,7 +7,7 @@ import { generate, type GenerateParams, type GenEvent } from "../generation.ts";
 import { inc, labels, observe } from "../metrics.ts";
 import type { ServedModel } from "../models.ts";
 import { sseResponse } from "../sse.ts";
-import { promptContext } from "../text.ts";
+import { type Prompt, promptContext } from "../text.ts";
 import { tokenizeText } from "../tokenize_off.ts";
 import { admit, freshSeed, Seed, Stop } from "./sampling.ts";
 
@@ -43,10 +43,13 @@ export function tokenMeter(deps: Deps, model: string): (ev: GenEvent) => void {
 export async function budgetedPrompt(
   deps: Deps,
   model: ServedModel,
-  prompt: string,
+  prompt: Prompt,
   param: string,
 ) {
-  const context = promptContext(model.vocab, prompt, await tokenizeText(model.vocab, prompt));
+  // Text is tokenized off the main thread when long; token ids are the tokens already.
+  const context = typeof prompt === "string"
+    ? promptContext(model.vocab, prompt, await tokenizeText(model.vocab, prompt))
+    : promptContext(model.vocab, prompt);
   if (context.tokens.length > deps.limits.maxPromptTokens) {
     throw overLimit("Prompt has", context.tokens.length, "maxPromptTokens", deps.limits, param);
   }

@@ -1,7 +1,10 @@
-/** POST /v1/perplexity: how well a model predicts a text, every word and `<eos>` scored. */
+/**
+ * POST /v1/perplexity: how well a model predicts a text, every word and `<eos>` scored, each
+ * after `<eos>` and the text before it (a leading `<eos>` is that context, not scored).
+ */
 import type { Context } from "hono";
 import { z } from "zod";
-import { encode } from "../../shared/vocab.ts";
+import { encode, EOS } from "../../shared/vocab.ts";
 import { type Deps, overLimit, pickModel } from "../deps.ts";
 import { parseBody, readJson } from "../errors.ts";
 import { inc, labels } from "../metrics.ts";
@@ -38,6 +41,8 @@ export async function scoreTokens(
   tokens: string[],
   perToken: boolean,
 ): Promise<Scored> {
+  // Every text is read after `<eos>`; a text that starts with one already has that context.
+  if (tokens[0] === EOS) tokens = tokens.slice(1);
   const { ids, oov } = encode(model.vocab, tokens);
   const stream = new Int32Array(ids.length + 1);
   stream[0] = model.vocab.eos;

@@ -1,4 +1,7 @@
-/** POST /tokenize and /detokenize: the model's view of a text, and back. */
+/**
+ * POST /tokenize and /detokenize: the model's view of a text, and back. Bodies in vLLM's shape
+ * (`prompt`; `tokens` as ids) get vLLM's answers (vllm_tokenize.ts).
+ */
 import type { Context } from "hono";
 import { z } from "zod";
 import { detokenize } from "../../shared/tokenize.ts";
@@ -6,6 +9,15 @@ import { tokenizeText } from "../tokenize_off.ts";
 import { decode, encode } from "../../shared/vocab.ts";
 import { type Deps, overLimit, pickModel } from "../deps.ts";
 import { ApiError, parseBody, readJson } from "../errors.ts";
+import {
+  vllmDetokenize,
+  VllmDetokenizeSchema,
+  vllmTokenize,
+  VllmTokenizeSchema,
+} from "./vllm_tokenize.ts";
+
+const isObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === "object" && x !== null && !Array.isArray(x);
 
 export const TokenizeSchema = z.object({
   text: z.string(),
@@ -24,7 +36,12 @@ export const DetokenizeSchema = z.object({
 
 export function tokenizeHandler(deps: Deps) {
   return async function tokenizeRoute(c: Context): Promise<Response> {
-    const body = parseBody(TokenizeSchema, await readJson(c));
+    const raw = await readJson(c);
+    if (isObject(raw) && "prompt" in raw) {
+      const body = parseBody(VllmTokenizeSchema, raw);
+      return c.json(vllmTokenize(deps, pickModel(deps, body.model), body));
+    }
+    const body = parseBody(TokenizeSchema, raw);
     const model = pickModel(deps, body.model);
     const tokens = await tokenizeText(model.vocab, body.text, body.lines);
     const { ids, oov } = encode(model.vocab, tokens);
@@ -41,6 +58,10 @@ export function detokenizeHandler(deps: Deps) {
       if (Array.isArray(list) && list.length > deps.limits.maxDetokenizeIds) {
         throw overLimit("The list has", list.length, "maxDetokenizeIds", deps.limits, param);
       }
+    }
+    if (isObject(raw) && Array.isArray(raw.tokens) && typeof raw.tokens[0] === "number") {
+      const body = parseBody(VllmDetokenizeSchema, raw);
+      return c.json(vllmDetokenize(pickModel(deps, body.model), body));
     }
     const body = parseBody(DetokenizeSchema, raw);
     const model = pickModel(deps, body.model);

@@ -155,7 +155,9 @@ export function renderGrid(g: GridResults): string[] {
     `clipped at ${b.clip}, dropout ${b.dropout}, **${b.epochs} full epochs** ` +
     `(${(b.epochs * PTB_TRAIN_TOKENS).toLocaleString("en-US")} training tokens) for every row, ` +
     "BPTT 150 included. Each row reports the parameters of its best validation epoch; " +
-    "perplexities are over the whole validation and test sets. A second seed is trained for " +
+    "perplexities are over the whole validation and test sets in the 10-column layout " +
+    "(shared/eval_protocol.ts `COLUMNS`; the |x| rows with the state reset are scored window " +
+    "by window from the zero state, as they trained). A second seed is trained for " +
     `both rows of every pair within ${CLOSE * 100} % of each other; a comparison is called ` +
     "only where the seeds agree on its sign.",
     "",

@@ -152,8 +152,10 @@ export async function readRunResult(
     tokens: model.metrics.tokens ?? last?.tokens ?? 0,
     wallSeconds: Number(model.provenance.wall_seconds),
     tokensPerSecond: model.metrics.tokens_per_s,
-    validPpl: model.metrics.valid_ppl,
-    testPpl: model.metrics.test_ppl,
+    // The 10-column layout for every row: the figure the trainer has always reported, so rows
+    // trained before and after the one-stream protocol compare.
+    validPpl: model.metrics.valid_ppl_columns ?? model.metrics.valid_ppl,
+    testPpl: model.metrics.test_ppl_columns ?? model.metrics.test_ppl,
     ...(history.length ? { bestEpoch: history[best]!.epoch } : {}),
     history,
   };
