@@ -14,6 +14,7 @@ import type { Params } from "../shared/model.ts";
 import { createPrng, type Prng } from "../shared/prng.ts";
 import { drawWeighted, type SampleOptions, sampleToken } from "../shared/sample.ts";
 import type { Decoder } from "./decoder.ts";
+import { yieldTask } from "./yield.ts";
 
 export interface SampledToken {
   id: number;
@@ -85,9 +86,6 @@ interface Stream {
  * as a batched step, so neither the streams already generating nor /health wait long.
  */
 export const PREFILL_TOKENS = 128;
-
-/** Yield to the event loop so responses flush and requests arrive; setTimeout(0) clamps to ~1 ms. */
-const yieldTask = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 export function createEngine(
   params: Params,

@@ -9,6 +9,7 @@ import {
   zeroState,
 } from "../shared/model.ts";
 import type { ServedModel } from "./models.ts";
+import { yieldTask } from "./yield.ts";
 
 export interface PromptLogprobs {
   /** log p(token i | tokens before it) for each token after the leading `<eos>`. */
@@ -23,8 +24,6 @@ export interface PromptLogprobs {
  * prompt's length; and one block's work is short enough for other requests to run between.
  */
 export const ECHO_BLOCK = 64;
-
-const yieldTask = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /**
  * Score `ids` (a context starting with `<eos>`) block by block, the state carried across. Only
