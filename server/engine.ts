@@ -12,7 +12,14 @@ import type { Tensor2D } from "../shared/tf.ts";
 import { disposeState, forwardHidden, type ModelState, zeroState } from "../shared/model.ts";
 import type { Params } from "../shared/model.ts";
 import { createPrng, type Prng } from "../shared/prng.ts";
-import { drawWeighted, type SampleOptions, sampleToken } from "../shared/sample.ts";
+import {
+  drawWeighted,
+  logSumExp,
+  type SampleOptions,
+  sampleToken,
+  topK,
+} from "../shared/sample.ts";
+import { ApiError } from "./errors.ts";
 import type { Decoder } from "./decoder.ts";
 import { yieldTask } from "./yield.ts";
 
@@ -44,9 +51,13 @@ export interface EngineStats {
   queued: number;
 }
 
-export class EngineBusyError extends Error {
-  constructor(readonly retryAfterS: number) {
-    super("The server is at capacity; retry later");
+/**
+ * The one answer to "no room for this request": a 429 with Retry-After, whether the route's
+ * admission check or the engine itself finds the batch and queue full.
+ */
+export class EngineBusyError extends ApiError {
+  constructor(readonly retryAfterS: number, message = "The server is at capacity; retry later") {
+    super(429, "rate_limit_error", message, null, { "retry-after": String(retryAfterS) });
   }
 }
 
@@ -338,26 +349,4 @@ function readRows(logits: Tensor2D, active: Stream[]): BatchRows {
       return token;
     },
   };
-}
-
-export function logSumExp(row: Float32Array): number {
-  let max = -Infinity;
-  for (let i = 0; i < row.length; i++) if (row[i]! > max) max = row[i]!;
-  let sum = 0;
-  for (let i = 0; i < row.length; i++) sum += Math.exp(row[i]! - max);
-  return max + Math.log(sum);
-}
-
-/** The k largest entries as [index, value], largest first. */
-export function topK(row: Float32Array, k: number): [number, number][] {
-  const best: [number, number][] = [];
-  for (let i = 0; i < row.length; i++) {
-    const x = row[i]!;
-    if (best.length === k && x <= best[k - 1]![1]) continue;
-    let j = best.length < k ? best.length : k - 1;
-    while (j > 0 && best[j - 1]![1] < x) j--;
-    best.splice(j, 0, [i, x]);
-    if (best.length > k) best.pop();
-  }
-  return best;
 }

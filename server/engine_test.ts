@@ -7,8 +7,8 @@ import {
   type Job,
   PREFILL_TOKENS,
   type SampledToken,
-  topK,
 } from "./engine.ts";
+import { ApiError } from "./errors.ts";
 import { smallServedModel } from "./testing.ts";
 
 function job(seed: number, n: number, out: number[], extra: Partial<Job> = {}): Job {
@@ -95,8 +95,12 @@ Deno.test("createEngine() refuses jobs past the batch and queue", async () => {
   assert.deepEqual(await Promise.all([a, b]), ["aborted", "aborted"]);
 });
 
-Deno.test("topK() gives the largest entries, largest first", () => {
-  assert.deepEqual(topK(Float32Array.from([0.5, 3, -1, 2, 3.5]), 3), [[4, 3.5], [1, 3], [3, 2]]);
+Deno.test("EngineBusyError is the one capacity answer: a 429 with Retry-After", () => {
+  const e = new EngineBusyError(2);
+  assert.ok(e instanceof ApiError);
+  assert.deepEqual([e.status, e.type, e.headers], [429, "rate_limit_error", {
+    "retry-after": "2",
+  }]);
 });
 
 Deno.test("createEngine() reports each token's log-probability at temperature 1, whatever the sampling temperature", async () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { tf } from "../shared/tf.ts";
 import type { Tensor2D } from "../shared/tf.ts";
 import { disposeState, forwardLogits, zeroState } from "../shared/model.ts";
-import { logSumExp } from "./engine.ts";
+import { logSumExp } from "../shared/sample.ts";
 import { ECHO_BLOCK, promptLogprobs } from "./prompt_logprobs.ts";
 import { smallServedModel } from "./testing.ts";
 

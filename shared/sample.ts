@@ -83,3 +83,26 @@ export function drawWeighted(
   }
   return last;
 }
+
+/** log Σ exp(row), stable: the largest entry is taken out first. */
+export function logSumExp(row: Float32Array): number {
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) if (row[i]! > max) max = row[i]!;
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) sum += Math.exp(row[i]! - max);
+  return max + Math.log(sum);
+}
+
+/** The k largest entries as [index, value], largest first. */
+export function topK(row: Float32Array, k: number): [number, number][] {
+  const best: [number, number][] = [];
+  for (let i = 0; i < row.length; i++) {
+    const x = row[i]!;
+    if (best.length === k && x <= best[k - 1]![1]) continue;
+    let j = best.length < k ? best.length : k - 1;
+    while (j > 0 && best[j - 1]![1] < x) j--;
+    best.splice(j, 0, [i, x]);
+    if (best.length > k) best.pop();
+  }
+  return best;
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { drawWeighted, sampleToken } from "./sample.ts";
+import { drawWeighted, logSumExp, sampleToken, topK } from "./sample.ts";
 import { createPrng } from "./prng.ts";
 
 const lp = Float32Array.from([0.5, 0.3, 0.15, 0.05].map(Math.log));
@@ -44,4 +44,12 @@ Deno.test("drawWeighted() draws in proportion to weights and says when no allowe
   // sampleToken() weighs relative to the best allowed entry, so a far-ahead excluded one is harmless.
   const lp = Float32Array.from([0, -2000, -2100]);
   assert.equal(sampleToken(lp, { temperature: 0.5, exclude: [0] }, prng), 1);
+});
+
+Deno.test("topK() gives the largest entries, largest first", () => {
+  assert.deepEqual(topK(Float32Array.from([0.5, 3, -1, 2, 3.5]), 3), [[4, 3.5], [1, 3], [3, 2]]);
+});
+
+Deno.test("logSumExp() is log Σ exp, stable for large entries", () => {
+  assert.ok(Math.abs(logSumExp(Float32Array.from([1000, 1000])) - (1000 + Math.log(2))) < 1e-9);
 });

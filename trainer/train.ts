@@ -4,7 +4,7 @@
  */
 import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import type { Tensor } from "../shared/tf.ts";
 import { describeBackend, initBackend, wasmThreadsFromEnv } from "../shared/backend.ts";
 import { initParams, type Params } from "../shared/model.ts";
@@ -45,6 +45,22 @@ const RESUME_OVERRIDES = [
   "workers",
 ] as const;
 
+/**
+ * How a model folder names its data: `$PTB_DIR` when the data came from there, else the path
+ * relative to the working folder, so provenance never records a machine's absolute path.
+ */
+export function dataName(dir: string, env = process.env): string {
+  if (env.PTB_DIR && resolve(env.PTB_DIR) === resolve(dir)) return "$PTB_DIR";
+  return relative(process.cwd(), resolve(dir)) || ".";
+}
+
+/** argv with the value of --data replaced by `name`. */
+function withDataNamed(argv: string[], name: string): string[] {
+  return argv.map((a, i) =>
+    argv[i - 1] === "--data" ? name : a.startsWith("--data=") ? `--data=${name}` : a
+  );
+}
+
 export async function train(argv: string[]): Promise<void> {
   let cfg = parseFlags(TRAIN_FLAGS, argv, USAGE) as TrainConfig & { help: boolean };
   if (cfg.help) {
@@ -80,7 +96,7 @@ export async function train(argv: string[]): Promise<void> {
       `The checkpoint's vocabulary has ${model.vocabSize} words, the corpus ${corpus.vocab.words.length}`,
     );
   }
-  const command = `deno task train ${argv.join(" ")}`.trim();
+  const command = `deno task train ${withDataNamed(argv, dataName(corpus.dir)).join(" ")}`.trim();
   console.log(describeBackend(backend));
   console.log(
     `run ${dir}\nmodel ${JSON.stringify(model)}\ntraining ${
@@ -179,7 +195,7 @@ export async function train(argv: string[]): Promise<void> {
     provenance: {
       command: commands.join("\n"),
       train_config: { ...cfg, help: undefined },
-      data: { dir: resolve(corpus.dir), md5: corpus.md5 ?? null },
+      data: { dir: dataName(corpus.dir), md5: corpus.md5 ?? null },
       backend: backend.name,
       hardware: `${navigator.hardwareConcurrency} cores, ${process.platform}/${process.arch}${
         backend.adapter ? `, WebGPU adapter ${describeAdapter(backend.adapter)}` : ""

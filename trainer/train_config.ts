@@ -4,6 +4,7 @@ import { ACTIVATIONS } from "../shared/activations.ts";
 import { CELL_KINDS, type ModelConfig, parseModelConfig } from "../shared/config.ts";
 import { RECURRENT_INITS } from "../shared/orthogonal_init.ts";
 import { BACKENDS } from "../shared/backend.ts";
+import { COLUMNS } from "../shared/eval_protocol.ts";
 import type { Flags } from "../shared/flags.ts";
 
 const int = (min: number) => z.number().int().min(min);
@@ -109,7 +110,5 @@ export function runName(t: TrainConfig): string {
 
 /** Scoring options that match how the run was trained (validation and the final test). */
 export function evalOptionsOf(t: Pick<TrainConfig, "stateReset" | "bptt">) {
-  return t.stateReset === "window"
-    ? { batch: 10, bptt: t.bptt, resetEachWindow: true }
-    : { batch: 10, bptt: 35 };
+  return t.stateReset === "window" ? { ...COLUMNS, bptt: t.bptt, resetEachWindow: true } : COLUMNS;
 }

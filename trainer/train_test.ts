@@ -11,7 +11,7 @@ import { tempDir, useWasm } from "../shared/testing.ts";
 import { readCheckpoint } from "./checkpoint.ts";
 import { evaluate } from "./eval.ts";
 import { quiet, smallRunArgs, writeSmallCorpus } from "./testing.ts";
-import { train } from "./train.ts";
+import { dataName, train } from "./train.ts";
 
 Deno.test("train --dry-run runs on PTB for every cell type and rnn activation", async () => {
   const data = await ptbForTests();
@@ -147,4 +147,9 @@ Deno.test("train --resume replaces exactly the flags given again (--lr-orth is n
   await quiet(() => train(["--resume", dir, "--lr", "0.001", "--max-steps", "5"]));
   cfg = await trainCfg();
   assert.deepEqual([cfg.lr, cfg.lrOrth, cfg.lrDecay], [0.001, 0.0001, 0.7]);
+});
+
+Deno.test("dataName() records $PTB_DIR or a relative path, never a machine's absolute path", () => {
+  assert.equal(dataName("/somewhere/ptb", { PTB_DIR: "/somewhere/ptb/" }), "$PTB_DIR");
+  assert.equal(dataName("data/ptb", {}), "data/ptb");
 });

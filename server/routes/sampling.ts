@@ -1,6 +1,6 @@
 /** Fields that every generating route shares, and the 429 gate in front of the engine. */
 import { z } from "zod";
-import { ApiError } from "../errors.ts";
+import { EngineBusyError } from "../engine.ts";
 import type { ServedModel } from "../models.ts";
 
 export const Stop = z.union([z.string().min(1), z.array(z.string().min(1)).max(4)]).nullish()
@@ -16,13 +16,10 @@ export function freshSeed(): number {
 /** 429 with Retry-After when the model's batch and queue are full for `streams` more. */
 export function admit(model: ServedModel, streams: number): void {
   if (!model.engine.canAccept(streams)) {
-    throw new ApiError(
-      429,
-      "rate_limit_error",
+    throw new EngineBusyError(
+      1,
       `Model "${model.name}" is at capacity (${model.engine.stats().active} streams running, ` +
         `${model.engine.stats().queued} queued); retry later`,
-      null,
-      { "retry-after": "1" },
     );
   }
 }
