@@ -46,8 +46,9 @@ export const GridRunResultSchema = z.object({
   bestEpoch: z.number().int().optional(),
   history: z.array(z.object({
     epoch: z.number().int(),
-    trainPpl: z.number(),
-    validPpl: z.number(),
+    /** null where the epoch's mean loss overflowed (JSON has no Infinity). */
+    trainPpl: z.number().nullable(),
+    validPpl: z.number().nullable(),
     seconds: z.number(),
     lr: z.number(),
   })),
@@ -161,11 +162,14 @@ export async function readRunResult(
   };
 }
 
+const finiteOrNull = (x: number | null | undefined) =>
+  typeof x === "number" && Number.isFinite(x) ? x : null;
+
 function epochOf(h: Record<string, number>) {
   return {
     epoch: h.epoch!,
-    trainPpl: h.trainPpl ?? h.train_ppl!,
-    validPpl: h.validPpl ?? h.valid_ppl!,
+    trainPpl: finiteOrNull(h.trainPpl ?? h.train_ppl),
+    validPpl: finiteOrNull(h.validPpl ?? h.valid_ppl),
     seconds: h.seconds ?? h.time!,
     lr: h.lr!,
   };
