@@ -4,7 +4,14 @@ import { join } from "node:path";
 import { tempDir } from "../../shared/testing.ts";
 import { quiet, writeSmallCorpus } from "../testing.ts";
 import { FULL_BUDGET, gridTrainArgs, seedRows } from "./grid_rows.ts";
-import { divergenceMessage, gradSeries, type GridRunResult, thin } from "./grid_results.ts";
+import {
+  divergenceMessage,
+  gradSeries,
+  type GridRunResult,
+  GridRunResultSchema,
+  readRunResult,
+  thin,
+} from "./grid_results.ts";
 import { compare, GRID_PLOT_FILES } from "./grid_markdown.ts";
 import { gridPtb, planRuns, twinBaseOf } from "./grid_run.ts";
 import { reportPtb } from "./ptb.ts";
@@ -155,4 +162,24 @@ Deno.test("gridPtb() --dry-run trains runs in child processes and report:ptb dra
   for (const f of Object.values(GRID_PLOT_FILES)) {
     assert.match(await readFile(join(out, f), "utf8"), /^<svg/);
   }
+});
+
+Deno.test("readRunResult() keeps an epoch whose mean loss overflowed, as null", async () => {
+  const dir = await tempDir();
+  await Deno.mkdir(join(dir, "model"));
+  // JSON writes Infinity as null: the trainer's record of an epoch whose loss overflowed.
+  const history = [{ epoch: 1, trainPpl: null, validPpl: 216.35, seconds: 9, lr: 0.002 }];
+  await Deno.writeTextFile(
+    join(dir, "model", "model.json"),
+    JSON.stringify({
+      provenance: { history, wall_seconds: 9 },
+      metrics: { steps: 3, tokens: 2100, tokens_per_s: 1, valid_ppl: 200, test_ppl: 190 },
+    }),
+  );
+  await Deno.writeTextFile(join(dir, "metrics.jsonl"), "");
+  const run = seedRows(1).find((r) => r.id === "rnn-abs-bptt35-s1")!;
+  const r = await readRunResult(run, dir, { command: "", started: "", machine: "" });
+  const parsed = GridRunResultSchema.parse(JSON.parse(JSON.stringify(r)));
+  assert.equal(parsed.history[0]!.trainPpl, null);
+  assert.equal(parsed.testPpl, 190);
 });
