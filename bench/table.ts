@@ -30,7 +30,7 @@ export interface Row {
   met: Met;
 }
 
-/** Issue 7's targets; each compares one ratio (or one figure) of a single run. */
+/** The suite's targets; each compares one ratio (or one figure) of a single run. */
 export const TARGETS = {
   /** rotor / PyTorch training tokens/s, same cell and size. */
   train: { min: 0.5, text: "≥ 0.5× PyTorch" },

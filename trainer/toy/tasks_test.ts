@@ -11,7 +11,7 @@ import {
 
 const SEEDS = Array.from({ length: 200 }, (_, i) => i * 7919 + 1);
 
-Deno.test("kthLargestDistinct() answers the issue's example and skips duplicates", () => {
+Deno.test("kthLargestDistinct() answers a worked example and skips duplicates", () => {
   assert.equal(kthLargestDistinct([5, 7, 9, 53, 99, 98, 2, 100], 3), 98);
   assert.equal(kthLargestDistinct([100, 100, 99, 99, 7], 3), 7);
   assert.equal(kthLargestDistinct([4, 4, 4], 2), undefined);
