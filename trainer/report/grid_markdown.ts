@@ -165,7 +165,9 @@ export function renderGrid(g: GridResults): string[] {
     "(~1,000 tokens/s per process with two runs side by side); 13 seed-1 runs plus the second " +
     "seeds of close pairs make ~10 hours of both cores. Runs are trained two at a time " +
     "(`--jobs 2`), each resumable from its checkpoint, and every finished run is merged into " +
-    "reports/ptb-results.json at once, so the grid advances across interruptions.",
+    "reports/ptb-results.json at once, so the grid advances across interruptions. A run's " +
+    "checkpoints live in runs/ (not committed): a run resumes only where its folder is, so each " +
+    "run is started where it can finish.",
     "",
     `Runs finished: ${done.length} of ${runs.length} started; ${
       hms(compute)
