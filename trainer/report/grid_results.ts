@@ -142,8 +142,9 @@ export async function readRunResult(
   const model = JSON.parse(await readFile(join(dir, "model", "model.json"), "utf8"));
   const history = (model.provenance.history ?? []).map(epochOf);
   const best = history.reduce(
-    (b: number, h: { validPpl: number }, i: number) =>
-      h.validPpl < (history[b]?.validPpl ?? Infinity) ? i : b,
+    // An epoch with no finite validation perplexity (null) is never the best.
+    (b: number, h: { validPpl: number | null }, i: number) =>
+      (h.validPpl ?? Infinity) < (history[b]?.validPpl ?? Infinity) ? i : b,
     0,
   );
   return {

@@ -168,7 +168,10 @@ Deno.test("readRunResult() keeps an epoch whose mean loss overflowed, as null", 
   const dir = await tempDir();
   await Deno.mkdir(join(dir, "model"));
   // JSON writes Infinity as null: the trainer's record of an epoch whose loss overflowed.
-  const history = [{ epoch: 1, trainPpl: null, validPpl: 216.35, seconds: 9, lr: 0.002 }];
+  const history = [
+    { epoch: 1, trainPpl: 300, validPpl: 216.35, seconds: 9, lr: 0.002 },
+    { epoch: 2, trainPpl: null, validPpl: null, seconds: 9, lr: 0.002 },
+  ];
   await Deno.writeTextFile(
     join(dir, "model", "model.json"),
     JSON.stringify({
@@ -180,6 +183,7 @@ Deno.test("readRunResult() keeps an epoch whose mean loss overflowed, as null", 
   const run = seedRows(1).find((r) => r.id === "rnn-abs-bptt35-s1")!;
   const r = await readRunResult(run, dir, { command: "", started: "", machine: "" });
   const parsed = GridRunResultSchema.parse(JSON.parse(JSON.stringify(r)));
-  assert.equal(parsed.history[0]!.trainPpl, null);
+  assert.equal(parsed.history[1]!.trainPpl, null);
   assert.equal(parsed.testPpl, 190);
+  assert.equal(parsed.bestEpoch, 1, "an epoch without a finite validation figure is never best");
 });
