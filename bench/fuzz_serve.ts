@@ -3,9 +3,11 @@
  * loopback only, seeded and bounded in count and time. It sends `--cases` generated requests
  * (bench/fuzz_cases.ts: every route, every category of bad input), then the heavy cases that
  * used to freeze or poison the server while it watches /health and a concurrent stream, and
- * slow-body clients. It prints the status counts, any 5xx, /health p99, the longest gap between
- * a stream's tokens and the server's RSS, and exits non-zero on a 5xx, a poisoned server (not
- * healthy, or a seeded generation or score that changed), or a stall over the target.
+ * slow-body clients. The whole workload runs twice, a warm-up pass (another seed) and the
+ * measured one: the server's RSS must not grow by more than 50 MB between them. It prints the
+ * status counts, any 5xx, /health p99, the longest gap between a stream's tokens and the
+ * server's memory, and exits non-zero on a 5xx, a poisoned server (not healthy, or a seeded
+ * generation or score that changed), or a stall over the target.
  */
 import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
@@ -29,6 +31,7 @@ export const FUZZ_FLAGS = {
   hidden: { schema: int(1).default(256), help: "Hidden units of the untrained model" },
   heavy: { schema: z.boolean().default(true), help: "Run the timed heavy cases" },
   slowClients: { schema: int(0).default(20), help: "Clients sending a byte every 500 ms" },
+  warmUps: { schema: int(0).default(2), help: "Warm-up passes of the workload before RSS is read" },
   targetMs: { schema: int(1).default(100), help: "/health p99 and stream gap target (ms)" },
   timeLimit: { schema: int(1).default(900), help: "Seconds per server before giving up" },
   data: { schema: z.string().optional(), help: "PTB folder (default $PTB_DIR, else data/ptb)" },
@@ -46,8 +49,14 @@ export interface FuzzResult {
   healthBad: number;
   streamMaxGapMs: number;
   slowBodies: Record<string, number>;
+  /** The steady state: the highest RSS after a warm-up pass (or at the start without one). */
   rssWarmMB: number;
   rssAfterMB: number;
+  /** RSS after each warm-up pass, in MB. */
+  rssPassesMB: number[];
+  /** The server's own account (/metrics rotor_memory_bytes) after warm-up and after, in MB. */
+  memoryWarmMB: Record<string, number>;
+  memoryAfterMB: Record<string, number>;
   peakRssMB: number;
   poisoned: string | null;
   seconds: number;
@@ -57,6 +66,16 @@ export interface FuzzResult {
 async function rssMB(pid: number, field: "VmRSS" | "VmHWM" = "VmRSS"): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
   return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) * 1024 / 1e6;
+}
+
+/** The server's memory by kind, from its /metrics, in MB. */
+async function serverMemoryMB(url: string): Promise<Record<string, number>> {
+  const text = await fetch(`${url}/metrics`).then((r) => r.text()).catch(() => "");
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^rotor_memory_bytes\{kind="(\w+)"\} (\S+)$/gm)) {
+    out[m[1]!] = Number(m[2]) / 1e6;
+  }
+  return out;
 }
 
 /** A models folder with the model and a hostile folder whose model.json names /etc/passwd. */
@@ -227,7 +246,57 @@ async function fingerprint(url: string): Promise<string> {
   return JSON.stringify([g.tokens, p.per_token]);
 }
 
-/** Run every generated and heavy case against one server. */
+/**
+ * One pass of the workload: the generated cases 8 at a time, then the heavy cases one after the
+ * other while /health, a concurrent stream and slow-body clients are watched.
+ */
+async function fuzzPass(
+  url: string,
+  port: number,
+  f: { cases: number; seed: number; heavy: boolean; slowClients: number },
+) {
+  const statuses: Record<string, number> = {};
+  const serverErrors: string[] = [], failures: string[] = [];
+  const count = (status: number, what: string) => {
+    statuses[status] = (statuses[status] ?? 0) + 1;
+    if (status >= 500 || status === 0) serverErrors.push(`${status} ${what}`);
+  };
+  const it = fuzzCases(f.seed, f.cases, DEFAULT_LIMITS);
+  const lane = async () => {
+    for (let n = it.next(); !n.done; n = it.next()) {
+      count(await send(url, n.value), `${n.value.category} ${n.value.method} ${n.value.path}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, lane));
+
+  const heavy = f.heavy ? heavyCases() : [];
+  const probe = probeHealth(url);
+  const stream = watchStream(url);
+  const slow = Promise.all(
+    Array.from({ length: f.slowClients }, () => slowBody("127.0.0.1", port)),
+  );
+  const heavyOut: FuzzResult["heavy"] = [];
+  for (const h of heavy) {
+    const t = performance.now();
+    const status = await send(url, h.c, HEAVY_TIMEOUT_MS);
+    const end = performance.now();
+    await new Promise((r) => setTimeout(r, 100)); // the probe in flight comes back
+    const healthMaxMs = probe.maxBetween(t, end);
+    heavyOut.push({ name: h.name, status, want: h.want, ms: end - t, healthMaxMs });
+    count(status, `heavy: ${h.name}`);
+    if (status !== h.want) failures.push(`${h.name}: ${status}, expected ${h.want}`);
+  }
+  const slowBodies: Record<string, number> = {};
+  for (const s of await slow) slowBodies[s] = (slowBodies[s] ?? 0) + 1;
+  if (f.slowClients > 0 && slowBodies["408"] !== f.slowClients) {
+    failures.push(`slow bodies answered ${JSON.stringify(slowBodies)}, expected all 408`);
+  }
+  const { ms, bad } = await probe.stop();
+  const { maxGapMs } = await stream.stop();
+  return { statuses, serverErrors, failures, heavyOut, slowBodies, ms, bad, maxGapMs };
+}
+
+/** Run every generated and heavy case against one server, after a warm-up pass. */
 export async function fuzzServer(
   runtime: string,
   modelsDir: string,
@@ -237,8 +306,8 @@ export async function fuzzServer(
     heavy: boolean;
     slowClients: number;
     targetMs: number;
-    /** Send the heavy cases once before RSS is read (the full run; the test's short run not). */
-    warmUp?: boolean;
+    /** Passes of the whole workload before RSS is read (the full run 2; the test's short run 0). */
+    warmUps: number;
   },
   env: Record<string, string> = {},
 ): Promise<FuzzResult> {
@@ -247,63 +316,31 @@ export async function fuzzServer(
   const failures: string[] = [];
   const statuses: Record<string, number> = {};
   const serverErrors: string[] = [];
-  const count = (status: number, what: string) => {
-    statuses[status] = (statuses[status] ?? 0) + 1;
-    if (status >= 500 || status === 0) serverErrors.push(`${status} ${what}`);
-  };
   try {
     const health = await (await fetch(`${url}/health`)).json();
     if (!health.failed_models?.some((m: { name: string }) => m.name === "escape")) {
       failures.push("the folder naming /etc/passwd was not listed as failed");
     }
     const before = await fingerprint(url);
-    const heavy = f.heavy ? heavyCases() : [];
-    // Warm-up: each heavy case and a share of generated ones, so the heaps reach the size that
-    // the run's requests need; RSS is then read after a pause.
-    if (f.warmUp ?? true) {
-      for (const h of heavy) await send(url, h.c, HEAVY_TIMEOUT_MS);
-      for (const c of fuzzCases(f.seed + 1, Math.min(f.cases, 300), DEFAULT_LIMITS)) {
-        await send(url, c);
-      }
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-    const rssWarmMB = await rssMB(child.pid);
-
-    // The generated cases, 8 at a time.
-    const it = fuzzCases(f.seed, f.cases, DEFAULT_LIMITS);
-    const lane = async () => {
-      for (let n = it.next(); !n.done; n = it.next()) {
-        count(await send(url, n.value), `${n.value.category} ${n.value.method} ${n.value.path}`);
-      }
-    };
-    await Promise.all(Array.from({ length: 8 }, lane));
-
-    // The heavy cases one after the other, with /health and a stream watched meanwhile.
-    const probe = probeHealth(url);
-    const stream = watchStream(url);
     const port = Number(new URL(url).port);
-    const slow = Promise.all(
-      Array.from({ length: f.slowClients }, () => slowBody("127.0.0.1", port)),
-    );
-    const heavyOut: FuzzResult["heavy"] = [];
-    for (const h of heavy) {
-      const t = performance.now();
-      const status = await send(url, h.c, HEAVY_TIMEOUT_MS);
-      const end = performance.now();
-      await new Promise((r) => setTimeout(r, 100)); // the probe in flight comes back
-      const healthMaxMs = probe.maxBetween(t, end);
-      heavyOut.push({ name: h.name, status, want: h.want, ms: end - t, healthMaxMs });
-      count(status, `heavy: ${h.name}`);
-      if (status !== h.want) failures.push(`${h.name}: ${status}, expected ${h.want}`);
+    // Warm-up: the same workload (other seeds), so the heaps reach what this workload needs,
+    // concurrency included; the measured pass must then not grow them. Its 5xx count. RSS after
+    // a pass swings by tens of MB with the garbage not yet collected, so the steady state is the
+    // highest level after a warm-up pass: a heap that grows with use climbs past it.
+    const rssPassesMB: number[] = [];
+    for (let i = 0; i < f.warmUps; i++) {
+      const warm = await fuzzPass(url, port, { ...f, seed: f.seed + 1 + i });
+      serverErrors.push(...warm.serverErrors.map((e) => `warm-up: ${e}`));
+      await new Promise((r) => setTimeout(r, 2000));
+      rssPassesMB.push(await rssMB(child.pid));
     }
-    const slowBodies: Record<string, number> = {};
-    for (const s of await slow) slowBodies[s] = (slowBodies[s] ?? 0) + 1;
-    if (f.slowClients > 0 && slowBodies["408"] !== f.slowClients) {
-      failures.push(`slow bodies answered ${JSON.stringify(slowBodies)}, expected all 408`);
-    }
-    const { ms, bad } = await probe.stop();
-    const { maxGapMs } = await stream.stop();
-
+    const rssWarmMB = Math.max(...rssPassesMB, await rssMB(child.pid));
+    const memoryWarmMB = await serverMemoryMB(url);
+    const pass = await fuzzPass(url, port, f);
+    Object.assign(statuses, pass.statuses);
+    serverErrors.push(...pass.serverErrors);
+    failures.push(...pass.failures);
+    const { heavyOut, slowBodies, ms, bad, maxGapMs } = pass;
     await new Promise((r) => setTimeout(r, 2000));
     const after = await fingerprint(url).catch((e) => `${e}`);
     const h = await fetch(`${url}/health`).then((r) => r.json()).catch(() => ({}));
@@ -324,7 +361,10 @@ export async function fuzzServer(
       streamMaxGapMs: maxGapMs,
       slowBodies,
       rssWarmMB,
+      rssPassesMB,
       rssAfterMB: await rssMB(child.pid),
+      memoryWarmMB,
+      memoryAfterMB: await serverMemoryMB(url),
       peakRssMB: await rssMB(child.pid, "VmHWM"),
       poisoned,
       seconds: (performance.now() - t0) / 1000,
@@ -372,9 +412,19 @@ export function fuzzTable(results: FuzzResult[]): string {
       (r) => Object.entries(r.slowBodies).map(([s, n]) => `${n} × ${s}`).join(", ") || "none",
     ),
     row(
-      "RSS after warm-up → after run (peak)",
+      "RSS after each warm-up pass → after the measured one (peak)",
       (r) =>
-        `${r.rssWarmMB.toFixed(0)} → ${r.rssAfterMB.toFixed(0)} MB (${r.peakRssMB.toFixed(0)})`,
+        `${
+          [...r.rssPassesMB, r.rssAfterMB].map((x) => x.toFixed(0))
+            .join(" → ")
+        } MB (${r.peakRssMB.toFixed(0)})`,
+    ),
+    row(
+      "memory by kind after warm-up → after run",
+      (r) =>
+        Object.keys(r.memoryAfterMB).map((k) =>
+          `${k} ${r.memoryWarmMB[k]?.toFixed(0)} → ${r.memoryAfterMB[k]!.toFixed(0)}`
+        ).join(", ") || "n/a",
     ),
     row("wall time", (r) => `${r.seconds.toFixed(0)} s`),
     row("failures", (r) => r.failures.join("; ") || "none"),

@@ -5,6 +5,7 @@
  * marks the server poisoned for good: it refuses new work with 503, its listeners end the open
  * streams, and the process exits for a supervisor to restart it.
  */
+import { type ErrorBody, errorBody } from "./errors.ts";
 
 /** Messages of errors that may leave the wasm heap corrupt (V8 and JavaScriptCore spellings). */
 const HEAP_FAULT =
@@ -50,4 +51,14 @@ export function createHealth(): Health {
       listeners.push(listener);
     },
   };
+}
+
+/**
+ * The body a stream's `error` event carries for `err`; it is looked at first, so a fault that
+ * poisons the server reads as every later answer does (service_unavailable with the reason).
+ */
+export function streamErrorBody(health: Health, err: Error): ErrorBody {
+  return health.check(err)
+    ? errorBody("service_unavailable", health.poisoned()!, null)
+    : errorBody("server_error", err.message, null);
 }

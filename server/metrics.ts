@@ -76,7 +76,11 @@ function renderCounter(name: string, help: string, m: Map<string, number>): stri
 /** The Prometheus text exposition, gauges passed in as label key → value. */
 export function renderMetrics(
   m: Metrics,
-  gauges: { activeStreams: Map<string, number>; queueDepth: Map<string, number> },
+  gauges: {
+    activeStreams: Map<string, number>;
+    queueDepth: Map<string, number>;
+    memory?: Map<string, number>;
+  },
 ): string {
   const gauge = (name: string, help: string, g: Map<string, number>) => [
     `# HELP ${name} ${help}`,
@@ -101,6 +105,13 @@ export function renderMetrics(
       "Generations waiting for the batch, by model.",
       gauges.queueDepth,
     ),
+    ...(gauges.memory
+      ? gauge(
+        "rotor_memory_bytes",
+        "Process memory by kind: rss, js_heap (used), external, wasm_heap (never shrinks).",
+        gauges.memory,
+      )
+      : []),
     ...renderHistogram(
       "rotor_time_per_token_seconds",
       "Time between a stream's tokens.",

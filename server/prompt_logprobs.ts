@@ -9,7 +9,7 @@ import {
   zeroState,
 } from "../shared/model.ts";
 import type { ServedModel } from "./models.ts";
-import { yieldTask } from "./yield.ts";
+import { inBlocks, yieldTask } from "./yield.ts";
 
 export interface PromptLogprobs {
   /** log p(token i | tokens before it) for each token after the leading `<eos>`. */
@@ -31,7 +31,15 @@ export const ECHO_BLOCK = 64;
  * run there (log-softmax as separate ops, or a loop over every row in JS, took several times
  * longer); a block where a target's probability underflowed float32 takes −logSumExp instead.
  */
-export async function promptLogprobs(
+export function promptLogprobs(
+  model: ServedModel,
+  ids: Int32Array,
+  k: number,
+): Promise<PromptLogprobs> {
+  return inBlocks(() => scoreBlocks(model, ids, k));
+}
+
+async function scoreBlocks(
   model: ServedModel,
   ids: Int32Array,
   k: number,

@@ -12,6 +12,7 @@
  */
 import type { ModelConfig } from "../shared/config.ts";
 import type { Params } from "../shared/model.ts";
+import { inBlocks } from "./yield.ts";
 import {
   columnCount,
   type Score,
@@ -146,6 +147,11 @@ export function createScoreHelper(
   };
 }
 
+/** Score on this thread, in blocks that let the other requests in (see yield.ts). */
+function scoreHere(params: Params, config: ModelConfig, stream: Int32Array, opts: ScoreOptions) {
+  return inBlocks(() => scoreStreamYielding(params, config, stream, opts));
+}
+
 /** Score `opts.columns` of `stream` on `helper`, or here if the helper fails. */
 async function scoreOn(
   helper: ScoreHelper,
@@ -158,7 +164,7 @@ async function scoreOn(
     return await helper.score(stream, opts);
   } catch (err) {
     console.error(`${(err as Error).message}; scoring those columns in this thread`);
-    return scoreStreamYielding(params, config, stream, opts);
+    return scoreHere(params, config, stream, opts);
   }
 }
 
@@ -195,7 +201,7 @@ export async function scoreShared(
 ): Promise<Scored> {
   const targets = stream.length - 1;
   const cols = columnCount(targets, opts.batch);
-  if (helpers.length === 0 || cols < 2) return scoreStreamYielding(params, config, stream, opts);
+  if (helpers.length === 0 || cols < 2) return scoreHere(params, config, stream, opts);
   if (helpers.length > 1) {
     const k = Math.min(helpers.length, cols);
     const parts = helpers.slice(0, k).map((h, i) => {
@@ -218,7 +224,7 @@ export async function scoreShared(
   const ours: ScoreOptions = { ...opts, columns: [0, mine] };
   const remote = scoreOn(helper, config, params, stream, theirs);
   const t0 = performance.now();
-  const local = await scoreStreamYielding(params, config, stream, ours);
+  const local = await scoreHere(params, config, stream, ours);
   const localMs = performance.now() - t0;
   const other = await remote;
   if (other.ms !== undefined) {

@@ -4,14 +4,47 @@
  * is polled, so a loop that only ever yields that way starves the HTTP server: a /health
  * request waited for the whole of a long prompt. At least every POLL_MS one timer turn lets
  * I/O in, costing at most a millisecond per POLL_MS of work.
+ *
+ * While a long computation runs on this thread in blocks (a prompt's echo logprobs, a text's
+ * score), every yield is a timer turn. Deno's runtime polls sockets only when its event loop
+ * has nothing ready, or every few dozen wake-ups: a decoder yielding by setImmediate keeps it
+ * ready, so between two socket polls several of the other computation's blocks ran, and
+ * /health waited about half a second behind a 4,096-token echo. Timer turns let it idle
+ * between blocks; the decoder's steps then cost a millisecond more each, only meanwhile.
  */
 export const POLL_MS = 20;
 
 let lastPoll = performance.now();
+let blockWork = 0;
+
+/** The turn the next yield takes: a timer turn lets the sockets be polled. */
+export function nextTurn(now = performance.now()): "immediate" | "timer" {
+  return blockWork === 0 && now - lastPoll < POLL_MS ? "immediate" : "timer";
+}
 
 export function yieldTask(): Promise<void> {
   const now = performance.now();
-  if (now - lastPoll < POLL_MS) return new Promise((r) => setImmediate(r));
+  if (nextTurn(now) === "immediate") return new Promise((r) => setImmediate(r));
   lastPoll = now;
   return new Promise((r) => setTimeout(r, 0));
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Run `work`, a computation in blocks on this thread that yields between them. One such
+ * computation runs at a time, the others wait their turn: interleaved, each would hold its
+ * block's tensors at once, and the wasm heap (which never shrinks) would grow to the sum.
+ */
+export function inBlocks<T>(work: () => Promise<T>): Promise<T> {
+  const run = queue.then(async () => {
+    blockWork++;
+    try {
+      return await work();
+    } finally {
+      blockWork--;
+    }
+  });
+  queue = run.catch(() => {});
+  return run;
 }

@@ -175,3 +175,14 @@ async function useNative(pkg: string): Promise<BackendChoice> {
   await tf.ready();
   return { name: "tensorflow", reason: `loaded ${pkg}` };
 }
+
+/**
+ * Bytes of the wasm backend's heap (0 on another backend): it grows to the largest working set
+ * the process has needed and never shrinks, so it is the number to watch for a request that
+ * costs memory for good.
+ */
+export function wasmHeapBytes(): number {
+  if (tf.getBackend() !== "wasm") return 0;
+  const b = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+  return b.wasm?.HEAPU8?.byteLength ?? 0;
+}

@@ -6,7 +6,8 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import { type Deps, type Limits, pickModel } from "../deps.ts";
-import { ApiError, errorBody, parseBody, readJson } from "../errors.ts";
+import { ApiError, parseBody, readJson } from "../errors.ts";
+import { streamErrorBody } from "../health.ts";
 import { generate, type GenerateParams, type TokenEvent } from "../generation.ts";
 import type { ServedModel } from "../models.ts";
 import { promptLogprobs } from "../prompt_logprobs.ts";
@@ -241,8 +242,7 @@ export function completionsHandler(deps: Deps) {
       }));
       w.send("[DONE]");
     }, (w, err) => {
-      deps.health.check(err);
-      w.send(JSON.stringify(errorBody("server_error", err.message, null)));
+      w.send(JSON.stringify(streamErrorBody(deps.health, err)));
       w.send("[DONE]");
     });
   };

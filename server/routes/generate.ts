@@ -2,7 +2,8 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import { type Deps, type Limits, overLimit, pickModel } from "../deps.ts";
-import { errorBody, parseBody, readJson } from "../errors.ts";
+import { parseBody, readJson } from "../errors.ts";
+import { streamErrorBody } from "../health.ts";
 import { generate, type GenerateParams, type GenEvent } from "../generation.ts";
 import { inc, labels, observe } from "../metrics.ts";
 import type { ServedModel } from "../models.ts";
@@ -96,8 +97,7 @@ export function generateHandler(deps: Deps) {
       }, w.signal);
       w.send(JSON.stringify(r.done), "done");
     }, (w, err) => {
-      deps.health.check(err);
-      w.send(JSON.stringify(errorBody("server_error", err.message, null)), "error");
+      w.send(JSON.stringify(streamErrorBody(deps.health, err)), "error");
     });
   };
 }

@@ -4,6 +4,8 @@ import type { Deps } from "../deps.ts";
 import { ApiError } from "../errors.ts";
 import { preview } from "../json_body.ts";
 import { labels, renderMetrics } from "../metrics.ts";
+import process from "node:process";
+import { wasmHeapBytes } from "../../shared/backend.ts";
 
 export function modelsHandler(deps: Deps) {
   return function modelsRoute(c: Context): Response {
@@ -50,7 +52,14 @@ export function metricsHandler(deps: Deps) {
       activeStreams.set(labels({ model: m.name }), s.active);
       queueDepth.set(labels({ model: m.name }), s.queued);
     }
-    return c.text(renderMetrics(deps.metrics, { activeStreams, queueDepth }), 200, {
+    const mem = process.memoryUsage();
+    const memory = new Map([
+      [labels({ kind: "rss" }), mem.rss],
+      [labels({ kind: "js_heap" }), mem.heapUsed],
+      [labels({ kind: "external" }), mem.external],
+      [labels({ kind: "wasm_heap" }), wasmHeapBytes()],
+    ]);
+    return c.text(renderMetrics(deps.metrics, { activeStreams, queueDepth, memory }), 200, {
       "content-type": "text/plain; version=0.0.4; charset=utf-8",
     });
   };
