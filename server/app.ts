@@ -10,6 +10,7 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import { bodyReader } from "./body_read.ts";
 import { DEFAULT_LIMITS, type Deps, type Limits } from "./deps.ts";
+import { createWorkSlots } from "./work_slots.ts";
 import { ApiError, errorBody, errorResponse } from "./errors.ts";
 import { createHealth, type Health } from "./health.ts";
 import { preview } from "./json_body.ts";
@@ -46,10 +47,12 @@ function playground(): string {
 }
 
 export function createApp(options: AppOptions): Hono {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const deps: Deps = {
     models: options.models,
     defaultModel: options.defaultModel,
-    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    limits,
+    work: createWorkSlots(limits.maxPendingWork),
     metrics: options.metrics ?? createMetrics(),
     health: options.health ?? createHealth(),
     failedModels: options.failedModels ?? [],

@@ -5,6 +5,7 @@ import type { Health } from "./health.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Limits } from "./limits.ts";
 import type { ModelFailure, ServedModel } from "./models.ts";
+import type { WorkSlots } from "./work_slots.ts";
 
 export type { Limits } from "./limits.ts";
 export { DEFAULT_LIMITS, overLimit } from "./limits.ts";
@@ -18,6 +19,8 @@ export interface Deps {
   health: Health;
   /** Models that could not be loaded, and why. */
   failedModels: ModelFailure[];
+  /** Slots for scoring requests (MAX_PENDING_WORK). */
+  work: WorkSlots;
 }
 
 /** The requested model, the default one, or a 404 naming what exists. */

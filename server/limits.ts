@@ -18,6 +18,8 @@ export interface Limits {
   maxPromptTokens: number;
   /** Most ids or tokens one /detokenize request may give (413 past it). */
   maxDetokenizeIds: number;
+  /** Scoring requests (perplexity, echo, tokenize) in progress or waiting at once (429 past it). */
+  maxPendingWork: number;
   /** Milliseconds a client has to send its whole body (408 past it). */
   bodyTimeoutMs: number;
 }
@@ -30,6 +32,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxPromptTokens: 4096,
   // As many as one /v1/completions request can return (16 choices × 2048 tokens).
   maxDetokenizeIds: 32_768,
+  maxPendingWork: 16,
   bodyTimeoutMs: 10_000,
 };
 
@@ -41,6 +44,7 @@ export const LIMIT_ENV: Record<keyof Limits, string> = {
   maxChoices: "MAX_CHOICES",
   maxPromptTokens: "MAX_PROMPT_TOKENS",
   maxDetokenizeIds: "MAX_DETOKENIZE_IDS",
+  maxPendingWork: "MAX_PENDING_WORK",
   bodyTimeoutMs: "BODY_TIMEOUT_MS",
 };
 

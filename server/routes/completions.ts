@@ -8,6 +8,7 @@ import { z } from "zod";
 import { type Deps, type Limits, pickModel } from "../deps.ts";
 import { ApiError, parseBody, readJson } from "../errors.ts";
 import { streamErrorBody } from "../health.ts";
+import type { WorkSlots } from "../work_slots.ts";
 import { generate, type GenerateParams, type TokenEvent } from "../generation.ts";
 import type { ServedModel } from "../models.ts";
 import { promptLogprobs } from "../prompt_logprobs.ts";
@@ -84,6 +85,7 @@ function tokenOffsets(prompt: string, tokens: readonly string[], ps: readonly st
  * every token is scored, except a leading `<eos>`: that one is the context itself (null).
  */
 async function echoPrompt(
+  work: WorkSlots,
   model: ServedModel,
   prompt: Prompt,
   ctx: PromptContext,
@@ -92,7 +94,7 @@ async function echoPrompt(
   const ps = pieces(ctx.tokens);
   const text = typeof prompt === "string" ? prompt : ps.join("");
   if (k == null) return { text, logprobs: null };
-  const scored = await promptLogprobs(model, ctx.ids, k);
+  const scored = await work.run(() => promptLogprobs(model, ctx.ids, k));
   // ids = [<eos>, ...tokens] or, when the prompt starts with <eos>, tokens themselves.
   const shift = ctx.ids.length - ctx.tokens.length - 1;
   const offsets = typeof prompt === "string" ? tokenOffsets(prompt, ctx.tokens, ps) : undefined;
@@ -172,7 +174,7 @@ export function completionsHandler(deps: Deps) {
       let promptTokens = 0, completionTokens = 0;
       const out = await Promise.all(choices.map(async (ch) => {
         const echo = body.echo
-          ? await echoPrompt(model, ch.prompt, ch.context, body.logprobs)
+          ? await echoPrompt(deps.work, model, ch.prompt, ch.context, body.logprobs)
           : undefined;
         const lp = echo?.logprobs ?? (body.logprobs != null ? emptyLogprobs() : null);
         let text = echo?.text ?? "";
@@ -223,7 +225,7 @@ export function completionsHandler(deps: Deps) {
       await Promise.all(choices.map(async (ch) => {
         let offset = 0;
         if (body.echo) {
-          const echo = await echoPrompt(model, ch.prompt, ch.context, body.logprobs);
+          const echo = await echoPrompt(deps.work, model, ch.prompt, ch.context, body.logprobs);
           chunk(ch.index, echo.text, echo.logprobs, null);
           offset = echo.text.length;
         }

@@ -64,33 +64,40 @@ export function perplexityHandler(deps: Deps) {
   return async function perplexityRoute(c: Context): Promise<Response> {
     const body = parseBody(PerplexitySchema, await readJson(c));
     const model = pickModel(deps, body.model);
-    const texts = body.texts ?? [body.text!];
-    const tokenized: string[][] = [];
-    let count = 0;
-    for (const t of texts) {
-      tokenized.push(await tokenizeText(model.vocab, t, body.lines));
-      count += tokenized.at(-1)!.length;
-      if (count > deps.limits.maxScoreTokens) break;
-    }
-    if (count > deps.limits.maxScoreTokens) {
-      const [what, param] = body.text === undefined
-        ? ["Texts have", "texts"]
-        : ["Text has", "text"];
-      throw overLimit(what, count, "maxScoreTokens", deps.limits, param);
-    }
-    const results: Scored[] = [];
-    for (const t of tokenized) results.push(await scoreTokens(model, t, body.per_token));
-    inc(deps.metrics.tokensScored, labels({ model: model.name }), count);
-    if (body.text !== undefined) return c.json({ model: model.name, ...results[0]! });
-    const nll = results.reduce((n, r) => n + r.nll, 0);
-    const tokens = results.reduce((n, r) => n + r.tokens, 0);
-    return c.json({
-      model: model.name,
-      perplexity: tokens > 0 ? Math.exp(nll / tokens) : 0,
-      nll,
-      tokens,
-      oov_tokens: results.reduce((n, r) => n + r.oov_tokens, 0),
-      results,
-    });
+    return await deps.work.run(() => score(c, deps, model, body));
   };
+}
+
+async function score(
+  c: Context,
+  deps: Deps,
+  model: ServedModel,
+  body: z.infer<typeof PerplexitySchema>,
+): Promise<Response> {
+  const texts = body.texts ?? [body.text!];
+  const tokenized: string[][] = [];
+  let count = 0;
+  for (const t of texts) {
+    tokenized.push(await tokenizeText(model.vocab, t, body.lines));
+    count += tokenized.at(-1)!.length;
+    if (count > deps.limits.maxScoreTokens) break;
+  }
+  if (count > deps.limits.maxScoreTokens) {
+    const [what, param] = body.text === undefined ? ["Texts have", "texts"] : ["Text has", "text"];
+    throw overLimit(what, count, "maxScoreTokens", deps.limits, param);
+  }
+  const results: Scored[] = [];
+  for (const t of tokenized) results.push(await scoreTokens(model, t, body.per_token));
+  inc(deps.metrics.tokensScored, labels({ model: model.name }), count);
+  if (body.text !== undefined) return c.json({ model: model.name, ...results[0]! });
+  const nll = results.reduce((n, r) => n + r.nll, 0);
+  const tokens = results.reduce((n, r) => n + r.tokens, 0);
+  return c.json({
+    model: model.name,
+    perplexity: tokens > 0 ? Math.exp(nll / tokens) : 0,
+    nll,
+    tokens,
+    oov_tokens: results.reduce((n, r) => n + r.oov_tokens, 0),
+    results,
+  });
 }

@@ -43,7 +43,7 @@ export function tokenizeHandler(deps: Deps) {
     }
     const body = parseBody(TokenizeSchema, raw);
     const model = pickModel(deps, body.model);
-    const tokens = await tokenizeText(model.vocab, body.text, body.lines);
+    const tokens = await deps.work.run(() => tokenizeText(model.vocab, body.text, body.lines));
     const { ids, oov } = encode(model.vocab, tokens);
     return c.json({ model: model.name, tokens, ids: Array.from(ids), oov_tokens: oov });
   };

@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { post, smallApp } from "./testing.ts";
+import { createWorkSlots } from "./work_slots.ts";
+
+Deno.test("work slots: past the limit a 429 with Retry-After, and a failed job frees its slot", async () => {
+  const slots = createWorkSlots(1);
+  let release!: () => void;
+  const first = slots.run(() => new Promise<void>((r) => release = r));
+  await assert.rejects(slots.run(() => Promise.resolve()), (e: Error & { status?: number }) => {
+    assert.equal(e.status, 429);
+    assert.match(e.message, /already scoring 1 requests.*MAX_PENDING_WORK/);
+    return true;
+  });
+  release();
+  await first;
+  await assert.rejects(slots.run(() => Promise.reject(new Error("failed"))));
+  assert.equal(slots.inUse(), 0);
+  assert.equal(await slots.run(() => Promise.resolve(7)), 7);
+});
+
+Deno.test("a flood of scoring requests past MAX_PENDING_WORK is refused, not queued", async () => {
+  const { app } = await smallApp(undefined, { limits: { maxPendingWork: 2 } });
+  const text = "the company said it would buy a stake . ".repeat(300);
+  const flood = await Promise.all(
+    Array.from({ length: 12 }, () => app.request(post("/v1/perplexity", { text }))),
+  );
+  const statuses = flood.map((r) => r.status);
+  assert.ok(statuses.every((s) => s === 200 || s === 429), String(statuses));
+  assert.ok(statuses.filter((s) => s === 200).length >= 2, String(statuses));
+  assert.ok(statuses.includes(429), String(statuses));
+  for (const r of flood.filter((r) => r.status === 429)) {
+    assert.equal(r.headers.get("retry-after"), "1");
+    assert.equal((await r.json()).error.type, "rate_limit_error");
+  }
+  // Every slot was given back: the same request is served again, and echo takes slots too.
+  const again = await app.request(post("/v1/perplexity", { text }));
+  assert.equal(again.status, 200);
+  const echo = await app.request(
+    post("/v1/completions", { prompt: "the company", max_tokens: 0, echo: true, logprobs: 1 }),
+  );
+  assert.equal(echo.status, 200);
+});
