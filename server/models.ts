@@ -21,6 +21,8 @@ export interface ModelCard {
   valid_ppl: number | null;
   test_ppl: number | null;
   provenance: Record<string, unknown>;
+  /** Set for a model trained with its state reset every this many tokens. */
+  state_reset_every?: number;
 }
 
 export interface ServedModel {
@@ -30,6 +32,8 @@ export interface ServedModel {
   vocab: Vocab;
   engine: Engine;
   card: ModelCard;
+  /** Tokens after which the state restarts from zero, for a model trained that way. */
+  stateResetEvery?: number;
   /** Workers that score long texts (set by the server's startup; none in tests). */
   scorers?: ScoreHelper[];
 }
@@ -42,6 +46,7 @@ export function serveModel(name: string, m: LoadedModel, engine: EngineOptions):
     config: m.config,
     params: m.params,
     vocab: m.vocab,
+    ...(m.meta.stateResetEvery ? { stateResetEvery: m.meta.stateResetEvery } : {}),
     engine: createEngine(m.params, decoder, engine),
     card: {
       id: name,
@@ -55,6 +60,7 @@ export function serveModel(name: string, m: LoadedModel, engine: EngineOptions):
       valid_ppl: m.meta.metrics.valid_ppl ?? null,
       test_ppl: m.meta.metrics.test_ppl ?? null,
       provenance: m.meta.provenance,
+      ...(m.meta.stateResetEvery ? { state_reset_every: m.meta.stateResetEvery } : {}),
     },
   };
 }

@@ -51,10 +51,17 @@ async function scoreBlocks(
   // Built once per request: a tied embedding's transpose costs as much as a block's product.
   const w = tf.keep(outputMatrix(model.params, cfg));
   const bias = model.params["output/b"] as Tensor1D;
+  // A model trained with its state reset every window reads the prompt that way: blocks also
+  // end at its window boundaries, where the state restarts from zero.
+  const every = model.stateResetEvery ?? Infinity;
   let state: ModelState = zeroState(cfg, 1);
   try {
-    for (let from = 0; from < n; from += ECHO_BLOCK) {
-      const len = Math.min(ECHO_BLOCK, n - from);
+    for (let from = 0, len = 0; from < n; from += len) {
+      len = Math.min(ECHO_BLOCK, n - from, every - (from % every));
+      if (from > 0 && from % every === 0) {
+        disposeState(state);
+        state = zeroState(cfg, 1);
+      }
       const at = Int32Array.from({ length: len }, (_, t) => t * v + ids[from + t + 1]!);
       const prev = state;
       const out = tf.tidy(() => {

@@ -16,6 +16,15 @@ import type { ScoreOptions } from "./perplexity.ts";
 export const STREAM: ScoreOptions = { batch: 1, bptt: 35 };
 export const COLUMNS: ScoreOptions = { batch: 10, bptt: 35 };
 
+/**
+ * How a model reads a text, from model.json's `stateResetEvery`: a model trained with its state
+ * reset at every window is scored the same way (windows of that many steps, each from the zero
+ * state); any other carries its state. These options override a layout's `bptt`.
+ */
+export function readingOptions(stateResetEvery: number | undefined): ScoreOptions {
+  return stateResetEvery ? { bptt: stateResetEvery, resetEachWindow: true } : {};
+}
+
 /** `<eos>` followed by a split's ids: the stream whose every token after the first is scored. */
 export function evalStream(eos: number, ids: Int32Array): Int32Array {
   const s = new Int32Array(ids.length + 1);

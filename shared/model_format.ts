@@ -18,6 +18,9 @@ export const FORMAT_VERSION = 1;
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, "a sha256 in hex");
 
+/** Largest `stateResetEvery`: it is the window a text is scored in, so it bounds memory. */
+export const MAX_STATE_RESET_EVERY = 1000;
+
 export const ModelFileSchema = z.object({
   format: z.literal(FORMAT),
   version: z.number().int(),
@@ -37,6 +40,11 @@ export const ModelFileSchema = z.object({
   provenance: z.record(z.string(), z.unknown()).default({}),
   /** Measured results, e.g. { valid_ppl, test_ppl, tokens_per_s }. */
   metrics: z.record(z.string(), z.number()).default({}),
+  /**
+   * Set when the model was trained with its state reset every this many tokens (truncated BPTT
+   * windows each from the zero state): it reads a text the same way (docs/model-format.md).
+   */
+  stateResetEvery: z.number().int().min(1).max(MAX_STATE_RESET_EVERY).optional(),
 });
 export type ModelFile = z.infer<typeof ModelFileSchema>;
 
@@ -81,6 +89,7 @@ export async function saveModel(
     vocab: Vocab;
     provenance?: Record<string, unknown>;
     metrics?: Record<string, number>;
+    stateResetEvery?: number;
   },
 ): Promise<ModelFile> {
   await mkdir(dir, { recursive: true });
@@ -104,6 +113,7 @@ export async function saveModel(
     },
     provenance: m.provenance ?? {},
     metrics: m.metrics ?? {},
+    ...(m.stateResetEvery ? { stateResetEvery: m.stateResetEvery } : {}),
   };
   await writeAtomic(join(dir, "weights.bin"), bytes);
   await writeAtomic(join(dir, "vocab.txt"), vocabText);

@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { BACKENDS, describeBackend, initBackend, wasmThreadsFromEnv } from "../shared/backend.ts";
-import { COLUMNS, evalStream, STREAM } from "../shared/eval_protocol.ts";
+import { COLUMNS, evalStream, readingOptions, STREAM } from "../shared/eval_protocol.ts";
 import { loadModel, parseModelFile, writeAtomic } from "../shared/model_format.ts";
 import { scoreStreamAsync } from "../shared/perplexity.ts";
 import { ptbDir, ptbTokens, readPtbSplit } from "../shared/ptb.ts";
@@ -31,7 +31,11 @@ export const EVAL_FLAGS = {
     help: "Columns scored side by side: 1 = one carried stream (the standard, reported), " +
       "10 = the faster column layout",
   },
-  bptt: { schema: z.number().int().min(1).default(35), help: "Steps per window while scoring" },
+  bptt: {
+    schema: z.number().int().min(1).default(35),
+    help: "Steps per window while scoring (a model trained with its state reset every window: " +
+      "its window)",
+  },
   backend: { schema: z.enum(BACKENDS).default("auto"), help: "TensorFlow.js backend" },
   json: { schema: z.boolean().default(false), help: "Print the result as JSON" },
   dryRun: { schema: z.boolean().default(false), help: "Score only the first 500 tokens" },
@@ -83,10 +87,15 @@ export async function evaluate(argv: string[]): Promise<EvalResult | undefined> 
   const { ids: all, oov } = encode(m.vocab, tokens);
   let ids = evalStream(m.vocab.eos, all);
   if (f.dryRun) ids = ids.subarray(0, 500);
+  const reading = readingOptions(m.meta.stateResetEvery);
+  if (reading.resetEachWindow && !f.json) {
+    console.log(`state reset every ${reading.bptt} tokens, as the model was trained`);
+  }
   const t0 = performance.now();
   const s = await scoreStreamAsync(m.params, m.config, ids, {
     batch: f.batch,
     bptt: f.bptt,
+    ...reading,
     onProgress: (done, total) => {
       const el = (performance.now() - t0) / 1000;
       if (done === total || Math.random() < 0.05) {

@@ -8,8 +8,8 @@ import { join, relative, resolve } from "node:path";
 import type { Tensor } from "../shared/tf.ts";
 import { describeBackend, initBackend, wasmThreadsFromEnv } from "../shared/backend.ts";
 import { initParams, type Params } from "../shared/model.ts";
-import { saveModel } from "../shared/model_format.ts";
-import { COLUMNS, evalStream, STREAM } from "../shared/eval_protocol.ts";
+import { MAX_STATE_RESET_EVERY, saveModel } from "../shared/model_format.ts";
+import { COLUMNS, evalStream, readingOptions, STREAM } from "../shared/eval_protocol.ts";
 import { type ScoreOptions, scoreStreamAsync } from "../shared/perplexity.ts";
 import { givenFlags, helpText, parseFlags, runCli } from "../shared/flags.ts";
 import { loadCorpus } from "./corpus.ts";
@@ -86,6 +86,12 @@ export async function train(argv: string[]): Promise<void> {
     // A learning rate given again replaces the (possibly decayed) one the run had reached.
     if ("lr" in override) resumeCk.header.state.lr = cfg.lr;
     if ("lrOrth" in override) resumeCk.header.state.lrOrth = lrOrthOf(cfg);
+  }
+  if (cfg.stateReset === "window" && cfg.bptt > MAX_STATE_RESET_EVERY) {
+    // model.json's stateResetEvery sets the scoring window, which bounds a server's memory.
+    throw new Error(
+      `--state-reset window takes --bptt up to ${MAX_STATE_RESET_EVERY}, got ${cfg.bptt}`,
+    );
   }
   const name = runName(cfg);
   const dir = cfg.resume ?? join(cfg.runs, name);
@@ -175,7 +181,8 @@ export async function train(argv: string[]): Promise<void> {
   }
   // The reported figures, by the protocol of shared/eval_protocol.ts; a run trained with its
   // state reset at every window is scored the same way, window by window.
-  const reset = cfg.stateReset === "window" ? { bptt: cfg.bptt, resetEachWindow: true } : {};
+  const stateResetEvery = cfg.stateReset === "window" ? cfg.bptt : undefined;
+  const reset = readingOptions(stateResetEvery);
   const score = async (split: Int32Array, opts: ScoreOptions) =>
     (await scoreStreamAsync(best, model, slice(evalStream(corpus.vocab.eos, split)), {
       ...opts,
@@ -192,6 +199,7 @@ export async function train(argv: string[]): Promise<void> {
     config: model,
     params: best,
     vocab: corpus.vocab,
+    stateResetEvery,
     provenance: {
       command: commands.join("\n"),
       train_config: { ...cfg, help: undefined },

@@ -153,3 +153,23 @@ Deno.test("dataName() records $PTB_DIR or a relative path, never a machine's abs
   assert.equal(dataName("/somewhere/ptb", { PTB_DIR: "/somewhere/ptb/" }), "$PTB_DIR");
   assert.equal(dataName("data/ptb", {}), "data/ptb");
 });
+
+Deno.test("a run with its state reset every window writes stateResetEvery, and eval reads it so", async () => {
+  await useWasm();
+  const data = await writeSmallCorpus(3);
+  const runs = await tempDir();
+  await quiet(() =>
+    train([...smallRunArgs(data, runs, "reset"), "--state-reset", "window", "--epochs", "1"])
+  );
+  const model = join(runs, "reset", "model");
+  const m = await loadModel(model);
+  assert.equal(m.meta.stateResetEvery, 5);
+  const r = await quiet(() =>
+    evaluate(["--model", model, "--data", data, "--split", "valid", "--skip-md5"])
+  );
+  assert.ok(Math.abs((r as { perplexity: number }).perplexity - m.meta.metrics.valid_ppl!) < 1e-3);
+  await assert.rejects(
+    train([...smallRunArgs(data, runs, "long"), "--state-reset", "window", "--bptt", "1001"]),
+    /--state-reset window takes --bptt up to 1000, got 1001/,
+  );
+});

@@ -5,6 +5,7 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import { encode, EOS } from "../../shared/vocab.ts";
+import { readingOptions } from "../../shared/eval_protocol.ts";
 import { type Deps, overLimit, pickModel } from "../deps.ts";
 import { parseBody, readJson } from "../errors.ts";
 import { inc, labels } from "../metrics.ts";
@@ -47,7 +48,12 @@ export async function scoreTokens(
   const stream = new Int32Array(ids.length + 1);
   stream[0] = model.vocab.eos;
   stream.set(ids, 1);
-  const opts = { batch: ids.length >= 5000 ? 10 : 1, bptt: 35, perToken };
+  const opts = {
+    batch: ids.length >= 5000 ? 10 : 1,
+    bptt: 35,
+    perToken,
+    ...readingOptions(model.stateResetEvery),
+  };
   const s = await scoreShared(model.config, model.params, stream, opts, model.scorers);
   return {
     perplexity: s.tokens > 0 ? s.perplexity : 0,
