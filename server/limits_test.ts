@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DEFAULT_LIMITS, readLimitsEnv } from "./limits.ts";
+import { DEFAULT_LIMITS, LIMIT_ENV, readLimitsEnv } from "./limits.ts";
 import { post, smallApp } from "./testing.ts";
 
 Deno.test("readLimitsEnv() reads each limit's variable and refuses a bad value", () => {
@@ -127,4 +127,13 @@ Deno.test("scoring and detokenizing refuse lists over their limits with 413", as
   );
   r = await status(await app.request(post("/detokenize", { tokens: Array(10).fill("the") })));
   assert.equal(r.status, 200);
+});
+
+Deno.test("server/README.md lists every limit's variable with its default", async () => {
+  const readme = await Deno.readTextFile(new URL("./README.md", import.meta.url));
+  for (const [key, name] of Object.entries(LIMIT_ENV) as [keyof typeof LIMIT_ENV, string][]) {
+    const row = readme.split("\n").find((l) => l.startsWith(`| \`${name}\``));
+    assert.ok(row, `${name} is not in the README's table`);
+    assert.match(row, new RegExp(`\\| \`${DEFAULT_LIMITS[key]}\` +\\|`), `${name}'s default`);
+  }
 });
