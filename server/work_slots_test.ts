@@ -40,3 +40,26 @@ Deno.test("a flood of scoring requests past MAX_PENDING_WORK is refused, not que
   );
   assert.equal(echo.status, 200);
 });
+
+Deno.test("an echo with several prompts and n takes one work slot; its choices' logprobs are their own", async () => {
+  const { app } = await smallApp(undefined, { limits: { maxPendingWork: 1 } });
+  const res = await app.request(post("/v1/completions", {
+    prompt: ["the company said", "it would buy"],
+    n: 2,
+    max_tokens: 3,
+    echo: true,
+    logprobs: 1,
+    stream: false,
+  }));
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.equal(body.choices.length, 4);
+  for (const ch of body.choices) {
+    // The prompt's 3 tokens, then this choice's own 3 generated ones (not its sibling's too).
+    assert.equal(ch.logprobs.tokens.length, 6, JSON.stringify(ch.logprobs.tokens));
+  }
+  assert.deepEqual(
+    body.choices[0].logprobs.token_logprobs.slice(0, 3),
+    body.choices[1].logprobs.token_logprobs.slice(0, 3),
+  );
+});

@@ -80,12 +80,39 @@ function tokenOffsets(prompt: string, tokens: readonly string[], ps: readonly st
 }
 
 /**
+ * Every choice's echo, by index. Scored ones take one work slot for the whole request, however
+ * many choices it has, and a prompt's `n` choices share one scoring.
+ */
+function echoAll(
+  work: WorkSlots,
+  model: ServedModel,
+  choices: { prompt: Prompt; context: PromptContext }[],
+  k: number | null | undefined,
+) {
+  const all = async () => {
+    const byContext = new Map<PromptContext, Awaited<ReturnType<typeof echoPrompt>>>();
+    const out = [];
+    for (const ch of choices) {
+      const seen = byContext.get(ch.context);
+      // A copy: each choice appends its own generated tokens to its logprobs.
+      if (seen) out.push(structuredClone(seen));
+      else {
+        const e = await echoPrompt(model, ch.prompt, ch.context, k);
+        byContext.set(ch.context, structuredClone(e));
+        out.push(e);
+      }
+    }
+    return out;
+  };
+  return k == null ? all() : work.run(all);
+}
+
+/**
  * The echoed prompt: a text prompt exactly as sent, token ids as their pieces; with `k`, the
  * log-probability of each of the prompt's tokens. The model reads a prompt after `<eos>`, so
  * every token is scored, except a leading `<eos>`: that one is the context itself (null).
  */
 async function echoPrompt(
-  work: WorkSlots,
   model: ServedModel,
   prompt: Prompt,
   ctx: PromptContext,
@@ -94,7 +121,7 @@ async function echoPrompt(
   const ps = pieces(ctx.tokens);
   const text = typeof prompt === "string" ? prompt : ps.join("");
   if (k == null) return { text, logprobs: null };
-  const scored = await work.run(() => promptLogprobs(model, ctx.ids, k));
+  const scored = await promptLogprobs(model, ctx.ids, k);
   // ids = [<eos>, ...tokens] or, when the prompt starts with <eos>, tokens themselves.
   const shift = ctx.ids.length - ctx.tokens.length - 1;
   const offsets = typeof prompt === "string" ? tokenOffsets(prompt, ctx.tokens, ps) : undefined;
@@ -161,6 +188,8 @@ export function completionsHandler(deps: Deps) {
     );
     // Echo-only requests (max_tokens 0) are admitted like any other: they read the prompt too.
     admit(model, total);
+    // The echoes before any generation or stream starts, so a full server answers 429 at once.
+    const echoes = body.echo ? await echoAll(deps.work, model, choices, body.logprobs) : undefined;
     const meter = tokenMeter(deps, model.name);
 
     const addToken = (lp: Logprobs, t: TokenEvent, offset: number) => {
@@ -173,9 +202,7 @@ export function completionsHandler(deps: Deps) {
     if (!body.stream) {
       let promptTokens = 0, completionTokens = 0;
       const out = await Promise.all(choices.map(async (ch) => {
-        const echo = body.echo
-          ? await echoPrompt(deps.work, model, ch.prompt, ch.context, body.logprobs)
-          : undefined;
+        const echo = echoes?.[ch.index];
         const lp = echo?.logprobs ?? (body.logprobs != null ? emptyLogprobs() : null);
         let text = echo?.text ?? "";
         const start = text.length;
@@ -224,8 +251,8 @@ export function completionsHandler(deps: Deps) {
         }));
       await Promise.all(choices.map(async (ch) => {
         let offset = 0;
-        if (body.echo) {
-          const echo = await echoPrompt(deps.work, model, ch.prompt, ch.context, body.logprobs);
+        const echo = echoes?.[ch.index];
+        if (echo) {
           chunk(ch.index, echo.text, echo.logprobs, null);
           offset = echo.text.length;
         }
