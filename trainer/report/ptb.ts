@@ -5,7 +5,9 @@
  * times a batch of each cell, and measures gradient flow, then saves the results.
  */
 import { cpus, loadavg, totalmem } from "node:os";
-import { mkdir, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { readContextResult } from "./context_results.ts";
 import { join } from "node:path";
 import { z } from "zod";
 import { tf } from "../../shared/tf.ts";
@@ -225,7 +227,13 @@ export async function reportPtb(argv: string[]): Promise<void> {
   for (const [name, svg] of Object.entries(await renderPlots(results))) {
     await writeFile(join(f.out, name), svg);
   }
-  await writeFile(join(f.out, "ptb.md"), renderMarkdown(results));
+  // Every context-test result under the report folder (`deno task context` writes them there).
+  const contextDir = join(f.out, "context");
+  const files = existsSync(contextDir)
+    ? (await readdir(contextDir)).filter((n) => n.endsWith(".json")).sort()
+    : [];
+  const contexts = await Promise.all(files.map((n) => readContextResult(join(contextDir, n))));
+  await writeFile(join(f.out, "ptb.md"), renderMarkdown(results, contexts));
   console.log(`wrote ${join(f.out, "ptb.md")}, its plots and ${resultsPath}`);
 }
 

@@ -1,4 +1,6 @@
 /** reports/ptb.md from the saved results: the poster's numbers beside rotor's, and verdicts. */
+import type { ContextResult } from "./context_results.ts";
+import { contextSection } from "./ptb_context.ts";
 import { POSTER_ACTIVATION, POSTER_BPTT, POSTER_OVERHEAD, type PosterPpl } from "./ptb_poster.ts";
 import { PLOT_FILES } from "./ptb_plots.ts";
 import type { PtbResults, RowResult } from "./ptb_results.ts";
@@ -338,7 +340,7 @@ function disagreements(sections: string[][]): string[] {
   );
 }
 
-export function renderMarkdown(res: PtbResults): string {
+export function renderMarkdown(res: PtbResults, contexts: readonly ContextResult[] = []): string {
   const tables = [activationSection(res), bpttSection(res), timingSection(res)];
   const parted = disagreements(tables);
   return [
@@ -348,7 +350,16 @@ export function renderMarkdown(res: PtbResults): string {
     "`deno task report:ptb --rerun` trains every row again and measures anew. " +
     "Beside each poster number, rotor's.",
     "",
-    ...(res.grid ? [...renderGrid(res.grid), ""] : []),
+    ...(res.grid
+      ? [
+        ...renderGrid(res.grid),
+        "",
+        ...contextSection(
+          contexts,
+          res.grid.runs.filter((r) => r.status !== "running").map((r) => r.id),
+        ),
+      ]
+      : []),
     "# Pilot: every row at 105,000 training tokens (superseded by the full-budget grid above)",
     "",
     "The sections below are the short pilot runs the grid replaces; they stay until every " +
