@@ -84,6 +84,25 @@ export async function runAsync<R>(g: Reads<R>): Promise<R> {
   }
 }
 
+/** `runSync` that lets the event loop run (a timer turn) after each `sliceMs` of reads. */
+export async function runYielding<R>(g: Reads<R>, sliceMs: number): Promise<R> {
+  let t0 = performance.now();
+  try {
+    let r = g.next();
+    while (!r.done) {
+      const values = r.value.dataSync() as Float32Array;
+      if (performance.now() - t0 >= sliceMs) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        t0 = performance.now();
+      }
+      r = g.next(values);
+    }
+    return r.value;
+  } finally {
+    g.return(undefined as R);
+  }
+}
+
 export type StreamScore = Score & { logprobs?: Float32Array };
 
 /**
@@ -114,29 +133,14 @@ export function scoreStreamAsync(
  * `scoreStream` that lets the event loop run between its reads (after at least `sliceMs` of
  * work), so a server thread scoring a text still answers other requests meanwhile.
  */
-export async function scoreStreamYielding(
+export function scoreStreamYielding(
   params: Params,
   cfg: ModelConfig,
   stream: Int32Array,
   opts: ScoreOptions = {},
   sliceMs = 20,
 ): Promise<StreamScore> {
-  const g = scoreReads(params, cfg, stream, opts);
-  let t0 = performance.now();
-  try {
-    let r = g.next();
-    while (!r.done) {
-      const values = r.value.dataSync() as Float32Array;
-      if (performance.now() - t0 >= sliceMs) {
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        t0 = performance.now();
-      }
-      r = g.next(values);
-    }
-    return r.value;
-  } finally {
-    g.return(undefined as unknown as StreamScore);
-  }
+  return runYielding(scoreReads(params, cfg, stream, opts), sliceMs);
 }
 
 function* scoreReads(

@@ -153,7 +153,8 @@ export function renderGrid(g: GridResults): string[] {
     }), batch ${b.batch}, Adam at lr ${b.lr} (the ` +
     `orthogonal step at lr/10), both halved when validation does not improve, gradient norm ` +
     `clipped at ${b.clip}, dropout ${b.dropout}, **${b.epochs} full epochs** ` +
-    `(${(b.epochs * PTB_TRAIN_TOKENS).toLocaleString("en-US")} training tokens) for every row, ` +
+    `(${b.epochs} passes over the ${PTB_TRAIN_TOKENS.toLocaleString("en-US")}-token training ` +
+    "stream, cut to whole batches of windows: the tokens column) for every row, " +
     "BPTT 150 included. Each row reports the parameters of its best validation epoch; " +
     "perplexities are over the whole validation and test sets in the 10-column layout " +
     "(shared/eval_protocol.ts `COLUMNS`; the |x| rows with the state reset are scored window " +
