@@ -185,7 +185,9 @@ export async function findTorchPython(choice: string): Promise<{ python?: string
 /** A step's command as a person would type it: `deno`, not the binary's path; no temp file. */
 function display(step: { cmd: string; args: string[]; json?: string }): string {
   const args = step.json ? step.args.slice(0, -2) : step.args;
-  return [step.json ? "deno" : step.cmd, ...args].map(quote).join(" ");
+  // The corpus folder is this machine's; the report names the variable that sets it.
+  return [step.json ? "deno" : step.cmd, ...args]
+    .map((a, i, all) => (all[i - 1] === "--data" ? "$PTB_DIR" : quote(a))).join(" ");
 }
 
 const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`);
