@@ -17,6 +17,7 @@ import {
   evalOptionsOf,
   modelConfigOf,
   runName,
+  stateResetEveryOf,
   TRAIN_FLAGS,
   type TrainConfig,
 } from "./train_config.ts";
@@ -181,7 +182,7 @@ export async function train(argv: string[]): Promise<void> {
   }
   // The reported figures, by the protocol of shared/eval_protocol.ts; a run trained with its
   // state reset at every window is scored the same way, window by window.
-  const stateResetEvery = cfg.stateReset === "window" ? cfg.bptt : undefined;
+  const stateResetEvery = stateResetEveryOf(cfg);
   const reset = readingOptions(stateResetEvery);
   const score = async (split: Int32Array, opts: ScoreOptions) =>
     (await scoreStreamAsync(best, model, slice(evalStream(corpus.vocab.eos, split)), {

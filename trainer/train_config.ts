@@ -4,7 +4,7 @@ import { ACTIVATIONS } from "../shared/activations.ts";
 import { CELL_KINDS, type ModelConfig, parseModelConfig } from "../shared/config.ts";
 import { RECURRENT_INITS } from "../shared/orthogonal_init.ts";
 import { BACKENDS } from "../shared/backend.ts";
-import { COLUMNS } from "../shared/eval_protocol.ts";
+import { COLUMNS, readingOptions } from "../shared/eval_protocol.ts";
 import type { Flags } from "../shared/flags.ts";
 
 const int = (min: number) => z.number().int().min(min);
@@ -108,7 +108,12 @@ export function runName(t: TrainConfig): string {
   return t.name ?? `${t.cell}${act}-h${t.hidden}-bptt${t.bptt}-s${t.seed}`;
 }
 
+/** Tokens after which the run's state restarts from zero (model.json's stateResetEvery). */
+export function stateResetEveryOf(t: Pick<TrainConfig, "stateReset" | "bptt">) {
+  return t.stateReset === "window" ? t.bptt : undefined;
+}
+
 /** Scoring options that match how the run was trained (validation and the final test). */
 export function evalOptionsOf(t: Pick<TrainConfig, "stateReset" | "bptt">) {
-  return t.stateReset === "window" ? { ...COLUMNS, bptt: t.bptt, resetEachWindow: true } : COLUMNS;
+  return { ...COLUMNS, ...readingOptions(stateResetEveryOf(t)) };
 }
