@@ -92,6 +92,8 @@ export const TorchRefSchema = z.object({
   torch: z.string(),
   python: z.string(),
   threads: int,
+  /** The GPU's name when train and matmul ran on one (`--device cuda`). */
+  device: z.string().optional(),
   matmul: MatMulSchema.optional(),
   train: z.object({
     batch: int,

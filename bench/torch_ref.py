@@ -89,7 +89,16 @@ def parse_args(argv):
     p.add_argument("--score-lines", type=int, default=0,
                    help="PTB test lines to score (0: all)")
     p.add_argument("--seed", type=int, default=1, help="seed (default 1)")
+    p.add_argument("--device", default="cpu",
+                   help="torch device for train and matmul, e.g. cuda (default cpu)")
     a = p.parse_args(argv)
+    if a.device != "cpu":
+        if not (a.device.startswith("cuda") and torch.cuda.is_available()):
+            p.error(f'--device "{a.device}": this torch has cpu only' if not torch.cuda.is_available()
+                    else f'--device "{a.device}": expected cpu or cuda[:N]')
+        extra = [w for w in a.what if w not in ("train", "matmul")]
+        if extra:
+            p.error(f"--device {a.device} times train and matmul only; pass --what train,matmul")
     for name in ("reps", "threads", "batch", "hidden", "vocab", "tokens"):
         if getattr(a, name) < 1:
             p.error(f'--{name} must be at least 1, got "{getattr(a, name)}"')
@@ -98,6 +107,12 @@ def parse_args(argv):
 
 def log(text):
     print(text, file=sys.stderr, flush=True)
+
+
+def sync(a):
+    """Wait for the device's queued work, so a timer read after it covers that work."""
+    if a.device != "cpu":
+        torch.cuda.synchronize(a.device)
 
 
 def median(xs):
@@ -175,10 +190,10 @@ def bench_train(a):
         setups = []
         for cell in a.cells:
             torch.manual_seed(a.seed)
-            model = LM(cell, a.vocab, a.hidden)
-            x = torch.randint(a.vocab, (bptt, a.batch))  # [T, B], time-major
-            y = torch.randint(a.vocab, (bptt, a.batch))
-            h = torch.zeros(1, a.batch, a.hidden)
+            model = LM(cell, a.vocab, a.hidden).to(a.device)
+            x = torch.randint(a.vocab, (bptt, a.batch), device=a.device)  # [T, B], time-major
+            y = torch.randint(a.vocab, (bptt, a.batch), device=a.device)
+            h = torch.zeros(1, a.batch, a.hidden, device=a.device)
             setups.append({"cell": cell, "trainer": Trainer(model), "x": x, "y": y, "h": h,
                            "times": []})
         for i in range(a.reps + 1):
@@ -187,6 +202,7 @@ def bench_train(a):
                 s = setups[(i + j) % len(setups)]
                 t0 = time.perf_counter()
                 s["h"] = s["trainer"].step(s["x"], s["y"], s["h"])
+                sync(a)
                 if i > 0:  # round 0 warms up
                     s["times"].append((time.perf_counter() - t0) * 1000)
             log(f"torch_ref train B = {a.batch}, T = {bptt}: round {i + 1}/{a.reps + 1}")
@@ -201,11 +217,12 @@ def bench_train(a):
 
 def bench_matmul(a):
     m, k, n = a.batch * a.bptt[0], a.hidden, a.vocab
-    x, w = torch.randn(m, k), torch.randn(k, n)
+    x, w = torch.randn(m, k, device=a.device), torch.randn(k, n, device=a.device)
     times = []
     for i in range(a.reps + 1):
         t0 = time.perf_counter()
         x @ w
+        sync(a)
         if i > 0:
             times.append((time.perf_counter() - t0) * 1000)
     ms = median(times)
@@ -307,6 +324,8 @@ def main(argv):
     torch.set_num_threads(a.threads)
     result = {"tool": "torch_ref", "torch": torch.__version__, "python": sys.version.split()[0],
               "threads": torch.get_num_threads()}
+    if a.device != "cpu":
+        result["device"] = torch.cuda.get_device_name(a.device)
     if "matmul" in a.what:
         result["matmul"] = bench_matmul(a)
     if "train" in a.what:
