@@ -71,6 +71,31 @@ export function compare(
   return { kind: uBeats === posterU ? "agrees" : "disagrees", seeds: seed2 ? 2 : 1, uBeats };
 }
 
+/** The poster's comparisons the grid settles: orthogonal base id, unconstrained base id. */
+export const COMPARISONS: readonly (readonly [string, string])[] = [
+  ...(["relu", "abs", "leaky_relu"] as const).map((a) =>
+    [`urnn-${a}-bptt35`, `rnn-${a}-bptt35`] as const
+  ),
+  ["urnn-abs-reset-bptt35", "rnn-abs-reset-bptt35"],
+  ["ugru-bptt35", "gru-bptt35"],
+  ["ugru-bptt150", "gru-bptt150"],
+];
+
+/**
+ * Every seed-1 row finished and every comparison that needs a second seed has both: nothing
+ * left for the grid to train, so the report can drop what the grid superseded.
+ */
+export function gridComplete(g: GridResults): boolean {
+  const finished = (id: string) => g.runs.some((r) => r.id === id && r.status !== "running");
+  if (!seedRows(1).every((r) => finished(r.id))) return false;
+  // The poster's numbers only orient a verdict; any pair will do to ask whether it is settled.
+  const any = { u: POSTER_BPTT.ugru[35]!, p: POSTER_BPTT.gru[35]! };
+  return COMPARISONS.every(([u, p]) => {
+    const v = compare(g.runs, u, p, any);
+    return v.kind !== "pending" && !(v.kind === "unresolved" && v.why.includes("not trained"));
+  });
+}
+
 function verdictLine(what: string, u: string, p: string, v: Verdict, poster: PosterPpl[]): string {
   const posterSays = poster[0]!.test < poster[1]!.test ? `${u} beats ${p}` : `${p} beats ${u}`;
   const head = `- ${what}: in the poster ${posterSays} (test: ${u} ${f2(poster[0]!.test)}, ${p} ${

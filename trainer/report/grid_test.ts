@@ -12,10 +12,12 @@ import {
   readRunResult,
   thin,
 } from "./grid_results.ts";
-import { compare, GRID_PLOT_FILES } from "./grid_markdown.ts";
+import { compare, GRID_PLOT_FILES, gridComplete } from "./grid_markdown.ts";
 import { gridPtb, planRuns, twinBaseOf } from "./grid_run.ts";
 import { reportPtb } from "./ptb.ts";
 import { readResults, writeResults } from "./ptb_results.ts";
+import { renderMarkdown } from "./ptb_markdown.ts";
+import { renderPlots } from "./ptb_plots.ts";
 import { fixtureResults } from "./testing.ts";
 
 function result(id: string, testPpl: number, status: GridRunResult["status"] = "done") {
@@ -186,4 +188,34 @@ Deno.test("readRunResult() keeps an epoch whose mean loss overflowed, as null", 
   assert.equal(parsed.history[1]!.trainPpl, null);
   assert.equal(parsed.testPpl, 190);
   assert.equal(parsed.bestEpoch, 1, "an epoch without a finite validation figure is never best");
+});
+
+Deno.test("gridComplete() waits for every seed-1 row and each close pair's seed 2; the report then drops the pilot", async () => {
+  // Every seed-1 row 10 % apart from its twin, except the BPTT-35 GRU pair (2 % apart).
+  const ppl = (id: string) => id.startsWith("ugru-bptt35") ? 102 : id.startsWith("u") ? 110 : 100;
+  const seed1 = seedRows(1).map((r) => result(r.id, ppl(r.id)));
+  const grid = (runs: GridRunResult[]) => ({
+    budget: { epochs: 3, hidden: 8, batch: 2, lr: 0.002, dropout: 0, clip: 1, tie: false },
+    command: "deno task grid:ptb --jobs 2",
+    runs,
+  });
+  assert.equal(gridComplete(grid(seed1.slice(1))), false, "a seed-1 row missing");
+  assert.equal(gridComplete(grid(seed1)), false, "the close pair's seed 2 missing");
+  const running = result("gru-bptt35-s2", 0, "running");
+  assert.equal(gridComplete(grid([...seed1, result("ugru-bptt35-s2", 99), running])), false);
+  const all = [...seed1, result("ugru-bptt35-s2", 99), result("gru-bptt35-s2", 101)];
+  assert.equal(gridComplete(grid(all)), true);
+
+  const partial = renderMarkdown({ ...fixtureResults(), grid: grid(seed1) });
+  assert.match(partial, /# Pilot: every row at 105,000 training tokens/);
+  const res = { ...fixtureResults(), grid: grid(all) };
+  const md = renderMarkdown(res);
+  assert.doesNotMatch(md, /# Pilot/);
+  assert.doesNotMatch(md, /## 1\. Activation table/);
+  assert.match(md, /## Cost of the orthogonal step: time per batch/);
+  assert.match(md, /## Sampled sentences from the shipped models/);
+  assert.match(md, /their tables were dropped once every grid row was trained/);
+  assert.match(md, /BPTT 35: .*rotor: \*\*unresolved\*\* \(the two seeds disagree/);
+  const plots = Object.keys(await renderPlots(res));
+  assert.ok(plots.every((n) => n.startsWith("ptb-grid-")), plots.join(", "));
 });

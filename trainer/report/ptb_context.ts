@@ -41,6 +41,11 @@ export function contextSection(results: readonly ContextResult[], runIds: readon
         `${show(b.shuffle)} / ${show(b.replace)} | ${verdict} |`,
     );
   }
+  // The LSTM rows pair with nothing: they are the usual gated baseline both kinds are read against.
+  const references = runIds.filter((id) => id.startsWith("lstm-") && byName.has(id)).map((id) => {
+    const r = reach(byName.get(id)!);
+    return `${id} ${show(r.shuffle)} / ${show(r.replace)}`;
+  });
   const unmeasured = runIds.filter((id) => !byName.has(id));
   const lines = [
     "## Long-term memory: how far back the grid's models look",
@@ -68,13 +73,22 @@ export function contextSection(results: readonly ContextResult[], runIds: readon
           ? "At this budget the orthogonal models use more distant context."
           : "At this budget neither kind uses more distant context."),
       "",
+      ...(references.length > 0
+        ? [
+          "Reference, an LSTM trained by the same rule (shuffle / replace): " +
+          `${references.join("; ")}.`,
+          "",
+        ]
+        : []),
       "![loss increase by distance](context/context.svg)",
       "",
     );
   }
   if (unmeasured.length > 0) {
     lines.push(
-      `Not measured yet: ${unmeasured.join(", ")} (\`deno task context --model ` +
+      `Not measured: ${
+        unmeasured.join(", ")
+      } (where the run's folder is kept: \`deno task context --model ` +
         "runs/ptb-grid/ID/model --targets 400 --distances 1,2,3,5,10,20,30,50,100,200 " +
         "--out reports/context/ID.json`).",
       "",

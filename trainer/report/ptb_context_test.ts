@@ -37,12 +37,14 @@ Deno.test("contextSection() compares measured pairs and names the runs not measu
     result("gru-bptt35-s1", 20, 50),
     result("urnn-relu-bptt35-s1", null, 10),
     result("rnn-relu-bptt35-s1", 10, 10),
+    result("lstm-bptt35-s1", 20, 30),
   ], [
     "ugru-bptt35-s1",
     "gru-bptt35-s1",
     "urnn-relu-bptt35-s1",
     "rnn-relu-bptt35-s1",
     "lstm-bptt35-s1",
+    "gru-bptt35-s2",
   ]).join("\n");
   assert.match(
     md,
@@ -53,5 +55,9 @@ Deno.test("contextSection() compares measured pairs and names the runs not measu
     /\| urnn-relu-bptt35-s1 vs rnn-relu-bptt35-s1 \| > all \/ 10 \| 10 \/ 10 \| orthogonal \|/,
   );
   assert.match(md, /orthogonal cell looks farther in 1, the unconstrained one in 1, neither in 0/);
-  assert.match(md, /Not measured yet: lstm-bptt35-s1/);
+  assert.match(
+    md,
+    /Reference, an LSTM trained by the same rule \(shuffle \/ replace\): lstm-bptt35-s1 20 \/ 30\./,
+  );
+  assert.match(md, /Not measured: gru-bptt35-s2 \(/);
 });

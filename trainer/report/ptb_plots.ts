@@ -1,7 +1,7 @@
 /** The report's SVG plots, drawn from the saved results alone. */
 import { lineChartSvg } from "../plot.ts";
 import type { GradflowSeries, PtbResults } from "./ptb_results.ts";
-import { renderGridPlots } from "./grid_markdown.ts";
+import { gridComplete, renderGridPlots } from "./grid_markdown.ts";
 
 export const PLOT_FILES = {
   curveActivation: "ptb-curve-activation.svg",
@@ -45,6 +45,10 @@ function gradflow(series: GradflowSeries[], title: string) {
 /** File name → SVG text. */
 export async function renderPlots(results: PtbResults): Promise<Record<string, string>> {
   const g = results.gradflow.series;
+  // Once the grid is complete the report drops the pilot's sections, and with them its plots.
+  if (results.grid && gridComplete(results.grid)) {
+    return await renderGridPlots(results.grid, lineChartSvg);
+  }
   return {
     ...(results.grid ? await renderGridPlots(results.grid, lineChartSvg) : {}),
     [PLOT_FILES.curveActivation]: await curve(
