@@ -18,6 +18,7 @@ import { initParams } from "../shared/model.ts";
 import { ModelFileSchema, saveModel } from "../shared/model_format.ts";
 import { ptbDir, ptbTokens, readPtbSplit } from "../shared/ptb.ts";
 import { tempDir } from "../shared/testing.ts";
+import { readTokens } from "./sse_tokens.ts";
 import { buildVocab } from "../shared/vocab.ts";
 import { DENO_SERVE_FLAGS } from "../server/startup.ts";
 import { helpText, parseFlags, parseList, runCli } from "../shared/flags.ts";
@@ -176,20 +177,9 @@ export async function benchServe(argv: string[]): Promise<ServeBench | undefined
       const sent = performance.now();
       const res = await post("/v1/generate", { max_tokens: maxTokens, seed, temperature: 1 });
       if (!res.ok) throw new Error(`/v1/generate answered ${res.status}: ${await res.text()}`);
-      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-      let first: number | undefined, last = 0, maxGapMs = 0, n = 0;
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        const k = value.match(/^event: token$/gm)?.length ?? 0;
-        if (k === 0) continue;
-        const now = performance.now();
-        if (first === undefined) first = now;
-        maxGapMs = Math.max(maxGapMs, now - (last || sent));
-        last = now;
-        n += k;
-      }
-      return { first: first!, n, maxGapMs };
+      const r = await readTokens(res.body!, { since: sent });
+      if (r.first === undefined) throw new Error("/v1/generate streamed no token");
+      return { first: r.first, n: r.n, maxGapMs: r.maxGapMs };
     };
     const rate = (tokens: number, t: number) => {
       const seconds = (performance.now() - t) / 1000;

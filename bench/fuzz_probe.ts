@@ -2,6 +2,7 @@
  * What a hostile-client run watches while its heavy cases run: /health's latency, the longest
  * gap between a concurrent stream's tokens, and clients that send their body a byte at a time.
  */
+import { readTokens } from "./sse_tokens.ts";
 
 /** GET /health every `everyMs` until stopped; the latencies in ms and any non-200 status. */
 export function probeHealth(url: string, everyMs = 25) {
@@ -58,18 +59,12 @@ export function watchStream(url: string) {
           await new Promise((r) => setTimeout(r, 100));
           continue;
         }
-        const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-        let last: number | undefined;
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          const n = value.match(/^event: token$/gm)?.length ?? 0;
-          if (n === 0) continue;
-          const now = performance.now();
-          if (last !== undefined) maxGapMs = Math.max(maxGapMs, now - last);
-          last = now;
-          tokens += n;
-        }
+        await readTokens(res.body!, {
+          onTokens: (k, gap) => {
+            if (gap !== undefined) maxGapMs = Math.max(maxGapMs, gap);
+            tokens += k;
+          },
+        });
       } catch {
         // aborted by stop()
       }
