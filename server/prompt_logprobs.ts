@@ -35,8 +35,9 @@ export function promptLogprobs(
   model: ServedModel,
   ids: Int32Array,
   k: number,
+  signal?: AbortSignal,
 ): Promise<PromptLogprobs> {
-  return inBlocks(() => scoreBlocks(model, ids, k));
+  return inBlocks(() => scoreBlocks(model, ids, k), signal);
 }
 
 async function scoreBlocks(

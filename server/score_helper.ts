@@ -148,8 +148,14 @@ export function createScoreHelper(
 }
 
 /** Score on this thread, in blocks that let the other requests in (see yield.ts). */
-function scoreHere(params: Params, config: ModelConfig, stream: Int32Array, opts: ScoreOptions) {
-  return inBlocks(() => scoreStreamYielding(params, config, stream, opts));
+function scoreHere(
+  params: Params,
+  config: ModelConfig,
+  stream: Int32Array,
+  opts: ScoreOptions,
+  signal?: AbortSignal,
+) {
+  return inBlocks(() => scoreStreamYielding(params, config, stream, opts), signal);
 }
 
 /** Score `opts.columns` of `stream` on `helper`, or here if the helper fails. */
@@ -198,10 +204,11 @@ export async function scoreShared(
   stream: Int32Array,
   opts: ScoreOptions,
   helpers: readonly ScoreHelper[] = [],
+  signal?: AbortSignal,
 ): Promise<Scored> {
   const targets = stream.length - 1;
   const cols = columnCount(targets, opts.batch);
-  if (helpers.length === 0 || cols < 2) return scoreHere(params, config, stream, opts);
+  if (helpers.length === 0 || cols < 2) return scoreHere(params, config, stream, opts, signal);
   if (helpers.length > 1) {
     const k = Math.min(helpers.length, cols);
     const parts = helpers.slice(0, k).map((h, i) => {
@@ -224,7 +231,7 @@ export async function scoreShared(
   const ours: ScoreOptions = { ...opts, columns: [0, mine] };
   const remote = scoreOn(helper, config, params, stream, theirs);
   const t0 = performance.now();
-  const local = await scoreHere(params, config, stream, ours);
+  const local = await scoreHere(params, config, stream, ours, signal);
   const localMs = performance.now() - t0;
   const other = await remote;
   if (other.ms !== undefined) {

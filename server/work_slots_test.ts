@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { post, smallApp } from "./testing.ts";
 import { createWorkSlots } from "./work_slots.ts";
+import { inBlocks } from "./yield.ts";
 
 Deno.test("work slots: past the limit a 429 with Retry-After, and a failed job frees its slot", async () => {
   const slots = createWorkSlots(1);
@@ -62,4 +63,24 @@ Deno.test("an echo with several prompts and n takes one work slot; its choices' 
     body.choices[0].logprobs.token_logprobs.slice(0, 3),
     body.choices[1].logprobs.token_logprobs.slice(0, 3),
   );
+});
+
+Deno.test("a scoring request whose client leaves while it waits is dropped: 499, nothing scored", async () => {
+  const { app } = await smallApp();
+  let release!: () => void;
+  const blocker = inBlocks(() => new Promise<void>((r) => release = r));
+  const ac = new AbortController();
+  const req = new Request(post("/v1/perplexity", { text: "the company said it would buy" }), {
+    signal: ac.signal,
+  });
+  const pending = app.request(req);
+  await new Promise((r) => setTimeout(r, 50)); // it reaches the queue behind the blocker
+  ac.abort();
+  release(); // the blocker started long ago: 50 ms of timer turns
+  await blocker;
+  assert.equal((await pending).status, 499);
+  const metrics = await (await app.request("/metrics")).text();
+  assert.doesNotMatch(metrics, /rotor_tokens_scored_total\{[^}]*\} [1-9]/);
+  const again = await app.request(post("/v1/perplexity", { text: "the company said" }));
+  assert.equal(again.status, 200);
 });

@@ -35,9 +35,11 @@ let queue: Promise<unknown> = Promise.resolve();
  * Run `work`, a computation in blocks on this thread that yields between them. One such
  * computation runs at a time, the others wait their turn: interleaved, each would hold its
  * block's tensors at once, and the wasm heap (which never shrinks) would grow to the sum.
+ * A request whose `signal` aborted while it waited (its client left) gives up its turn.
  */
-export function inBlocks<T>(work: () => Promise<T>): Promise<T> {
+export function inBlocks<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   const run = queue.then(async () => {
+    signal?.throwIfAborted();
     blockWork++;
     try {
       return await work();

@@ -33,3 +33,22 @@ Deno.test("block work runs one computation at a time, in order, a failure not bl
   assert.deepEqual(out.map((o) => o.status), ["fulfilled", "rejected", "fulfilled"]);
   assert.deepEqual(log, ["a starts", "a ends", "b starts", "b ends", "c starts", "c ends"]);
 });
+
+Deno.test("block work whose client left while it waited gives up its turn", async () => {
+  let release: (() => void) | undefined;
+  const blocker = inBlocks(() => new Promise<void>((r) => release = r));
+  const ac = new AbortController();
+  let ran = false;
+  const left = inBlocks(() => {
+    ran = true;
+    return Promise.resolve();
+  }, ac.signal);
+  const next = inBlocks(() => Promise.resolve("next"));
+  ac.abort();
+  while (!release) await new Promise((r) => setTimeout(r, 1)); // the blocker has started
+  release();
+  await blocker;
+  await assert.rejects(left, (e: Error) => e.name === "AbortError");
+  assert.equal(ran, false);
+  assert.equal(await next, "next", "the queue goes on after a request that left");
+});

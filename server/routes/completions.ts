@@ -88,6 +88,7 @@ function echoAll(
   model: ServedModel,
   choices: { prompt: Prompt; context: PromptContext }[],
   k: number | null | undefined,
+  signal: AbortSignal,
 ) {
   const all = async () => {
     const byContext = new Map<PromptContext, Awaited<ReturnType<typeof echoPrompt>>>();
@@ -97,7 +98,7 @@ function echoAll(
       // A copy: each choice appends its own generated tokens to its logprobs.
       if (seen) out.push(structuredClone(seen));
       else {
-        const e = await echoPrompt(model, ch.prompt, ch.context, k);
+        const e = await echoPrompt(model, ch.prompt, ch.context, k, signal);
         byContext.set(ch.context, structuredClone(e));
         out.push(e);
       }
@@ -117,11 +118,12 @@ async function echoPrompt(
   prompt: Prompt,
   ctx: PromptContext,
   k: number | null | undefined,
+  signal: AbortSignal,
 ) {
   const ps = pieces(ctx.tokens);
   const text = typeof prompt === "string" ? prompt : ps.join("");
   if (k == null) return { text, logprobs: null };
-  const scored = await promptLogprobs(model, ctx.ids, k);
+  const scored = await promptLogprobs(model, ctx.ids, k, signal);
   // ids = [<eos>, ...tokens] or, when the prompt starts with <eos>, tokens themselves.
   const shift = ctx.ids.length - ctx.tokens.length - 1;
   const offsets = typeof prompt === "string" ? tokenOffsets(prompt, ctx.tokens, ps) : undefined;
@@ -189,7 +191,9 @@ export function completionsHandler(deps: Deps) {
     // Echo-only requests (max_tokens 0) are admitted like any other: they read the prompt too.
     admit(model, total);
     // The echoes before any generation or stream starts, so a full server answers 429 at once.
-    const echoes = body.echo ? await echoAll(deps.work, model, choices, body.logprobs) : undefined;
+    const echoes = body.echo
+      ? await echoAll(deps.work, model, choices, body.logprobs, c.req.raw.signal)
+      : undefined;
     const meter = tokenMeter(deps, model.name);
 
     const addToken = (lp: Logprobs, t: TokenEvent, offset: number) => {

@@ -41,6 +41,7 @@ export async function scoreTokens(
   model: ServedModel,
   tokens: string[],
   perToken: boolean,
+  signal?: AbortSignal,
 ): Promise<Scored> {
   // Every text is read after `<eos>`; a text that starts with one already has that context.
   if (tokens[0] === EOS) tokens = tokens.slice(1);
@@ -54,7 +55,7 @@ export async function scoreTokens(
     perToken,
     ...readingOptions(model.stateResetEvery),
   };
-  const s = await scoreShared(model.config, model.params, stream, opts, model.scorers);
+  const s = await scoreShared(model.config, model.params, stream, opts, model.scorers, signal);
   return {
     perplexity: s.tokens > 0 ? s.perplexity : 0,
     nll: s.nll,
@@ -93,7 +94,9 @@ async function score(
     throw overLimit(what, count, "maxScoreTokens", deps.limits, param);
   }
   const results: Scored[] = [];
-  for (const t of tokenized) results.push(await scoreTokens(model, t, body.per_token));
+  for (const t of tokenized) {
+    results.push(await scoreTokens(model, t, body.per_token, c.req.raw.signal));
+  }
   inc(deps.metrics.tokensScored, labels({ model: model.name }), count);
   if (body.text !== undefined) return c.json({ model: model.name, ...results[0]! });
   const nll = results.reduce((n, r) => n + r.nll, 0);
