@@ -30,55 +30,34 @@ MIN_WORDS = 6
 CHOICES = 4
 SCORE_CHUNK = 200  # texts per /v1/perplexity request, well inside MAX_SCORE_TOKENS
 
-ROLLING = """task: ptb_rolling
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    test: {dir}/ptb_test.jsonl
-test_split: test
-output_type: loglikelihood_rolling
-doc_to_text: ""
-doc_to_target: "{{{{text}}}}"
-metric_list:
-  - metric: word_perplexity
-  - metric: byte_perplexity
-  - metric: bits_per_byte
-"""
+# name -> (data file, output type, the task's document fields, metrics as (name, aggregation,
+# higher is better) where lm-eval has no default for them).
+TASKS = {
+    "ptb_rolling": ("ptb_test.jsonl", "loglikelihood_rolling",
+                    {"doc_to_text": "", "doc_to_target": "{{text}}"},
+                    [("word_perplexity",), ("byte_perplexity",), ("bits_per_byte",)]),
+    "ptb_lastword": ("ptb_lastword.jsonl", "loglikelihood",
+                     {"doc_to_text": "{{context}}", "doc_to_target": " {{target}}"},
+                     [("perplexity", "perplexity", False), ("acc", "mean", True)]),
+    "ptb_choice": ("ptb_lastword.jsonl", "multiple_choice",
+                   {"doc_to_text": "{{context}}", "doc_to_choice": "{{choices}}",
+                    "doc_to_target": "{{gold}}", "target_delimiter": " "},
+                   [("acc", "mean", True)]),
+}
 
-LASTWORD = """task: ptb_lastword
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    test: {dir}/ptb_lastword.jsonl
-test_split: test
-output_type: loglikelihood
-doc_to_text: "{{{{context}}}}"
-doc_to_target: " {{{{target}}}}"
-metric_list:
-  - metric: perplexity
-    aggregation: perplexity
-    higher_is_better: false
-  - metric: acc
-    aggregation: mean
-    higher_is_better: true
-"""
 
-CHOICE = """task: ptb_choice
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    test: {dir}/ptb_lastword.jsonl
-test_split: test
-output_type: multiple_choice
-doc_to_text: "{{{{context}}}}"
-doc_to_choice: "{{{{choices}}}}"
-doc_to_target: "{{{{gold}}}}"
-target_delimiter: " "
-metric_list:
-  - metric: acc
-    aggregation: mean
-    higher_is_better: true
-"""
+def task_yaml(name, data, output_type, fields, metrics):
+    """One task's YAML (JSON strings are YAML strings, so no YAML library is needed)."""
+    lines = [f"task: {name}", "dataset_path: json", "dataset_kwargs:", "  data_files:",
+             f"    test: {json.dumps(data)}", "test_split: test", f"output_type: {output_type}"]
+    lines += [f"{k}: {json.dumps(v)}" for k, v in fields.items()]
+    lines.append("metric_list:")
+    for metric in metrics:
+        lines.append(f"  - metric: {metric[0]}")
+        if len(metric) > 1:
+            lines += [f"    aggregation: {metric[1]}",
+                      f"    higher_is_better: {'true' if metric[2] else 'false'}"]
+    return "\n".join(lines) + "\n"
 
 
 def test_lines(data):
@@ -110,9 +89,9 @@ def write_tasks(a):
     with open(os.path.join(out, "ptb_lastword.jsonl"), "w", encoding="utf-8") as f:
         for d in docs:
             f.write(json.dumps(d) + "\n")
-    for name, text in (("ptb_rolling", ROLLING), ("ptb_lastword", LASTWORD), ("ptb_choice", CHOICE)):
+    for name, (data, output_type, fields, metrics) in TASKS.items():
         with open(os.path.join(out, f"{name}.yaml"), "w", encoding="utf-8") as f:
-            f.write(text.format(dir=out))
+            f.write(task_yaml(name, os.path.join(out, data), output_type, fields, metrics))
     print(f"{len(lines)} test lines, {len(docs)} last-word documents in {out}; run:")
     print(f"  lm_eval --model local-completions --include_path {out} "
           "--tasks ptb_rolling,ptb_lastword,ptb_choice --output_path OUT --log_samples \\\n"
