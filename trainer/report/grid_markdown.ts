@@ -266,21 +266,21 @@ export function renderGrid(g: GridResults): string[] {
       () => undefined,
     ),
     "",
-    ...absSection(runs),
+    ...absSection(runs, b),
     "",
     ...gradSection(runs),
   );
   return lines;
 }
 
-function absSection(runs: GridRunResult[]): string[] {
+function absSection(runs: GridRunResult[], b: GridResults["budget"]): string[] {
   const lines = [
     "### |x| and divergence",
     "",
     "|x| preserves the norm of its input and an orthogonal U preserves ‖h‖, so with the state " +
     "carried from window to window through a whole epoch (how every other row trains) nothing " +
     "pulls ‖h‖ of the uRNN back: it can grow with the steps since the epoch began. In the " +
-    "105,000-token pilot below (H = 128) the uRNN |x| run diverged this way (training loss up " +
+    "105,000-token pilot that preceded the grid (H = 128) the uRNN |x| run diverged this way (training loss up " +
     "to 24.8 nats). ReLU and leaky ReLU zero or shrink the negative part at every step. The " +
     "poster reports a finite uRNN |x| perplexity (its best row), so its runs stayed bounded; " +
     "the set-up that guarantees it is truncated BPTT whose windows each start from the zero " +
@@ -310,7 +310,37 @@ function absSection(runs: GridRunResult[]): string[] {
     );
   }
   if (abs.length === 0) lines.push("- No |x| run has started yet.");
+  lines.push("", ...absSummary(abs, b));
   return lines;
+}
+
+/** What the four seed-1 |x| runs say together, once all have finished. */
+function absSummary(abs: GridRunResult[], b: GridResults["budget"]): string[] {
+  const of = (base: string) => abs.find((r) => r.base === base && r.seed === 1);
+  const [u, p, uReset, pReset] = [
+    "urnn-abs-bptt35",
+    "rnn-abs-bptt35",
+    "urnn-abs-reset-bptt35",
+    "rnn-abs-reset-bptt35",
+  ]
+    .map(of);
+  if (![u, p, uReset, pReset].every((r) => r?.status === "done")) return [];
+  const gap = (a: GridRunResult, b: GridRunResult) => a.testPpl! - b.testPpl!;
+  const same = Math.sign(gap(u!, p!)) === Math.sign(gap(uReset!, pReset!));
+  return [
+    `None of the four |x| runs diverged at this budget (H = ${b.hidden}, the gradient clipped ` +
+    `at ${b.clip}). ` +
+    "The poster's numbers sit beside the carried rows, the set-up every other row trains " +
+    "with; the rows with the state reset are the control. Test perplexity, carried → reset: " +
+    `uRNN ${f2(u!.testPpl)} → ${f2(uReset!.testPpl)}, RNN ${f2(p!.testPpl)} → ` +
+    `${f2(pReset!.testPpl)}. ` +
+    (same
+      ? "The reset does not change which cell is ahead, so the gap between them is the " +
+        "cell's, not the carried state's."
+      : "The reset changes which cell is ahead: the carried state decides this comparison.") +
+    " Not tried: the state reset per sentence, and modReLU's bias as a learned threshold in " +
+    "place of |x|.",
+  ];
 }
 
 function gradSection(runs: GridRunResult[]): string[] {

@@ -215,6 +215,10 @@ Deno.test("gridComplete() waits for every seed-1 row and each close pair's seed 
   assert.match(md, /## Cost of the orthogonal step: time per batch/);
   assert.match(md, /## Sampled sentences from the shipped models/);
   assert.match(md, /their tables were dropped once every grid row was trained/);
+  assert.match(
+    md,
+    /carried → reset: uRNN 110\.00 → 110\.00, RNN 100\.00 → 100\.00\. The reset does not change/,
+  );
   assert.match(md, /BPTT 35: .*rotor: \*\*unresolved\*\* \(the two seeds disagree/);
   const plots = Object.keys(await renderPlots(res));
   assert.ok(plots.every((n) => n.startsWith("ptb-grid-")), plots.join(", "));
