@@ -5,6 +5,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
+import { tf } from "../shared/tf.ts";
 import type { Tensor } from "../shared/tf.ts";
 import { describeBackend, initBackend, wasmThreadsFromEnv } from "../shared/backend.ts";
 import { initParams, type Params } from "../shared/model.ts";
@@ -162,6 +163,11 @@ export async function train(argv: string[]): Promise<void> {
     );
     return;
   }
+  // The figures below read the text one time step after another (the stream protocol: batch
+  // 1, ~156,000 steps for validation and test). On webgpu every step costs a fixed number of
+  // kernel dispatches, and an H100 had not finished them minutes after training; wasm's fused
+  // cells take about a minute on two cores. The parameters are the same, so are the figures.
+  if (backend.name === "webgpu") result.params = await moveToWasm(result.params);
   // The model folder holds whichever scores better on validation: the best end-of-epoch
   // parameters, or the last ones when the run stopped mid-epoch (time or step budget).
   const evalOpts = evalOptionsOf(cfg);
@@ -235,6 +241,17 @@ export async function train(argv: string[]): Promise<void> {
       `${result.tokensPerSecond.toFixed(0)} tokens/s; model written to ${out}`,
   );
   Object.values(best).forEach((t: Tensor) => t.dispose());
+}
+
+/** `params` copied onto the wasm backend, which becomes the active one (the copies returned). */
+async function moveToWasm(params: Params): Promise<Params> {
+  const host = await Promise.all(
+    Object.entries(params).map(async ([k, t]) => [k, t.shape, await t.data()] as const),
+  );
+  tf.dispose(Object.values(params));
+  const choice = await initBackend("wasm", { threads: wasmThreadsFromEnv(2) });
+  console.log(`scoring on ${describeBackend({ ...choice, reason: "fused cells for the stream" })}`);
+  return Object.fromEntries(host.map(([k, shape, v]) => [k, tf.tensor(v, shape, "float32")]));
 }
 
 if (import.meta.main) runCli(() => train(Deno.args));

@@ -52,7 +52,18 @@ Deno.test("20 uGRU training steps on webgpu follow wasm's loss curve; models and
   if (!(await useWebGpu())) return;
   const errors0 = gpuErrors.length;
   try {
-    await quiet(() => train(args("webgpu")));
+    const logged: string[] = [];
+    const log = console.log;
+    console.log = (...a: unknown[]) => logged.push(a.join(" "));
+    try {
+      await train(args("webgpu"));
+    } finally {
+      console.log = log;
+    }
+    assert.ok(
+      logged.some((l) => l.startsWith("scoring on backend wasm")),
+      `the webgpu run is scored on wasm: ${logged.slice(-4).join(" | ")}`,
+    );
     const [wasm, gpu] = [await metrics(join(runs, "wasm")), await metrics(join(runs, "webgpu"))];
     const losses = (m: { type: string; loss: number }[]) =>
       m.filter((r) => r.type === "batch").map((r) => r.loss);
@@ -73,14 +84,19 @@ Deno.test("20 uGRU training steps on webgpu follow wasm's loss curve; models and
       tf.dispose(Object.values(m.params));
       return { got: s.perplexity, saved: m.meta.metrics.valid_ppl_columns! };
     };
+    // The trainer scores a webgpu run on wasm (train.ts moveToWasm): both saved figures come
+    // from wasm, so scoring on webgpu is checked against them here.
+    await useWebGpu();
     const wasmOnGpu = await rescore("wasm");
+    const gpuOnGpu = await rescore("webgpu");
     await useWasm();
     const gpuOnWasm = await rescore("webgpu");
     for (
-      const [what, r] of [["wasm model on webgpu", wasmOnGpu], [
-        "webgpu model on wasm",
-        gpuOnWasm,
-      ]] as const
+      const [what, r] of [
+        ["wasm model on webgpu", wasmOnGpu],
+        ["webgpu model on webgpu", gpuOnGpu],
+        ["webgpu model on wasm", gpuOnWasm],
+      ] as const
     ) {
       assert.ok(Math.abs(r.got - r.saved) <= 1e-4 * r.saved, `${what}: ${r.got} vs ${r.saved}`);
     }
