@@ -199,7 +199,8 @@ export function renderGrid(g: GridResults): string[] {
       hms(compute)
     } of training wall time in them. Reproduce one row with ` +
     "`deno task grid:ptb --rows <row>-s<seed>` (e.g. `--rows ugru-bptt35-s1`); " +
-    `grid command: \`${g.command}\`.`,
+    "`deno task grid:ptb --jobs 2` trains every row still due (seed 2 where a pair is within " +
+    `${CLOSE * 100} %); the last grid command run here: \`${g.command}\`.`,
     "",
     "### Activation table (RNN vs uRNN, BPTT 35)",
     "",
