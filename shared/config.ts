@@ -2,9 +2,9 @@ import { z } from "zod";
 import { ACTIVATIONS } from "./activations.ts";
 import { RECURRENT_INITS } from "./orthogonal_init.ts";
 import { isOrthogonal } from "./cells/mod.ts";
+import { CELL_KINDS } from "./cells/kinds.ts";
 
-export const CELL_KINDS = ["rnn", "urnn", "gru", "ugru", "lstm"] as const;
-export type CellKind = (typeof CELL_KINDS)[number];
+export { CELL_KINDS, type CellKind } from "./cells/kinds.ts";
 
 /** The architecture of a language model: everything needed to rebuild it, nothing about training. */
 export const ModelConfigSchema = z.object({

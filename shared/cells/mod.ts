@@ -1,5 +1,5 @@
 /** The recurrent cells, by name. */
-import type { CellKind } from "../config.ts";
+import type { CellKind } from "./kinds.ts";
 import type { CellDef } from "./types.ts";
 import { rnn, urnn } from "./rnn.ts";
 import { gru, ugru } from "./gru.ts";

@@ -10,12 +10,12 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { BACKENDS, initBackend } from "../../shared/backend.ts";
-import { loadCorpus } from "../corpus.ts";
+import { loadCorpus } from "../../trainer/corpus.ts";
 import { GRID_GRADFLOW, runGradflow } from "./grid_gradflow.ts";
 import type { GradflowOptions } from "./ptb_gradflow.ts";
 import { writeAtomic } from "../../shared/model_format.ts";
 import { helpText, parseFlags, runCli } from "../../shared/flags.ts";
-import { formatDuration } from "../progress.ts";
+import { formatDuration } from "../../trainer/progress.ts";
 import {
   FULL_BUDGET,
   type GridBudget,
@@ -240,7 +240,7 @@ async function trainRun(
     ? "1"
     : String(Math.max(1, Math.floor(cpus().length / f.jobs)));
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(import.meta.dirname!, "..", "train.ts"), ...args],
+    args: ["run", "-A", join(import.meta.dirname!, "..", "..", "trainer", "train.ts"), ...args],
     env: { WASM_THREADS: threads },
     stdout: "piped",
     stderr: "piped",

@@ -4,7 +4,7 @@ import { contextSection } from "./ptb_context.ts";
 import { POSTER_ACTIVATION, POSTER_BPTT, POSTER_OVERHEAD, type PosterPpl } from "./ptb_poster.ts";
 import { PLOT_FILES } from "./ptb_plots.ts";
 import type { PtbResults, RowResult } from "./ptb_results.ts";
-import { overheadPercent, pairedOverhead } from "../step_time.ts";
+import { overheadPercent, pairedOverhead } from "../../trainer/step_time.ts";
 import { gridComplete, renderGrid } from "./grid_markdown.ts";
 
 /** Tokens in PTB's training split, `<eos>` included. */
@@ -233,7 +233,7 @@ function gradflowSection(res: PtbResults): string[] {
     "",
     `‖∂L_T/∂h_(T−k)‖, the norm of the loss gradient at the last step with respect to the ` +
     `hidden state k steps earlier, averaged over ${g.batches} batch(es) of ${g.batch} windows ` +
-    `of PTB validation text (\`trainer/gradflow.ts\`). "init" is each row's weights before ` +
+    `of PTB validation text (\`research/gradflow.ts\`). "init" is each row's weights before ` +
     `training (same seed), "trained" the row's model after the budget. |λ| is the range of ` +
     `eigenvalue moduli of the recurrent matrix (for GRUs, of U_r, U_z and U_n). A norm of ` +
     "0 underflowed float32; the plots floor it at 1e-30.",

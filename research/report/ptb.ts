@@ -15,13 +15,13 @@ import { BACKENDS, initBackend } from "../../shared/backend.ts";
 import { parseModelConfig } from "../../shared/config.ts";
 import { initParams } from "../../shared/model.ts";
 import { loadModel } from "../../shared/model_format.ts";
-import { loadCorpus } from "../corpus.ts";
+import { loadCorpus } from "../../trainer/corpus.ts";
 import { helpText, parseFlags, runCli } from "../../shared/flags.ts";
 import { type Budget, GRID, type GridRow } from "./ptb_grid.ts";
 import { runRow } from "./ptb_runs.ts";
 import { measureGradflow } from "./ptb_gradflow.ts";
 import { sampleModels } from "./ptb_samples.ts";
-import { timeSteps } from "../step_time.ts";
+import { timeSteps } from "../../trainer/step_time.ts";
 import {
   type PtbResults,
   readResults,

@@ -5,9 +5,9 @@
 import { tf } from "../../shared/tf.ts";
 import type { Tensor, Tensor2D, Variable } from "../../shared/tf.ts";
 import { createPrng } from "../../shared/prng.ts";
-import { applyStep, initOptState, type OptimizerConfig } from "../optimizer.ts";
-import { orthogonalityDrifts, reorthogonalize } from "../orthogonal.ts";
-import { formatDuration, progressLine } from "../progress.ts";
+import { applyStep, initOptState, type OptimizerConfig } from "../../trainer/optimizer.ts";
+import { orthogonalityDrifts, reorthogonalize } from "../../trainer/orthogonal.ts";
+import { formatDuration, progressLine } from "../../trainer/progress.ts";
 import type { ToyFlags } from "./flags.ts";
 import {
   COPY_SYMBOLS,

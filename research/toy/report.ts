@@ -4,7 +4,7 @@
  * the learning curves as SVG.
  */
 import type { CellKind } from "../../shared/config.ts";
-import { formatDuration } from "../progress.ts";
+import { formatDuration } from "../../trainer/progress.ts";
 import { lineChartSvg } from "../plot.ts";
 import type { SweepKind, ToyFlags } from "./flags.ts";
 import type { ToyMetrics, ToyResult } from "./run.ts";
@@ -203,7 +203,7 @@ function budget(s: SweepRecord): string {
 export function renderReport(records: SweepRecord[]): string {
   const parts: string[] = [
     "# Long-memory toy tasks\n",
-    "Written by `deno task toy --sweep …` (trainer/toy/); do not edit by hand. Numbers are " +
+    "Written by `deno task toy --sweep …` (research/toy/); do not edit by hand. Numbers are " +
     "measured by rotor on the run's backend; rows marked (poster) are the poster's. Results " +
     "are held-out metrics on a fixed set drawn from a seed stream (and a hash split) disjoint " +
     'from the training batches. "last quarter" says whether the accuracy (or loss) on the ' +

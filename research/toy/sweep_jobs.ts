@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseFlags, toArgv } from "../../shared/flags.ts";
 import { CELLS } from "../../shared/cells/mod.ts";
-import { formatDuration } from "../progress.ts";
+import { formatDuration } from "../../trainer/progress.ts";
 import { TOY_FLAGS, type ToyFlags } from "./flags.ts";
 import { describeMetrics, type ToyResult } from "./run.ts";
 

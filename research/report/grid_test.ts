@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tempDir } from "../../shared/testing.ts";
-import { quiet, writeSmallCorpus } from "../testing.ts";
+import { quiet, writeSmallCorpus } from "../../trainer/testing.ts";
 import { FULL_BUDGET, gridTrainArgs, seedRows } from "./grid_rows.ts";
 import {
   divergenceMessage,

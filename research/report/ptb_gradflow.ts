@@ -1,5 +1,5 @@
 /**
- * Gradient flow for the report: ‖∂L_T/∂h_(T−k)‖ by distance k (trainer/gradflow.ts's
+ * Gradient flow for the report: ‖∂L_T/∂h_(T−k)‖ by distance k (research/gradflow.ts's
  * measurement) on PTB validation text, and the range of |eigenvalue| of each recurrent block.
  */
 import type { ModelConfig } from "../../shared/config.ts";

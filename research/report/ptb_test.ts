@@ -7,7 +7,7 @@ import { reportPtb } from "./ptb.ts";
 import { PLOT_FILES } from "./ptb_plots.ts";
 import { readResults, writeResults } from "./ptb_results.ts";
 import { GRID } from "./ptb_grid.ts";
-import { quiet, writeSmallCorpus } from "../testing.ts";
+import { quiet, writeSmallCorpus } from "../../trainer/testing.ts";
 import { fixtureResults } from "./testing.ts";
 
 Deno.test("reportPtb() redraws ptb.md and every plot from saved results", async () => {

@@ -17,9 +17,9 @@ import {
 import { loadModel } from "../../shared/model_format.ts";
 import { createPrng } from "../../shared/prng.ts";
 import { encode, type Vocab } from "../../shared/vocab.ts";
-import { loadCorpus } from "../corpus.ts";
+import { loadCorpus } from "../../trainer/corpus.ts";
 import { helpText, parseFlags, parseList, runCli } from "../../shared/flags.ts";
-import { formatDuration, progressLine } from "../progress.ts";
+import { formatDuration, progressLine } from "../../trainer/progress.ts";
 import { type ContextMeasurement, measureContext } from "./context_measure.ts";
 import { PERTURBATIONS, sampleTargets } from "./context_perturb.ts";
 import { type ContextResult, readContextResult, writeContextResult } from "./context_results.ts";

@@ -8,7 +8,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { CELL_KINDS } from "../../shared/config.ts";
-import { formatDuration } from "../progress.ts";
+import { formatDuration } from "../../trainer/progress.ts";
 import { type SweepKind, SWEEPS, type ToyFlags } from "./flags.ts";
 import { runToy, type ToyResult } from "./run.ts";
 import { runInProcesses } from "./sweep_jobs.ts";

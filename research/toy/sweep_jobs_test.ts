@@ -3,7 +3,7 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { defaultToyFlags, dryRunFlags } from "./flags.ts";
 import { runInProcesses, runName } from "./sweep_jobs.ts";
-import { quiet } from "../testing.ts";
+import { quiet } from "../../trainer/testing.ts";
 
 Deno.test("runInProcesses() runs each flag set in a child process and reuses what it saved", async () => {
   const dir = await Deno.makeTempDir();

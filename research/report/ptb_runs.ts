@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { parseModelFile } from "../../shared/model_format.ts";
-import { train } from "../train.ts";
+import { train } from "../../trainer/train.ts";
 import { type Budget, type GridRow, stepsFor, trainArgs } from "./ptb_grid.ts";
 import type { RowResult } from "./ptb_results.ts";
 
