@@ -12,7 +12,8 @@ import {
   readRunResult,
   thin,
 } from "./grid_results.ts";
-import { compare, GRID_PLOT_FILES, gridComplete } from "./grid_markdown.ts";
+import { compare, gridComplete } from "./grid_verdict.ts";
+import { GRID_PLOT_FILES } from "./grid_grad_render.ts";
 import { gridPtb, planRuns, twinBaseOf } from "./grid_run.ts";
 import { reportPtb } from "./ptb.ts";
 import { readResults, writeResults } from "./ptb_results.ts";

@@ -1,7 +1,8 @@
 /** The report's SVG plots, drawn from the saved results alone. */
 import { lineChartSvg } from "../plot.ts";
 import type { GradflowSeries, PtbResults } from "./ptb_results.ts";
-import { gridComplete, renderGridPlots } from "./grid_markdown.ts";
+import { gridComplete } from "./grid_verdict.ts";
+import { renderGridPlots } from "./grid_grad_render.ts";
 
 export const PLOT_FILES = {
   curveActivation: "ptb-curve-activation.svg",
