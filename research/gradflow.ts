@@ -28,6 +28,7 @@ import {
 } from "../shared/model.ts";
 import { embed, softmaxCrossEntropy } from "../shared/ops.ts";
 import { loadModel } from "../shared/model_format.ts";
+import { REPLACE_FLAG, reportDir } from "./report_out.ts";
 import { loadPtb, ptbDir } from "../shared/ptb.ts";
 import { createPrng } from "../shared/prng.ts";
 import { helpText, parseFlags, runCli } from "../shared/flags.ts";
@@ -54,9 +55,10 @@ export const GRADFLOW_FLAGS = {
   data: { schema: z.string().optional(), help: "PTB folder for input text (else random tokens)" },
   seed: { schema: z.number().int().default(1), help: "Seed for weights and inputs" },
   out: {
-    schema: z.string().default("reports/gradflow"),
-    help: "Folder for gradflow.json and gradflow.svg",
+    schema: z.string().optional(),
+    help: "Folder for gradflow.json and gradflow.svg (default: a new one under runs/reports/)",
   },
+  replace: REPLACE_FLAG,
   backend: { schema: z.enum(BACKENDS).default("auto"), help: "TensorFlow.js backend" },
   dryRun: { schema: z.boolean().default(false), help: "K = 20, one small batch, tiny models" },
 };
@@ -210,9 +212,15 @@ export async function gradflow(argv: string[]): Promise<void> {
       } else console.log(`  ${blk}: |eigenvalues| in [${lo.toFixed(4)}, ${hi.toFixed(4)}]`);
     }
   }
-  await mkdir(f.out, { recursive: true });
+  const out = await reportDir({
+    command: "gradflow",
+    committed: join("reports", "gradflow"),
+    replace: f.replace,
+    out: f.out,
+  });
+  await mkdir(out, { recursive: true });
   await writeFile(
-    join(f.out, "gradflow.json"),
+    join(out, "gradflow.json"),
     JSON.stringify({ k: K, batch: B, batches: nb, norms: table }, null, 1) + "\n",
   );
   const points = Object.entries(table).flatMap(([series, ys]) =>
@@ -225,8 +233,8 @@ export async function gradflow(argv: string[]): Promise<void> {
     logY: true,
     points,
   });
-  await writeFile(join(f.out, "gradflow.svg"), svg);
-  console.log(`wrote ${join(f.out, "gradflow.json")} and ${join(f.out, "gradflow.svg")}`);
+  await writeFile(join(out, "gradflow.svg"), svg);
+  console.log(`wrote ${join(out, "gradflow.json")} and ${join(out, "gradflow.svg")}`);
 }
 
 if (import.meta.main) runCli(() => gradflow(Deno.args));

@@ -112,6 +112,12 @@ export function window(
   return { x, y, len };
 }
 
+/** What a test run without PTB says: the folder looked in, and the setting the README names. */
+export function ptbMissingMessage(dir: string): string {
+  return `PTB data not found in "${dir}": set PTB_DIR to the PTB folder ` +
+    "(PTB_DIR=../shared/data/ptb beside a checkout, as CI does) to run the PTB tests";
+}
+
 /**
  * Skip (or fail, under ROTOR_REQUIRE_PTB=1) when PTB is absent. Returns the directory or
  * undefined; tests call this and return early on undefined.
@@ -122,7 +128,7 @@ export async function ptbForTests(): Promise<string | undefined> {
     await readFile(join(dir, "ptb.valid.txt"));
     return dir;
   } catch {
-    const msg = `PTB data not found in "${dir}": set PTB_DIR to run the PTB tests`;
+    const msg = ptbMissingMessage(dir);
     if (process.env.ROTOR_REQUIRE_PTB === "1") throw new Error(`${msg} (ROTOR_REQUIRE_PTB=1)`);
     console.warn(`\n*** SKIPPED: ${msg} ***\n`);
     return undefined;

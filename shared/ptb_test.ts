@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
-import { batchify, loadPtb, ptbForTests, ptbTokens, readPtbSplit, window } from "./ptb.ts";
+import {
+  batchify,
+  loadPtb,
+  ptbForTests,
+  ptbMissingMessage,
+  ptbTokens,
+  readPtbSplit,
+  window,
+} from "./ptb.ts";
 import { decode } from "./vocab.ts";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -46,4 +54,13 @@ Deno.test("batchify() and window() lay the stream out in B contiguous rows", () 
   assert.equal(last.len, 1);
   assert.deepEqual([...last.x], [2, 6, 10]);
   assert.deepEqual([...last.y], [3, 7, 11]);
+});
+
+Deno.test("ptbMissingMessage() names the setting and the folder the README names", async () => {
+  const readme = await readFile(new URL("../README.md", import.meta.url), "utf8");
+  const [, setting, folder] = /read it from `(\w+)` \(CI: `([^`]+)`\)/.exec(readme) ?? [];
+  assert.equal(setting, "PTB_DIR");
+  const msg = ptbMissingMessage("data/ptb");
+  assert.ok(msg.includes(`${setting}=${folder}`), msg);
+  assert.ok(msg.startsWith('PTB data not found in "data/ptb"'), msg);
 });

@@ -1,8 +1,9 @@
 /**
  * `deno task context --model DIR`: how much of its context a model uses, by the perturbation
  * test of Khandelwal et al. 2018 on PTB test (see context_measure.ts), written to
- * reports/context/<model>.json. `deno task context --plot FILE…` draws the results of
- * several runs into one SVG and writes reports/context.md.
+ * <folder>/<model>.json. `deno task context --plot FILE…` draws the results of several runs
+ * into one SVG and writes context.md beside it. The folder is a new one under runs/reports/;
+ * --replace writes the committed reports/context/ and reports/context.md instead.
  */
 import { cpus, loadavg } from "node:os";
 import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
@@ -25,6 +26,7 @@ import { PERTURBATIONS, sampleTargets } from "./context_perturb.ts";
 import { type ContextResult, readContextResult, writeContextResult } from "./context_results.ts";
 import { contextPlotSvg } from "./context_plot.ts";
 import { formatContext, renderContextMarkdown } from "./context_markdown.ts";
+import { REPLACE_FLAG, reportDir } from "../report_out.ts";
 
 const USAGE = "usage: deno task context --model DIR [flags] | --plot FILE.json… [flags]";
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -53,14 +55,21 @@ export const CONTEXT_FLAGS = {
   block: { schema: int(1, 4096).default(128), help: "Windows per forward pass (bounds memory)" },
   out: {
     schema: z.string().optional(),
-    help: "JSON file to write (default reports/context/<model name>.json)",
+    help: "JSON file to write (default <new folder>/<model name>.json)",
   },
+  replace: REPLACE_FLAG,
   plot: {
     schema: z.string().optional(),
     help: "Instead of measuring: plot these result files (or folders of them), comma-separated",
   },
-  svg: { schema: z.string().default("reports/context/context.svg"), help: "With --plot: SVG file" },
-  md: { schema: z.string().default("reports/context.md"), help: "With --plot: markdown report" },
+  svg: {
+    schema: z.string().optional(),
+    help: "With --plot: SVG file (default <new folder>/context.svg)",
+  },
+  md: {
+    schema: z.string().optional(),
+    help: "With --plot: markdown report (default <new folder>/context.md)",
+  },
   data: { schema: z.string().optional(), help: "PTB folder (default $PTB_DIR, else data/ptb)" },
   skipMd5: {
     schema: z.boolean().default(false),
@@ -245,17 +254,30 @@ async function resultFiles(list: string): Promise<string[]> {
   return out;
 }
 
+/** --plot's two outputs: as named, the committed pair with --replace, else a new folder's. */
+async function plotFiles(f: ContextFlags): Promise<{ svg: string; md: string }> {
+  if (f.replace) {
+    return { svg: f.svg ?? join("reports", "context", "context.svg"), md: f.md ?? COMMITTED_MD };
+  }
+  if (f.svg !== undefined && f.md !== undefined) return { svg: f.svg, md: f.md };
+  const dir = await reportDir({ command: "context", committed: COMMITTED_MD, replace: false });
+  return { svg: f.svg ?? join(dir, "context.svg"), md: f.md ?? join(dir, "context.md") };
+}
+
+const COMMITTED_MD = join("reports", "context.md");
+
 async function plot(f: ContextFlags, argv: readonly string[]): Promise<void> {
   const results = await Promise.all((await resultFiles(f.plot!)).map(readContextResult));
-  await mkdir(dirname(f.svg), { recursive: true });
-  await writeFile(f.svg, await contextPlotSvg(results));
-  await mkdir(dirname(f.md), { recursive: true });
-  const md = renderContextMarkdown(
+  const { svg, md } = await plotFiles(f);
+  await mkdir(dirname(svg), { recursive: true });
+  await writeFile(svg, await contextPlotSvg(results));
+  await mkdir(dirname(md), { recursive: true });
+  const text = renderContextMarkdown(
     results,
     `deno task context ${argv.join(" ")}`,
-    relative(dirname(f.md), f.svg),
+    relative(dirname(md), svg),
   );
-  await writeFile(f.md, md);
+  await writeFile(md, text);
   for (const r of results) {
     console.log(
       `${r.model.name}: effective context shuffle ${formatContext(r, "shuffle")}, replace ${
@@ -263,7 +285,7 @@ async function plot(f: ContextFlags, argv: readonly string[]): Promise<void> {
       }`,
     );
   }
-  console.log(`wrote ${f.svg} and ${f.md}`);
+  console.log(`wrote ${svg} and ${md}`);
 }
 
 /** Runs the command; returns the measurement (undefined for --help and --plot). */
@@ -273,7 +295,14 @@ export async function context(argv: string[]): Promise<ContextResult | undefined
   if (f.help) return void console.log(helpText(USAGE, CONTEXT_FLAGS));
   if (f.plot !== undefined) return void await plot(f, argv);
   const r = await measure(f, argv);
-  const out = f.out ?? join("reports", "context", `${r.model.name}.json`);
+  const dir = f.out === undefined
+    ? await reportDir({
+      command: "context",
+      committed: join("reports", "context"),
+      replace: f.replace,
+    })
+    : undefined;
+  const out = f.out ?? join(dir!, `${r.model.name}.json`);
   await mkdir(dirname(out), { recursive: true });
   await writeContextResult(out, r);
   console.log(`wrote ${out}`);

@@ -1,11 +1,12 @@
 /**
  * `deno task grid:ptb [--jobs 2] [--rows id,…]`: train the full-budget grid, each run in its
  * own trainer process, resuming any run whose folder holds a checkpoint. Every run that ends
- * is written into reports/ptb-results.json at once (under `grid`), so an interrupted grid
- * loses at most the minutes since each run's last checkpoint.
+ * is merged at once (under `grid`) into a copy of reports/ptb-results.json in a new folder
+ * under runs/reports/ (into the committed file itself with --replace, or into --results), so an
+ * interrupted grid loses at most the minutes since each run's last checkpoint.
  */
 import { existsSync } from "node:fs";
-import { mkdir, open, readFile } from "node:fs/promises";
+import { copyFile, mkdir, open, readFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
@@ -31,6 +32,7 @@ import {
   readRunResult,
 } from "./grid_results.ts";
 import { PtbResultsSchema } from "./ptb_results.ts";
+import { REPLACE_FLAG, reportDir } from "../report_out.ts";
 
 const USAGE = "usage: deno task grid:ptb [flags]";
 export const GRID_FLAGS = {
@@ -56,9 +58,11 @@ export const GRID_FLAGS = {
   skipMd5: { schema: z.boolean().default(false), help: "Accept a corpus that is not PTB (tests)" },
   runs: { schema: z.string().default("runs/ptb-grid"), help: "Folder for the runs" },
   results: {
-    schema: z.string().default("reports/ptb-results.json"),
-    help: "Results file the runs are merged into",
+    schema: z.string().optional(),
+    help: "Results file the runs are merged into (default: a copy of the committed one, " +
+      "in a new folder under runs/reports/)",
   },
+  replace: REPLACE_FLAG,
   backend: { schema: z.enum(BACKENDS).default("wasm"), help: "TensorFlow.js backend" },
   dryRun: { schema: z.boolean().default(false), help: "Trainer dry runs (for tests)" },
 };
@@ -115,6 +119,21 @@ function machine(): string {
   return `${c.length} × ${c[0]?.model ?? "unknown CPU"}`;
 }
 
+const COMMITTED_RESULTS = join("reports", "ptb-results.json");
+
+/** A new folder holding a copy of the committed results, for this grid run to merge into. */
+async function copyResults(): Promise<string> {
+  const dir = await reportDir({
+    command: "grid-ptb",
+    committed: COMMITTED_RESULTS,
+    replace: false,
+  });
+  const path = join(dir, "ptb-results.json");
+  await copyFile(COMMITTED_RESULTS, path);
+  console.log(`merging into ${path}; continue this grid with --results ${path}`);
+  return path;
+}
+
 async function loadResults(path: string) {
   return PtbResultsSchema.parse(JSON.parse(await readFile(path, "utf8")));
 }
@@ -124,7 +143,9 @@ export async function gridPtb(argv: string[]): Promise<void> {
   if (f.help) return void console.log(helpText(USAGE, GRID_FLAGS));
   const budget: GridBudget = { ...FULL_BUDGET, epochs: f.epochs, hidden: f.hidden };
   const command = `deno task grid:ptb ${withoutData(argv).join(" ")}`.trim();
-  const state = async () => (await loadResults(f.results)).grid?.runs ?? [];
+  // --list only reads: it looks at the committed results unless told another file.
+  const results = f.results ?? (f.replace || f.list ? COMMITTED_RESULTS : await copyResults());
+  const state = async () => (await loadResults(results)).grid?.runs ?? [];
   const finished = (await state()).filter((r) => r.status !== "running");
   const plan = planRuns(f, finished).filter((r) =>
     f.rows !== "" || f.dryRun || !finished.some((d) => d.id === r.id)
@@ -141,9 +162,9 @@ export async function gridPtb(argv: string[]): Promise<void> {
   let writing = Promise.resolve();
   const record = (result: GridRunResult) => {
     writing = writing.then(async () => {
-      const all = await loadResults(f.results);
+      const all = await loadResults(results);
       all.grid = mergeRun(all.grid, budget, command, result, plan.map((r) => r.id));
-      await writeAtomic(f.results, JSON.stringify(PtbResultsSchema.parse(all), null, 1) + "\n");
+      await writeAtomic(results, JSON.stringify(PtbResultsSchema.parse(all), null, 1) + "\n");
     });
     return writing;
   };

@@ -155,7 +155,7 @@ Deno.test("gridPtb() --dry-run trains runs in child processes and report:ptb dra
     again.grid!.runs.map((r) => r.grad.length),
     res.grid!.runs.map((r) => r.grad.length),
   );
-  await quiet(() => reportPtb(["--out", out, "--models", join(out, "none")]));
+  await quiet(() => reportPtb(["--from", out, "--out", out, "--models", join(out, "none")]));
   const md = await readFile(join(out, "ptb.md"), "utf8");
   assert.match(md, /## Full-budget grid/);
   assert.match(md, /### Gradient flow of the trained runs/);

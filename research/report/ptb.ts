@@ -1,8 +1,9 @@
 /**
  * `deno task report:ptb [--rerun]`: the poster's PTB tables reproduced. Without --rerun it
- * redraws reports/ptb.md and its plots from reports/ptb-results.json (and samples the shipped
- * models again); with --rerun it first trains every row of the grid on one token budget,
- * times a batch of each cell, and measures gradient flow, then saves the results.
+ * redraws ptb.md and its plots from reports/ptb-results.json (and samples the shipped models
+ * again); with --rerun it first trains every row of the grid on one token budget, times a
+ * batch of each cell, and measures gradient flow, then saves the results. It writes to a new
+ * folder under runs/reports/ unless told --replace (the committed reports/) or --out.
  */
 import { cpus, loadavg, totalmem } from "node:os";
 import { existsSync } from "node:fs";
@@ -31,6 +32,7 @@ import {
 } from "./ptb_results.ts";
 import { renderMarkdown } from "./ptb_markdown.ts";
 import { renderPlots } from "./ptb_plots.ts";
+import { REPLACE_FLAG, reportDir } from "../report_out.ts";
 
 const USAGE = "usage: deno task report:ptb [--rerun] [flags]";
 const int = (min: number) => z.number().int().min(min);
@@ -65,7 +67,15 @@ export const REPORT_FLAGS = {
     help: "Accept a corpus that is not PTB (for tests)",
   },
   runs: { schema: z.string().default("runs/ptb-report"), help: "Folder for the grid's runs" },
-  out: { schema: z.string().default("reports"), help: "Folder for ptb.md, plots and results" },
+  from: {
+    schema: z.string().default("reports"),
+    help: "Folder holding the saved ptb-results.json and context/ to draw from",
+  },
+  out: {
+    schema: z.string().optional(),
+    help: "Folder for ptb.md, plots and results (default: a new one under runs/reports/)",
+  },
+  replace: REPLACE_FLAG,
   backend: { schema: z.enum(BACKENDS).default("wasm"), help: "TensorFlow.js backend" },
   dryRun: {
     schema: z.boolean().default(false),
@@ -206,9 +216,17 @@ async function measureTiming(
 export async function reportPtb(argv: string[]): Promise<void> {
   const f = parseFlags(REPORT_FLAGS, argv, USAGE);
   if (f.help) return void console.log(helpText(USAGE, REPORT_FLAGS));
-  await mkdir(f.out, { recursive: true });
-  const resultsPath = join(f.out, "ptb-results.json");
-  const results = f.rerun ? await measure(f, argv) : await readResults(resultsPath);
+  const results = f.rerun
+    ? await measure(f, argv)
+    : await readResults(join(f.from, "ptb-results.json"));
+  const out = await reportDir({
+    command: "report-ptb",
+    committed: "reports",
+    replace: f.replace,
+    out: f.out,
+  });
+  await mkdir(out, { recursive: true });
+  const resultsPath = join(out, "ptb-results.json");
   if (!f.rerun) await initBackend(f.backend);
   if (f.retime && !f.rerun) {
     results.timing = {
@@ -225,16 +243,17 @@ export async function reportPtb(argv: string[]): Promise<void> {
   });
   await writeResults(resultsPath, results);
   for (const [name, svg] of Object.entries(await renderPlots(results))) {
-    await writeFile(join(f.out, name), svg);
+    await writeFile(join(out, name), svg);
   }
-  // Every context-test result under the report folder (`deno task context` writes them there).
-  const contextDir = join(f.out, "context");
+  // Every context-test result under the folder drawn from (`deno task context --replace`
+  // writes them there).
+  const contextDir = join(f.from, "context");
   const files = existsSync(contextDir)
     ? (await readdir(contextDir)).filter((n) => n.endsWith(".json")).sort()
     : [];
   const contexts = await Promise.all(files.map((n) => readContextResult(join(contextDir, n))));
-  await writeFile(join(f.out, "ptb.md"), renderMarkdown(results, contexts));
-  console.log(`wrote ${join(f.out, "ptb.md")}, its plots and ${resultsPath}`);
+  await writeFile(join(out, "ptb.md"), renderMarkdown(results, contexts));
+  console.log(`wrote ${join(out, "ptb.md")}, its plots and ${resultsPath}`);
 }
 
 if (import.meta.main) runCli(() => reportPtb(Deno.args));

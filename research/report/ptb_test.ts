@@ -14,7 +14,7 @@ Deno.test("reportPtb() redraws ptb.md and every plot from saved results", async 
   const out = await tempDir();
   await writeResults(join(out, "ptb-results.json"), fixtureResults());
   const missing = join(out, "no-such-model");
-  await quiet(() => reportPtb(["--out", out, "--models", missing]));
+  await quiet(() => reportPtb(["--from", out, "--out", out, "--models", missing]));
   const md = await readFile(join(out, "ptb.md"), "utf8");
   assert.ok(md.includes("| RNN | ReLU | 610.00 | 600.00 | 754.65 | 705.28 |"));
   assert.ok(md.includes(`- \`${missing}\`: **not shipped yet**`));
@@ -28,7 +28,7 @@ Deno.test("reportPtb() redraws ptb.md and every plot from saved results", async 
 Deno.test("reportPtb() without saved results says how to make them", async () => {
   const out = await tempDir();
   await assert.rejects(
-    () => reportPtb(["--out", out]),
+    () => reportPtb(["--from", out, "--out", out]),
     /Cannot read results ".*ptb-results\.json": .*; make them with --rerun/,
   );
 });

@@ -6,6 +6,7 @@ import { CELL_KINDS } from "../../shared/config.ts";
 import { RECURRENT_INITS } from "../../shared/orthogonal_init.ts";
 import type { Flags } from "../../shared/flags.ts";
 import { TASK_KINDS } from "./tasks.ts";
+import { REPLACE_FLAG } from "../report_out.ts";
 
 const int = (min: number) => z.number().int().min(min);
 
@@ -74,7 +75,11 @@ export const TOY_FLAGS = {
     schema: int(1).default(1),
     help: "Sweep: runs at once, each in its own process (one core each)",
   },
-  report: { schema: z.string().default("reports"), help: "Sweep: folder for toy.md and plots" },
+  report: {
+    schema: z.string().optional(),
+    help: "Sweep: folder for toy.md and plots (default: a new one under runs/reports/)",
+  },
+  replace: REPLACE_FLAG,
   backend: { schema: z.enum(BACKENDS).default("auto"), help: "TensorFlow.js backend" },
   dryRun: {
     schema: z.boolean().default(false),

@@ -1,8 +1,9 @@
 /**
  * The sweeps: the poster's grid (first at L = 20, 50, 100; kth at L = 100, 200, 400) and the
  * standard benchmarks (copy at T = 100, 200, 500; adding at T = 100, 200, 400), every run
- * with the same flags (step budget included). Each sweep saves reports/toy-<sweep>.json;
- * reports/toy.md and the learning-curve plots are then rebuilt from every saved sweep.
+ * with the same flags (step budget included). Each sweep saves toy-<sweep>.json in a new
+ * folder under runs/reports/ (in reports/ with --replace); toy.md and the learning-curve plots
+ * are rebuilt there from this sweep and the other sweeps saved beside it or in reports/.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -14,6 +15,7 @@ import { runToy, type ToyResult } from "./run.ts";
 import { runInProcesses } from "./sweep_jobs.ts";
 import type { TaskKind } from "./tasks.ts";
 import { curvesSvg, renderReport, type SweepRecord } from "./report.ts";
+import { reportDir } from "../report_out.ts";
 
 export const GRIDS: Record<SweepKind, { task: TaskKind; lengths: number[] }[]> = {
   poster: [{ task: "first", lengths: [20, 50, 100] }, { task: "kth", lengths: [100, 200, 400] }],
@@ -74,20 +76,28 @@ export async function sweep(f: ToyFlags, command: string): Promise<ToyResult[]> 
     reused,
     results,
   };
-  await mkdir(f.report, { recursive: true });
-  await writeFile(join(f.report, `toy-${kind}.json`), JSON.stringify(record, null, 1) + "\n");
+  const out = await reportDir({
+    command: `toy-${kind}`,
+    committed: "reports",
+    replace: f.replace,
+    out: f.report,
+  });
+  await mkdir(out, { recursive: true });
+  await writeFile(join(out, `toy-${kind}.json`), JSON.stringify(record, null, 1) + "\n");
   const records: SweepRecord[] = [];
   for (const k of SWEEPS) {
-    const r = k === kind ? record : await readSweep(f.report, k);
+    const r = k === kind
+      ? record
+      : (await readSweep(out, k)) ?? (f.dryRun ? undefined : await readSweep("reports", k));
     if (r) records.push(r);
   }
   for (const { task } of GRIDS[kind]) {
-    await writeFile(join(f.report, `toy-${task}.svg`), await curvesSvg(record, task));
+    await writeFile(join(out, `toy-${task}.svg`), await curvesSvg(record, task));
   }
-  await writeFile(join(f.report, "toy.md"), renderReport(records));
+  await writeFile(join(out, "toy.md"), renderReport(records));
   console.log(
     `sweep ${kind}: ${results.length} runs in ${formatDuration(record.totalSeconds)}; wrote ${
-      join(f.report, "toy.md")
+      join(out, "toy.md")
     }`,
   );
   return results;

@@ -26,7 +26,7 @@ export function runName(f: ToyFlags): string {
 }
 
 /** Sweep-level flags: they choose runs, not what a run computes. */
-const SWEEP_ONLY = new Set(["sweep", "cells", "report", "jobs", "skip", "out", "help"]);
+const SWEEP_ONLY = new Set(["sweep", "cells", "report", "replace", "jobs", "skip", "out", "help"]);
 
 /** Whether two flag sets make the same run. */
 function sameRun(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
@@ -78,7 +78,14 @@ export async function runInProcesses(
       const f = runs[i]!;
       const name = runName(f);
       const out = join(dir, `${name}.json`);
-      const args = toArgv(TOY_FLAGS, { ...f, sweep: undefined, jobs: 1, out });
+      const args = toArgv(TOY_FLAGS, {
+        ...f,
+        sweep: undefined,
+        jobs: 1,
+        out,
+        report: undefined,
+        replace: false,
+      });
       const saved = await readSaved(out, f);
       if (saved) {
         results[i] = saved;

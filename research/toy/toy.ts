@@ -1,10 +1,11 @@
 /**
  * `deno task toy`: train and evaluate one model on a long-memory toy task, or run a sweep
- * (`--sweep poster|standard`) and write reports/toy.md.
+ * (`--sweep poster|standard`) and write toy.md (in a new folder under runs/reports/, or in
+ * reports/ with --replace).
  *
  * @example
  * deno task toy --task first --length 100 --cell urnn --steps 2000
- * deno task toy --sweep poster --jobs 2           # reports/toy.md's settings (POSTER_PRESET)
+ * deno task toy --sweep poster --jobs 2 --replace # reports/toy.md's settings (POSTER_PRESET)
  * deno task toy --sweep poster --steps 300 --held-out 1000
  */
 import { mkdir, writeFile } from "node:fs/promises";
