@@ -25,8 +25,10 @@ import {
 import { trainLoop } from "./train_loop.ts";
 import { loadResume, lrOrthOf } from "./train_state.ts";
 import { readCheckpoint } from "./checkpoint.ts";
-import { writeAtomic } from "../shared/model_format.ts";
 import { writeModelCard } from "./model_card.ts";
+import { type FileIo, NODE_IO, sweepTmpFiles, writeWhole } from "./run_files.ts";
+import { trimMetrics } from "./metrics_log.ts";
+import { recoverModelFolder, writeModelFolder } from "./model_out.ts";
 import { describeAdapter } from "../shared/webgpu.ts";
 
 const USAGE = "usage: deno task train [flags]   (npm run train -- [flags])";
@@ -63,7 +65,11 @@ function withDataNamed(argv: string[], name: string): string[] {
   );
 }
 
-export async function train(argv: string[]): Promise<void> {
+/**
+ * Train from command-line flags. `io` is the file system the run's own files go through: a test
+ * passes one that fails the way a full disk or a read-only folder does.
+ */
+export async function train(argv: string[], io: FileIo = NODE_IO): Promise<void> {
   let cfg = parseFlags(TRAIN_FLAGS, argv, USAGE) as TrainConfig & { help: boolean };
   if (cfg.help) {
     console.log(helpText(USAGE, TRAIN_FLAGS));
@@ -119,10 +125,26 @@ export async function train(argv: string[]): Promise<void> {
     const prev = JSON.parse(await readFile(runConfig, "utf8"));
     commands = [...(prev.commands ?? [prev.command]), command];
   }
+  // A trainer killed while writing leaves `<file>.<pid>.tmp`; the complete files are whole.
+  const swept = await sweepTmpFiles(dir, io);
+  if (swept.length > 0) console.log(`removed ${swept.join(", ")}, left by an interrupted write`);
+  for (const line of await recoverModelFolder(cfg.out ?? join(dir, "model"), io)) console.log(line);
+  if (resumeCk) {
+    // What was logged after the checkpoint will be logged again as the run retakes those steps.
+    const st = resumeCk.header.state;
+    const dropped = await trimMetrics(join(dir, "metrics.jsonl"), st.step, st.history.length, io);
+    if (dropped > 0) {
+      console.log(`metrics.jsonl: dropped ${dropped} line(s) logged after the checkpoint`);
+    }
+  }
   await mkdir(dir, { recursive: true });
-  await writeAtomic(
+  await writeWhole(
     runConfig,
     JSON.stringify({ command: commands[0], commands, model, train: cfg }, null, 2) + "\n",
+    existsSync(join(dir, "checkpoint.bin"))
+      ? `nothing was changed; "${join(dir, "checkpoint.bin")}" keeps the last good checkpoint`
+      : "nothing was changed",
+    io,
   );
 
   let params: Params;
@@ -153,6 +175,7 @@ export async function train(argv: string[]): Promise<void> {
       params,
       ...(resumeCk ? { resume: { state: resumeCk.header.state, tensors: resumeCk.tensors } } : {}),
       stopRequested: () => stop,
+      io,
     });
   } finally {
     process.off("SIGINT", onSigint);
@@ -202,38 +225,43 @@ export async function train(argv: string[]): Promise<void> {
     test_ppl_columns: await score(corpus.test, COLUMNS),
   };
   const out = cfg.out ?? join(dir, "model");
-  const saved = await saveModel(out, {
-    config: model,
-    params: best,
-    vocab: corpus.vocab,
-    stateResetEvery,
-    provenance: {
-      command: commands.join("\n"),
-      train_config: { ...cfg, help: undefined },
-      data: { dir: dataName(corpus.dir), md5: corpus.md5 ?? null },
-      backend: backend.name,
-      hardware: `${navigator.hardwareConcurrency} cores, ${process.platform}/${process.arch}${
-        backend.adapter ? `, WebGPU adapter ${describeAdapter(backend.adapter)}` : ""
-      }`,
-      runtime: typeof Deno !== "undefined"
-        ? `deno ${Deno.version.deno}`
-        : `node-compatible ${process.version}`,
-      epochs: result.state.epoch,
-      steps: result.state.step,
-      wall_seconds: Math.round(result.state.seconds),
-      stopped: result.stopped,
-      reorthogonalisations: result.state.reorths,
-      history: result.state.history,
-      date: new Date().toISOString(),
-    },
-    metrics: {
-      ...reported,
-      tokens_per_s: result.tokensPerSecond,
-      steps: result.state.step,
-      tokens: result.state.tokens,
-    },
-  });
-  await writeModelCard(out, out.replace(/\/$/, "").split("/").pop()!, saved);
+  const saveTo = (folder: string) =>
+    saveModel(folder, {
+      config: model,
+      params: best,
+      vocab: corpus.vocab,
+      stateResetEvery,
+      provenance: {
+        command: commands.join("\n"),
+        train_config: { ...cfg, help: undefined },
+        data: { dir: dataName(corpus.dir), md5: corpus.md5 ?? null },
+        backend: backend.name,
+        hardware: `${navigator.hardwareConcurrency} cores, ${process.platform}/${process.arch}${
+          backend.adapter ? `, WebGPU adapter ${describeAdapter(backend.adapter)}` : ""
+        }`,
+        runtime: typeof Deno !== "undefined"
+          ? `deno ${Deno.version.deno}`
+          : `node-compatible ${process.version}`,
+        epochs: result.state.epoch,
+        steps: result.state.step,
+        wall_seconds: Math.round(result.state.seconds),
+        stopped: result.stopped,
+        reorthogonalisations: result.state.reorths,
+        history: result.state.history,
+        date: new Date().toISOString(),
+      },
+      metrics: {
+        ...reported,
+        tokens_per_s: result.tokensPerSecond,
+        steps: result.state.step,
+        tokens: result.state.tokens,
+      },
+    });
+  // Written whole beside --out, then renamed into place: a kill never damages the model there.
+  await writeModelFolder(out, async (folder) => {
+    const saved = await saveTo(folder);
+    await writeModelCard(folder, out.replace(/\/$/, "").split("/").pop()!, saved);
+  }, io);
   console.log(
     `done (${result.stopped}): valid ppl ${reported.valid_ppl.toFixed(2)}, test ppl ${
       reported.test_ppl.toFixed(2)

@@ -6,7 +6,7 @@
  * drift check → log → checkpoint; one epoch ends with validate → decay or keep the best →
  * checkpoint. The steps stay in one file so the loop reads top to bottom.
  */
-import { appendFile, mkdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { tf } from "../shared/tf.ts";
 import type { Tensor, Tensor2D, Variable } from "../shared/tf.ts";
@@ -22,6 +22,7 @@ import type { Corpus } from "./corpus.ts";
 import { evalOptionsOf, type TrainConfig } from "./train_config.ts";
 import { formatDuration, progressLine } from "./progress.ts";
 import { inputGradNorms, Tally } from "./train_tally.ts";
+import { appendLine, type FileIo, NODE_IO } from "./run_files.ts";
 import {
   type EpochRecord,
   initialState,
@@ -47,6 +48,8 @@ export interface LoopOptions {
   resume?: { state: TrainState; tensors: Record<string, Tensor> };
   /** Set by the caller (e.g. on SIGINT) to stop at the next batch boundary with a checkpoint. */
   stopRequested: () => boolean;
+  /** The file system the run's files are written through (a test makes it fail). */
+  io?: FileIo;
 }
 
 /** One run's working set: what every named step below reads and updates. */
@@ -101,7 +104,13 @@ export async function trainLoop(o: LoopOptions): Promise<TrainResult> {
       batches,
       engine,
       tally: new Tally(),
-      log: (rec) => appendFile(metricsPath, JSON.stringify(rec) + "\n"),
+      log: (rec) =>
+        appendLine(
+          metricsPath,
+          JSON.stringify(rec) + "\n",
+          `the run stops; "${join(dir, "checkpoint.bin")}" keeps the last good checkpoint`,
+          o.io,
+        ),
       totalSteps: cfg.maxSteps > 0 ? cfg.maxSteps : cfg.epochs * windowsPerEpoch,
       t0: now - st.seconds * 1000,
       runStart: now,
@@ -308,7 +317,7 @@ async function endEpoch(run: Run, epochStart: number) {
   );
   if (valid < st.bestValid) {
     st.bestValid = valid;
-    await saveBest(run.vars, o.dir);
+    await saveBest(run.vars, o.dir, o.io ?? NODE_IO);
   } else {
     st.lr *= o.cfg.lrDecay;
     st.lrOrth *= o.cfg.lrDecay;
@@ -338,5 +347,6 @@ async function checkpoint(run: Run) {
     vars: run.vars,
     opt: run.opt,
     hidden: await run.engine.getState(),
+    io: run.o.io ?? NODE_IO,
   });
 }

@@ -6,10 +6,12 @@ import { join } from "node:path";
 import { tf } from "../shared/tf.ts";
 import type { Tensor, Variable } from "../shared/tf.ts";
 import type { ModelConfig } from "../shared/config.ts";
-import { disposeState, type ModelState, type Params } from "../shared/model.ts";
+import { CELLS } from "../shared/cells/mod.ts";
+import { disposeState, type ModelState, type Params, paramShapes } from "../shared/model.ts";
 import type { OptState } from "./optimizer.ts";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import type { TrainConfig } from "./train_config.ts";
+import { type FileIo, NODE_IO } from "./run_files.ts";
 
 export interface EpochRecord {
   epoch: number;
@@ -83,19 +85,99 @@ export function stateTensors(s: ModelState): Record<string, Tensor> {
   return out;
 }
 
+/**
+ * The tensors a run's checkpoint must hold, by name and shape: each parameter of the model
+ * config, Adam's two moments of it, and the carried hidden state of each layer.
+ */
+export function expectedShapes(model: ModelConfig, batch: number): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const [k, shape] of Object.entries(paramShapes(model))) {
+    out[`param/${k}`] = shape;
+    out[`m/${k}`] = shape;
+    out[`v/${k}`] = shape;
+  }
+  for (let i = 0; i < model.layers; i++) {
+    out[`state/${i}/h`] = [batch, model.hiddenSize];
+    if (CELLS[model.cell].hasCell) out[`state/${i}/c`] = [batch, model.hiddenSize];
+  }
+  return out;
+}
+
+/**
+ * Why a checkpoint's tensors cannot be resumed, naming the file and the tensor, or undefined.
+ * Adam's moments and the hidden state may be absent (restoreTensors starts them from zero).
+ */
+export function tensorProblem(
+  path: string,
+  want: Record<string, number[]>,
+  got: Record<string, { shape: number[] }>,
+): string | undefined {
+  for (const [name, shape] of Object.entries(want)) {
+    const t = got[name];
+    if (!t) {
+      if (!name.startsWith("param/")) continue;
+      return `Checkpoint "${path}" lacks tensor "${name}" that its model config needs`;
+    }
+    if (t.shape.join(",") !== shape.join(",")) {
+      return `Checkpoint "${path}" has tensor "${name}" of shape [${t.shape.join(", ")}], ` +
+        `its model config wants [${shape.join(", ")}]`;
+    }
+  }
+  const extra = Object.keys(got).find((k) => !(k in want));
+  return extra ? `Checkpoint "${path}" holds tensor "${extra}" its model config lacks` : undefined;
+}
+
+/** The first tensor holding NaN or ±Infinity, by name (one read for all of them). */
+export async function firstNonFinite(tensors: Record<string, Tensor>): Promise<string | undefined> {
+  const names = Object.keys(tensors).filter((k) => tensors[k]!.dtype === "float32");
+  if (names.length === 0) return undefined;
+  const finite = tf.tidy(() =>
+    tf.stack(names.map((k) => tf.all(tf.isFinite(tensors[k]!)))).cast("int32")
+  );
+  const flags = await finite.data();
+  finite.dispose();
+  return names.find((_, i) => flags[i] !== 1);
+}
+
+/**
+ * A run's checkpoint, checked before anything resumes from it: format, every tensor's shape
+ * against the model config, and finite values. A run never saves non-finite parameters
+ * (saveCheckpoint refuses them), so NaN here means the file was damaged, not the learning rate.
+ */
 export async function loadResume(dir: string) {
-  const ck = await readCheckpoint<CheckpointHeader>(join(dir, "checkpoint.bin"));
+  const path = join(dir, "checkpoint.bin");
+  const ck = await readCheckpoint<CheckpointHeader>(path);
   if (ck.header.format !== "rotor-checkpoint" || ck.header.version !== 1) {
-    throw new Error(`"${dir}/checkpoint.bin" has an unknown checkpoint format or version`);
+    throw new Error(`Checkpoint "${path}" has an unknown checkpoint format or version`);
+  }
+  const problem = tensorProblem(
+    path,
+    expectedShapes(ck.header.model, ck.header.train.batch),
+    ck.tensors,
+  );
+  const bad = problem ? undefined : await firstNonFinite(ck.tensors);
+  if (problem || bad) {
+    tf.dispose(Object.values(ck.tensors));
+    throw new Error(
+      problem ??
+        `Checkpoint "${path}" holds NaN or infinite values in "${bad}": the file is damaged ` +
+          "(training never saves non-finite weights, so a lower --lr will not help); resume " +
+          "from a copy saved before, or start the run again",
+    );
   }
   return ck;
 }
 
 /** The best-so-far parameters (by validation perplexity), for the final model folder. */
-export async function saveBest(vars: Record<string, Variable>, dir: string): Promise<void> {
-  await writeCheckpoint(join(dir, "best.bin"), {
-    header: { format: "rotor-best" },
-    tensors: { ...vars },
+export async function saveBest(
+  vars: Record<string, Variable>,
+  dir: string,
+  io: FileIo = NODE_IO,
+): Promise<void> {
+  const path = join(dir, "best.bin");
+  await writeCheckpoint(path, { header: { format: "rotor-best" }, tensors: { ...vars } }, {
+    io,
+    kept: `"${path}" keeps the best parameters saved before; the run stops here`,
   });
 }
 
@@ -110,6 +192,7 @@ export async function saveCheckpoint(dir: string, r: {
   vars: Record<string, Variable>;
   opt: OptState;
   hidden: ModelState;
+  io?: FileIo;
 }): Promise<void> {
   const finite = tf.tidy(() =>
     tf.stack(Object.values(r.vars).map((v) => tf.all(tf.isFinite(v)))).cast("int32")
@@ -135,6 +218,14 @@ export async function saveCheckpoint(dir: string, r: {
     train: r.cfg,
     state: r.st,
   };
-  await writeCheckpoint(join(dir, "checkpoint.bin"), { header, tensors });
-  disposeState(r.hidden);
+  const path = join(dir, "checkpoint.bin");
+  try {
+    await writeCheckpoint(path, { header, tensors }, {
+      io: r.io ?? NODE_IO,
+      kept: `"${path}" keeps the last good checkpoint; free space or make the folder ` +
+        `writable, then continue with: deno task train --resume ${dir}`,
+    });
+  } finally {
+    disposeState(r.hidden);
+  }
 }
