@@ -3,6 +3,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createPrng } from "../shared/prng.ts";
 import { tempDir } from "../shared/testing.ts";
+import { type FileIo, NODE_IO } from "./run_files.ts";
 
 const SUBJECTS = ["the company", "the market", "investors", "the bank", "mr. smith", "analysts"];
 const VERBS = ["said", "expects", "reported", "sold", "bought", "rose", "fell"];
@@ -47,4 +48,22 @@ export function smallRunArgs(data: string, runs: string, name: string): string[]
     ...["--hidden", "8", "--batch", "4", "--bptt", "5", "--skip-md5", "--backend", "wasm"],
     ...["--data", data, "--runs", runs, "--name", name],
   ];
+}
+
+/** A file system whose writes stop part-way with `code`, as a full disk or a read-only one does. */
+export function failingIo(code: string, when: (path: string) => boolean = () => true): FileIo {
+  const fail = () => Object.assign(new Error(`simulated ${code}`), { code });
+  return {
+    ...NODE_IO,
+    writeFile: async (p, d) => {
+      if (!when(p)) return NODE_IO.writeFile(p, d);
+      await NODE_IO.writeFile(p, typeof d === "string" ? d.slice(0, 7) : d.subarray(0, 7));
+      throw fail();
+    },
+    appendFile: async (p, d) => {
+      if (!when(p)) return NODE_IO.appendFile(p, d);
+      await NODE_IO.appendFile(p, d.slice(0, 3));
+      throw fail();
+    },
+  };
 }

@@ -129,13 +129,17 @@ export async function train(argv: string[], io: FileIo = NODE_IO): Promise<void>
   const swept = await sweepTmpFiles(dir, io);
   if (swept.length > 0) console.log(`removed ${swept.join(", ")}, left by an interrupted write`);
   for (const line of await recoverModelFolder(cfg.out ?? join(dir, "model"), io)) console.log(line);
-  if (resumeCk) {
-    // What was logged after the checkpoint will be logged again as the run retakes those steps.
-    const st = resumeCk.header.state;
-    const dropped = await trimMetrics(join(dir, "metrics.jsonl"), st.step, st.history.length, io);
-    if (dropped > 0) {
-      console.log(`metrics.jsonl: dropped ${dropped} line(s) logged after the checkpoint`);
-    }
+  // What was logged after the checkpoint will be logged again as the run retakes those steps
+  // (a fresh start retakes them all).
+  const st = resumeCk?.header.state;
+  const dropped = await trimMetrics(
+    join(dir, "metrics.jsonl"),
+    st?.step ?? 0,
+    st?.history.length ?? 0,
+    io,
+  );
+  if (dropped > 0) {
+    console.log(`metrics.jsonl: dropped ${dropped} line(s) logged after the checkpoint`);
   }
   await mkdir(dir, { recursive: true });
   await writeWhole(
