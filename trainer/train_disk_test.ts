@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tempDir, useWasm } from "../shared/testing.ts";
 import { failingIo, quiet, smallRunArgs, writeSmallCorpus } from "./testing.ts";
