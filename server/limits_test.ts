@@ -87,6 +87,7 @@ Deno.test("an echo-only request (max_tokens 0) is admitted like any other", asyn
   const busy = await app.request(
     new Request("http://localhost/v1/generate", {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ max_tokens: 2048 }),
       signal: ac.signal,
     }),
