@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { useWasm } from "../shared/testing.ts";
 import { findModelDirs, loadModels, loadModelsSkipping, modelName } from "./models.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
+import { defaultConnectionLimits } from "./connections.ts";
 import { readServeEnv } from "./startup.ts";
 import { createApp } from "./app.ts";
 import { smallModelDir } from "./testing.ts";
@@ -53,6 +54,8 @@ Deno.test("readServeEnv() applies defaults and refuses a bad PORT, SCORE_WORKERS
     wasmThreads: 1,
     strictModels: false,
     limits: DEFAULT_LIMITS,
+    connections: defaultConnectionLimits(),
+    browser: { allowedHosts: ["localhost", "127.0.0.1", "::1"], corsOrigins: [] },
   });
   // Two backend threads already use both cores: no score workers unless asked.
   assert.equal(readServeEnv({ WASM_THREADS: "2" }).scoreWorkers, 0);

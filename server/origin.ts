@@ -70,7 +70,8 @@ export function browserGuard(policy: BrowserPolicy): MiddlewareHandler {
   const forbidden = (c: Parameters<MiddlewareHandler>[0], message: string) =>
     c.json(errorBody("permission_error", message, null), 403);
   return async function guard(c, next) {
-    const host = c.req.header("host") ?? "";
+    // A request made in-process (app.request) has no Host header; its URL says the same.
+    const host = c.req.header("host") ?? new URL(c.req.url).host;
     if (!anyHost && !policy.allowedHosts.includes(hostName(host))) {
       return forbidden(
         c,

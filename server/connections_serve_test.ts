@@ -1,7 +1,8 @@
 /**
- * Running out of connections and descriptors, as a subprocess under `ulimit -n 256` on Deno and
- * on Bun: a flood of silent sockets, held open past the limit, must not end the server, /health
- * must be answered during it, and everything must work again once the flood leaves.
+ * The connection budget of the real entry points, as subprocesses under `ulimit -n 256` on Deno
+ * and on Bun: a flood of silent sockets, held open past the descriptor limit, must not end the
+ * server, /health must be answered during it, and everything must work again once the flood
+ * leaves; idle, half-sent and HTTP/2 connections are closed.
  */
 import assert from "node:assert/strict";
 import net from "node:net";
@@ -104,3 +105,67 @@ Deno.test("server/main.ts under ulimit -n 256 answers /health through a connecti
 
 Deno.test("server/main_bun.ts under ulimit -n 256 answers /health through a connection flood", () =>
   survivesFlood(`${bin("bun")} server/main_bun.ts`));
+
+/**
+ * Open a socket, send `bytes`, and resolve with what came back and how many milliseconds
+ * passed until the server closed it (or `giveUpMs`, as Infinity).
+ */
+function closedAfter(port: number, bytes: string, giveUpMs: number) {
+  return new Promise<{ ms: number; text: string }>((resolve) => {
+    const t0 = Date.now();
+    let text = "";
+    const s = net.connect(port, "127.0.0.1", () => s.write(bytes));
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve({ ms: Infinity, text });
+    }, giveUpMs);
+    s.on("data", (d) => (text += d.toString()));
+    s.on("error", () => {});
+    s.on("close", () => {
+      clearTimeout(timer);
+      resolve({ ms: Date.now() - t0, text });
+    });
+  });
+}
+
+async function closesStuckConnections(cmd: string) {
+  await useWasm();
+  const parent = await tempDir("rotor-idle-");
+  await rename(await saveSmallModel({}, 5), join(parent, "tiny"));
+  const server = await startServer(cmd, {
+    MODELS_DIR: parent,
+    HEADERS_TIMEOUT_MS: "600",
+    IDLE_TIMEOUT_MS: "800",
+    BODY_TIMEOUT_MS: "400",
+  });
+  const port = Number(new URL(server.url).port);
+  try {
+    const [preface, half, idle, body] = await Promise.all([
+      closedAfter(port, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 5000),
+      closedAfter(port, "GET /health HTTP/1.1\r\nhost: local", 5000),
+      closedAfter(port, "GET /health HTTP/1.1\r\nhost: localhost\r\n\r\n", 5000),
+      closedAfter(
+        port,
+        "POST /tokenize HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n" +
+          'content-length: 100\r\n\r\n{"text": "the',
+        5000,
+      ),
+    ]);
+    assert.ok(preface.ms < 300, `HTTP/2 preface closed after ${preface.ms} ms`);
+    assert.ok(half.ms >= 500 && half.ms < 2000, `half-sent head closed after ${half.ms} ms`);
+    assert.match(idle.text, /^HTTP\/1.1 200/);
+    assert.ok(idle.ms >= 700 && idle.ms < 2500, `idle keep-alive closed after ${idle.ms} ms`);
+    assert.match(body.text, /^HTTP\/1.1 408/);
+    assert.ok(body.ms < 2500, `half-sent body closed after ${body.ms} ms`);
+    assert.equal(await health(server.url), 200);
+  } finally {
+    await server.stop();
+    await rm(parent, { recursive: true });
+  }
+}
+
+Deno.test("server/main.ts closes HTTP/2, half-sent and idle connections", () =>
+  closesStuckConnections(`${bin("deno")} run -A server/main.ts`));
+
+Deno.test("server/main_bun.ts closes HTTP/2, half-sent and idle connections", () =>
+  closesStuckConnections(`${bin("bun")} server/main_bun.ts`));
