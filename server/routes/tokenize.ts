@@ -37,9 +37,13 @@ export const DetokenizeSchema = z.object({
 export function tokenizeHandler(deps: Deps) {
   return async function tokenizeRoute(c: Context): Promise<Response> {
     const raw = await readJson(c);
+    // Both forms tokenize in a work slot (MAX_PENDING_WORK; 429 past it), long texts off the
+    // main thread.
     if (isObject(raw) && "prompt" in raw) {
       const body = parseBody(VllmTokenizeSchema, raw);
-      return c.json(vllmTokenize(deps, pickModel(deps, body.model), body));
+      const model = pickModel(deps, body.model);
+      const tokens = await deps.work.run(() => tokenizeText(model.vocab, body.prompt));
+      return c.json(vllmTokenize(deps, model, body, tokens));
     }
     const body = parseBody(TokenizeSchema, raw);
     const model = pickModel(deps, body.model);
