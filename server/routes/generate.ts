@@ -10,6 +10,7 @@ import type { ServedModel } from "../models.ts";
 import { sseResponse } from "../sse.ts";
 import { type Prompt, promptContext } from "../text.ts";
 import { tokenizeText } from "../tokenize_off.ts";
+import { slotsFor } from "../work_slots.ts";
 import { admit, freshSeed, Seed, Stop } from "./sampling.ts";
 
 export function generateSchema(limits: Limits) {
@@ -45,7 +46,8 @@ export function tokenMeter(deps: Deps, model: string): (ev: GenEvent) => void {
 
 /**
  * A prompt's context, or a 413 when it has more tokens than `maxPromptTokens`. Text is
- * tokenized in a work slot (MAX_PENDING_WORK; 429 past it), as every route's text is.
+ * tokenized in work slots (one per started 64 KB; MAX_PENDING_WORK, 429 past it), as every
+ * route's text is.
  */
 export async function budgetedPrompt(
   deps: Deps,
@@ -58,7 +60,7 @@ export async function budgetedPrompt(
     ? promptContext(
       model.vocab,
       prompt,
-      await deps.work.run(() => tokenizeText(model.vocab, prompt)),
+      await deps.work.run(() => tokenizeText(model.vocab, prompt), slotsFor(prompt.length)),
     )
     : promptContext(model.vocab, prompt);
   if (context.tokens.length > deps.limits.maxPromptTokens) {
