@@ -1,21 +1,20 @@
 /**
- * The server's front door: a TCP listener (node:net, the same code on Deno and Bun) that owns
- * every client connection and relays its bytes to the runtime's HTTP server on a private unix
- * socket. Neither Deno.serve nor Bun.serve lets a program refuse an accept, count connections
- * or time out an idle one (Deno's accept loop even exits the process when descriptors run out),
- * so the budget for connections lives here:
- * - at most `maxConnections` at once; past it the longest-idle connection is closed to make room
- *   (a flood of silent sockets cannot lock out a client that sends its request), or, when every
- *   connection is busy, the new one is closed;
- * - a request head must arrive within `headersTimeoutMs` of connecting;
- * - a connection with nothing sent either way for `idleTimeoutMs` is closed, unless it waits for
- *   the answer to a request it sent (long generations; SSE streams send a comment line while
- *   quiet, see sse.ts);
+ * The connection budget, held by the server's front door: a TCP listener that owns every
+ * client connection and relays its bytes to the runtime's HTTP server on a private unix socket
+ * (front_deno.ts on Deno.listen, front_node.ts on Bun's node:net). Neither Deno.serve nor
+ * Bun.serve lets a program refuse an accept, count connections or time out an idle one, and
+ * Deno's accept loop exits the process when descriptors run out. This file is the policy both
+ * fronts share:
+ * - at most `maxConnections` at once; past it the longest-silent connection that is not
+ *   waiting for an answer is closed to make room (a flood of silent sockets cannot lock out a
+ *   client that sends its request), or, when every connection is busy, the new one is closed;
+ * - the first request head must arrive within `headersTimeoutMs` of connecting;
+ * - a connection with nothing sent either way for `idleTimeoutMs` is closed, unless it waits
+ *   for the answer to a request it sent (long generations; SSE streams send a comment line
+ *   while quiet, see sse.ts);
  * - an HTTP/2 preface (which the HTTP/1.1 server cannot answer) is closed at once;
- * - a failed accept (no descriptor left) never ends the process: the listener stops accepting
- *   for a moment and the waiting clients stay in the kernel's backlog.
+ * - the cap leaves descriptors to spare, and a failed accept only pauses accepting a moment.
  */
-import net from "node:net";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
