@@ -105,6 +105,7 @@ async function churn(
     const ac = new AbortController();
     const res = await fetch(url + m.path, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ ...m.body, ...("max_tokens" in m.body ? { seed: i } : {}) }),
       signal: ac.signal,
     });
@@ -167,7 +168,11 @@ export async function benchServe(argv: string[]): Promise<ServeBench | undefined
       return r.done ? undefined : out.read().then(drain);
     });
     const post = (path: string, body: unknown) =>
-      fetch(url + path, { method: "POST", body: JSON.stringify(body) });
+      fetch(url + path, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
 
     /**
      * Stream one generation; returns when its first token arrived, how many came, and the

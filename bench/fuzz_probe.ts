@@ -51,6 +51,7 @@ export function watchStream(url: string) {
       try {
         const res = await fetch(`${url}/v1/generate`, {
           method: "POST",
+          headers: { "content-type": "application/json" },
           body: JSON.stringify({ max_tokens: 2048, seed: tokens }),
           signal: ac.signal,
         });
@@ -100,7 +101,7 @@ export async function slowBody(host: string, port: number, everyMs = 500): Promi
   })();
   try {
     await conn.write(enc.encode(
-      `POST /tokenize HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n` +
+      `POST /tokenize HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n` +
         `content-length: ${body.length}\r\n\r\n`,
     ));
     for (let i = 0; i < body.length && answer === ""; i++) {

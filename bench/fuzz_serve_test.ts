@@ -30,12 +30,23 @@ for (const runtime of ["deno", "bun"]) {
         slowClients: 2,
         targetMs: 100,
         warmUps: 0,
-      }, { BODY_TIMEOUT_MS: "1500" });
+        attacks: true,
+      }, {});
       console.log(fuzzTable([r]));
       assert.deepEqual(r.serverErrors, []);
       assert.equal(r.poisoned, null);
       assert.deepEqual(r.slowBodies, { "408": 2 });
       for (const h of r.heavy) assert.equal(h.status, h.want, h.name);
+      for (const a of r.attacks) assert.ok(a.ok, `${a.name}: ${a.detail}`);
+      assert.deepEqual(r.attacks.map((a) => a.name), [
+        "foreign Host (DNS rebinding)",
+        "text/plain POST from another origin",
+        "text/plain POST",
+        "form POST",
+        "JSON POST from the server's own origin",
+        "connection flood, ulimit -n 256",
+        "MODEL_URL redirecting outside its prefix",
+      ]);
     } finally {
       await rm(dir, { recursive: true });
       await rm(model, { recursive: true }); // the model's own temp folder, nothing above it

@@ -14,6 +14,7 @@ import { createWorkSlots } from "./work_slots.ts";
 import { ApiError, errorBody, errorResponse } from "./errors.ts";
 import { createHealth, type Health } from "./health.ts";
 import { preview } from "./json_body.ts";
+import { browserGuard, type BrowserPolicy, defaultBrowserPolicy } from "./origin.ts";
 import { createMetrics, inc, labels, type Metrics, observe } from "./metrics.ts";
 import type { ModelFailure, ServedModel } from "./models.ts";
 import { completionsHandler } from "./routes/completions.ts";
@@ -38,6 +39,8 @@ export interface AppOptions {
   failedModels?: ModelFailure[];
   /** Whether the backend can be trusted; the server's entry point exits when it cannot. */
   health?: Health;
+  /** Which Host headers and origins are served (default: loopback names, no CORS). */
+  browser?: BrowserPolicy;
 }
 
 let playgroundHtml: string | undefined;
@@ -76,6 +79,7 @@ export function createApp(options: AppOptions): Hono {
       c.res = new Response(res.body.pipeThrough(new TransformStream({ flush: done })), res);
     } else done();
   });
+  app.use("*", browserGuard(options.browser ?? defaultBrowserPolicy()));
   app.use("*", async (c, next) => {
     const reason = deps.health.poisoned();
     if (reason === undefined || c.req.path === "/health" || c.req.path === "/metrics") {

@@ -52,7 +52,7 @@ async function raw(port: number, head: string, parts: Uint8Array[], gapMs = 0) {
 }
 
 const headers = (len: number) =>
-  `POST /tokenize HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${len}\r\n\r\n`;
+  `POST /tokenize HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${len}\r\n\r\n`;
 
 Deno.test("a body that arrives too slowly is answered 408 and the connection closed", async () => {
   const { server, port } = await serve({ bodyTimeoutMs: 300 });
@@ -89,6 +89,7 @@ Deno.test("an oversized body gets its 413, not a reset connection", async () => 
     // fetch, sending in chunks with no length declared.
     const res = await fetch(`http://127.0.0.1:${port}/v1/perplexity`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: new Blob([big, big]).stream(),
     });
     assert.equal(res.status, 413);

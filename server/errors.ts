@@ -7,6 +7,7 @@ import { jsonDepth, MAX_JSON_DEPTH, preview } from "./json_body.ts";
 export type ErrorType =
   | "invalid_request_error"
   | "not_found_error"
+  | "permission_error"
   | "request_too_large"
   | "request_timeout"
   | "rate_limit_error"

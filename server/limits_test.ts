@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { DEFAULT_LIMITS, LIMIT_ENV, readLimitsEnv } from "./limits.ts";
 import { post, smallApp } from "./testing.ts";
+import { CONNECTION_ENV, defaultConnectionLimits } from "./connections.ts";
 
 Deno.test("readLimitsEnv() reads each limit's variable and refuses a bad value", () => {
   assert.deepEqual(readLimitsEnv({}), DEFAULT_LIMITS);
@@ -87,6 +88,7 @@ Deno.test("an echo-only request (max_tokens 0) is admitted like any other", asyn
   const busy = await app.request(
     new Request("http://localhost/v1/generate", {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ max_tokens: 2048 }),
       signal: ac.signal,
     }),
@@ -136,4 +138,14 @@ Deno.test("server/README.md lists every limit's variable with its default", asyn
     assert.ok(row, `${name} is not in the README's table`);
     assert.match(row, new RegExp(`\\| \`${DEFAULT_LIMITS[key]}\` +\\|`), `${name}'s default`);
   }
+});
+
+Deno.test("server/README.md lists every connection and browser setting", async () => {
+  const readme = await Deno.readTextFile(new URL("./README.md", import.meta.url));
+  const rows = readme.split("\n").filter((l) => l.startsWith("| `"));
+  for (const name of [...Object.values(CONNECTION_ENV), "ALLOWED_HOSTS", "CORS_ORIGINS"]) {
+    assert.ok(rows.some((r) => r.startsWith(`| \`${name}\``)), `${name} is not in the table`);
+  }
+  const idle = rows.find((r) => r.startsWith("| `IDLE_TIMEOUT_MS`"))!;
+  assert.match(idle, new RegExp(`\\| \`${defaultConnectionLimits().idleTimeoutMs}\` +\\|`));
 });

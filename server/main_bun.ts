@@ -1,13 +1,14 @@
 /** `bun server/main_bun.ts`: the same server on Bun. */
+import { privateSocketPath } from "./connections.ts";
+import { serveFrontNode } from "./front_node.ts";
 import { POISONED_EXIT, POISONED_GRACE_MS, prepare, readServeEnv } from "./startup.ts";
 
 declare const Bun: {
   serve(o: {
-    port: number;
-    hostname: string;
+    unix: string;
     idleTimeout: number;
     fetch: (req: Request) => Response | Promise<Response>;
-  }): { port: number; hostname: string };
+  }): unknown;
   gc(force: boolean): void;
 };
 
@@ -20,7 +21,14 @@ declare const Bun: {
 const GC_STEP_BYTES = 32e6;
 let heapAtGc = 0;
 setInterval(() => {
-  const m = process.memoryUsage();
+  // memoryUsage reads /proc, which fails when no file descriptor is left: that must cost one
+  // look, never the process.
+  let m: NodeJS.MemoryUsage;
+  try {
+    m = process.memoryUsage();
+  } catch {
+    return;
+  }
   const heap = m.heapUsed + m.external;
   if (heap > heapAtGc + GC_STEP_BYTES) {
     Bun.gc(false);
@@ -32,14 +40,18 @@ const env = readServeEnv(process.env);
 try {
   const { app, health } = await prepare(env);
   health.onPoisoned(() => setTimeout(() => process.exit(POISONED_EXIT), POISONED_GRACE_MS));
-  // idleTimeout (seconds, at most 255) would otherwise cut long quiet streams at 10 s.
-  const server = Bun.serve({
+  // Bun.serve answers HTTP on a private socket; clients connect through the front, which holds
+  // the connection budget and the idle timeout (connections.ts). Its own idleTimeout (seconds,
+  // at most 255) would otherwise cut long quiet answers at 10 s.
+  const backendPath = privateSocketPath();
+  Bun.serve({ unix: backendPath, idleTimeout: 255, fetch: app.fetch });
+  const front = await serveFrontNode({
     port: env.port,
-    hostname: env.host,
-    idleTimeout: 255,
-    fetch: app.fetch,
+    host: env.host,
+    backendPath,
+    limits: env.connections,
   });
-  console.log(`listening on http://${server.hostname}:${server.port}/`);
+  console.log(`listening on http://${front.hostname}:${front.port}/`);
 } catch (err) {
   console.error((err as Error).message);
   process.exit(1);

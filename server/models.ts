@@ -97,6 +97,18 @@ export interface ModelFailure {
   error: string;
 }
 
+/**
+ * `message` with the model's location (a folder path or URL, which says how the server's disk is
+ * laid out) replaced by its name, and any other absolute path cut to its last two segments.
+ */
+export function withoutLocation(message: string, location: string, name: string): string {
+  const at = location.replace(/\/+$/, "");
+  return message.split(at).join(name).replace(
+    /(^|[\s"'(])\/(?:[^\s"'/]+\/)*([^\s"'/]+\/[^\s"'/]+)/g,
+    "$1…/$2",
+  );
+}
+
 /** Load every named location (folder or http(s) URL) and wrap it for serving. */
 export async function loadModels(
   locations: Map<string, string>,
@@ -122,9 +134,10 @@ export async function loadModelsSkipping(
     try {
       models.set(name, serveModel(name, await loadModel(location), engine));
     } catch (err) {
-      const error = (err as Error).message.slice(0, 300);
-      failures.push({ name, error });
-      log(`model ${name} skipped: ${error}`);
+      const message = (err as Error).message;
+      log(`model ${name} skipped: ${message.slice(0, 300)}`);
+      // What clients see (/health, /v1/models) names the folder, not where it lies.
+      failures.push({ name, error: withoutLocation(message, location, name).slice(0, 300) });
     }
   }
   return { models, failures };

@@ -2,8 +2,15 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { useWasm } from "../shared/testing.ts";
-import { findModelDirs, loadModels, loadModelsSkipping, modelName } from "./models.ts";
+import {
+  findModelDirs,
+  loadModels,
+  loadModelsSkipping,
+  modelName,
+  withoutLocation,
+} from "./models.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
+import { defaultConnectionLimits } from "./connections.ts";
 import { readServeEnv } from "./startup.ts";
 import { createApp } from "./app.ts";
 import { smallModelDir } from "./testing.ts";
@@ -53,6 +60,8 @@ Deno.test("readServeEnv() applies defaults and refuses a bad PORT, SCORE_WORKERS
     wasmThreads: 1,
     strictModels: false,
     limits: DEFAULT_LIMITS,
+    connections: defaultConnectionLimits(),
+    browser: { allowedHosts: ["localhost", "127.0.0.1", "::1"], corsOrigins: [] },
   });
   // Two backend threads already use both cores: no score workers unless asked.
   assert.equal(readServeEnv({ WASM_THREADS: "2" }).scoreWorkers, 0);
@@ -98,8 +107,13 @@ Deno.test("a bad model folder is skipped with one line naming it, and the others
   assert.deepEqual([...models.keys()], ["good"]);
   assert.equal(failures.length, 1);
   assert.equal(failures[0]!.name, "bad");
-  assert.match(failures[0]!.error, /bad\/model\.json: weights\.bin: 10 bytes, model\.json says/);
-  assert.deepEqual(lines, [`model bad skipped: ${failures[0]!.error}`]);
+  assert.match(failures[0]!.error, /^bad\/model\.json: weights\.bin: 10 bytes, model\.json says/);
+  // The log has the full path; what clients see names the folder only.
+  assert.ok(!failures[0]!.error.includes(parent), failures[0]!.error);
+  assert.deepEqual(lines, [
+    `model bad skipped: ${join(parent, "bad")}/model.json: weights.bin: ` +
+    failures[0]!.error.slice("bad/model.json: weights.bin: ".length),
+  ]);
   await assert.rejects(loadModels(dirs, { maxActive: 1, maxQueue: 0 }), /^Error: Model "bad": /);
   // /health and /v1/models list it.
   const app = createApp({ models, failedModels: failures });
@@ -109,4 +123,24 @@ Deno.test("a bad model folder is skipped with one line naming it, and the others
   assert.equal(readServeEnv({ STRICT_MODELS: "1" }).strictModels, true);
   assert.throws(() => readServeEnv({ STRICT_MODELS: "2" }), /STRICT_MODELS must be 0 or 1, got 2/);
   await Deno.remove(parent, { recursive: true });
+});
+
+Deno.test("withoutLocation() names the model folder and shortens other absolute paths", () => {
+  assert.equal(
+    withoutLocation(
+      `/srv/models/bad/model.json: Cannot read "/srv/models/bad/vocab.txt": ENOENT, ` +
+        `open '/home/op/elsewhere/vocab.txt'`,
+      "/srv/models/bad/",
+      "bad",
+    ),
+    `bad/model.json: Cannot read "bad/vocab.txt": ENOENT, open '…/elsewhere/vocab.txt'`,
+  );
+  assert.equal(
+    withoutLocation(
+      "http://10.0.0.2:9000/m/x/model.json: HTTP 404",
+      "http://10.0.0.2:9000/m/x",
+      "x",
+    ),
+    "x/model.json: HTTP 404",
+  );
 });

@@ -7,7 +7,11 @@ import { DENO_SERVE_FLAGS, POISONED_EXIT } from "./startup.ts";
 
 const bin = (name: string) => join(Deno.cwd(), "node_modules", ".bin", name);
 const post = (url: string, body: unknown) =>
-  fetch(url, { method: "POST", body: JSON.stringify(body) });
+  fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
 
 async function poisonedExit(cmd: string[]): Promise<void> {
   await useWasm();

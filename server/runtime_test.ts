@@ -53,6 +53,7 @@ async function exercise(url: string): Promise<void> {
   await health.body?.cancel();
   const res = await fetch(`${url}/v1/generate`, {
     method: "POST",
+    headers: { "content-type": "application/json" },
     body: JSON.stringify({ prompt: "the", max_tokens: 8, seed: 1 }),
   });
   assert.equal(res.headers.get("content-type"), "text/event-stream; charset=utf-8");
@@ -61,6 +62,7 @@ async function exercise(url: string): Promise<void> {
   assert.match(text, /event: done\ndata: \{"finish_reason":"length","generated_tokens":8,"seed":1/);
   const pp = await (await fetch(`${url}/v1/perplexity`, {
     method: "POST",
+    headers: { "content-type": "application/json" },
     body: JSON.stringify({ text: "It said the company is N." }),
   })).json();
   assert.equal(pp.tokens, 7);

@@ -13,6 +13,13 @@ export interface SseWriter {
 }
 
 /**
+ * A stream that has sent nothing for this long (waiting for a place in the batch) sends an SSE
+ * comment line, which clients ignore: the connection front closes connections silent for
+ * IDLE_TIMEOUT_MS (connections.ts), and proxies on the way do the same.
+ */
+export const HEARTBEAT_MS = 10_000;
+
+/**
  * A text/event-stream response fed by `run`. The stream closes when `run` settles; if it
  * throws, `onError` writes the last frames. `run`'s signal aborts when the client goes away.
  */
@@ -27,20 +34,27 @@ export function sseResponse(
   const enc = new TextEncoder();
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
+      let sentAt = Date.now();
+      const put = (text: string) => {
+        if (ac.signal.aborted) return;
+        try {
+          controller.enqueue(enc.encode(text));
+          sentAt = Date.now();
+        } catch {
+          ac.abort(); // closed under us: the same as a disconnect
+        }
+      };
+      const heartbeat = setInterval(() => {
+        if (Date.now() - sentAt >= HEARTBEAT_MS) put(":\n\n");
+      }, HEARTBEAT_MS / 2);
       const w: SseWriter = {
-        send(data, event) {
-          if (ac.signal.aborted) return;
-          try {
-            controller.enqueue(enc.encode(sseFrame(data, event)));
-          } catch {
-            ac.abort(); // closed under us: the same as a disconnect
-          }
-        },
+        send: (data, event) => put(sseFrame(data, event)),
         signal: ac.signal,
       };
       run(w)
         .catch((err: Error) => onError(w, err))
         .finally(() => {
+          clearInterval(heartbeat);
           requestSignal?.removeEventListener("abort", onAbort);
           try {
             controller.close();

@@ -4,7 +4,9 @@
  */
 import { describeBackend, initBackend, wasmThreadsFromEnv } from "../shared/backend.ts";
 import { createApp } from "./app.ts";
+import { type ConnectionLimits, readConnectionEnv } from "./connections.ts";
 import { createHealth } from "./health.ts";
+import { type BrowserPolicy, readBrowserEnv } from "./origin.ts";
 import { type Limits, readLimitsEnv } from "./limits.ts";
 import { findModelDirs, loadModelsSkipping, modelName } from "./models.ts";
 import { createScoreHelper } from "./score_helper.ts";
@@ -44,6 +46,10 @@ export interface ServeEnv {
   strictModels: boolean;
   /** What one request may ask (MAX_PROMPT_TOKENS, MAX_SCORE_TOKENS, …; see limits.ts). */
   limits: Limits;
+  /** How many connections, and how long each may idle (MAX_CONNECTIONS, …; connections.ts). */
+  connections: ConnectionLimits;
+  /** Which Host headers and origins are served (ALLOWED_HOSTS, CORS_ORIGINS; origin.ts). */
+  browser: BrowserPolicy;
 }
 
 function intEnv(env: Record<string, string | undefined>, name: string, dflt: number): number {
@@ -79,12 +85,13 @@ export function readServeEnv(env: Record<string, string | undefined>): ServeEnv 
   const scoreWorkers = intEnv(env, "SCORE_WORKERS", wasmThreads > 1 ? 0 : 2);
   if (scoreWorkers > 2) throw new Error(`SCORE_WORKERS must be 0, 1 or 2, got ${scoreWorkers}`);
   const scoreWorkerThreads = oneOrTwo(env, "SCORE_WORKER_THREADS", 1);
+  const host = env.HOST || "127.0.0.1";
   return {
     modelsDir: env.MODELS_DIR || "models",
     modelUrl: env.MODEL_URL || undefined,
     defaultModel: env.DEFAULT_MODEL || undefined,
     port: intEnv(env, "PORT", 8000),
-    host: env.HOST || "127.0.0.1",
+    host,
     maxActive: intEnv(env, "MAX_ACTIVE_STREAMS", 32),
     maxQueue: intEnv(env, "MAX_QUEUED_STREAMS", 64),
     scoreWorkers,
@@ -92,6 +99,8 @@ export function readServeEnv(env: Record<string, string | undefined>): ServeEnv 
     wasmThreads,
     strictModels: oneOrZero(env, "STRICT_MODELS"),
     limits: readLimitsEnv(env),
+    connections: readConnectionEnv(env),
+    browser: readBrowserEnv(env, host),
   };
 }
 
@@ -184,6 +193,7 @@ export async function prepare(env: ServeEnv) {
     limits: env.limits,
     health,
     failedModels: failures,
+    browser: env.browser,
   });
   return { app, models, health };
 }

@@ -7,9 +7,25 @@
  */
 import { EngineBusyError } from "./engine.ts";
 
+/**
+ * Characters of text per slot: a request whose texts are longer takes one more slot per started
+ * WORK_SLOT_CHARS, so a flood of 1 MB texts runs one at a time (16 slots) while short ones pass
+ * many at once. Each long text costs the main thread tens of milliseconds (parsing, moving it to
+ * the tokenizer worker and back, the answer's JSON): twenty at once held /health for seconds.
+ */
+export const WORK_SLOT_CHARS = 65_536;
+
+/** The slots a request with `chars` characters of text takes. */
+export function slotsFor(chars: number): number {
+  return 1 + Math.floor(chars / WORK_SLOT_CHARS);
+}
+
 export interface WorkSlots {
-  /** Run `work` in a slot, or throw a 429 when every slot is taken. */
-  run<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * Run `work` in `weight` slots (default 1; at most all of them), or throw a 429 when too few
+   * are free.
+   */
+  run<T>(work: () => Promise<T>, weight?: number): Promise<T>;
   /** Slots taken now. */
   inUse(): number;
 }
@@ -17,19 +33,20 @@ export interface WorkSlots {
 export function createWorkSlots(max: number): WorkSlots {
   let used = 0;
   return {
-    async run(work) {
-      if (used >= max) {
+    async run(work, weight = 1) {
+      const w = Math.min(Math.max(1, weight), Math.max(1, max));
+      if (used + w > max) {
         throw new EngineBusyError(
           1,
-          `The server is already scoring ${used} requests, its limit (MAX_PENDING_WORK); ` +
-            "retry later",
+          `The server is already scoring requests that take ${used} of its ${max} work slots ` +
+            `(MAX_PENDING_WORK); this one needs ${w}; retry later`,
         );
       }
-      used++;
+      used += w;
       try {
         return await work();
       } finally {
-        used--;
+        used -= w;
       }
     },
     inUse: () => used,

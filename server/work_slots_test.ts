@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { post, smallApp } from "./testing.ts";
-import { createWorkSlots } from "./work_slots.ts";
+import { createWorkSlots, slotsFor, WORK_SLOT_CHARS } from "./work_slots.ts";
 import { inBlocks } from "./yield.ts";
 
 Deno.test("work slots: past the limit a 429 with Retry-After, and a failed job frees its slot", async () => {
@@ -9,7 +9,7 @@ Deno.test("work slots: past the limit a 429 with Retry-After, and a failed job f
   const first = slots.run(() => new Promise<void>((r) => release = r));
   await assert.rejects(slots.run(() => Promise.resolve()), (e: Error & { status?: number }) => {
     assert.equal(e.status, 429);
-    assert.match(e.message, /already scoring 1 requests.*MAX_PENDING_WORK/);
+    assert.match(e.message, /take 1 of its 1 work slots \(MAX_PENDING_WORK\); this one needs 1/);
     return true;
   });
   release();
@@ -83,4 +83,21 @@ Deno.test("a scoring request whose client leaves while it waits is dropped: 499,
   assert.doesNotMatch(metrics, /rotor_tokens_scored_total\{[^}]*\} [1-9]/);
   const again = await app.request(post("/v1/perplexity", { text: "the company said" }));
   assert.equal(again.status, 200);
+});
+
+Deno.test("work slots: a long text takes one slot per started 64 KB, at most all of them", async () => {
+  assert.equal(slotsFor(0), 1);
+  assert.equal(slotsFor(WORK_SLOT_CHARS - 1), 1);
+  assert.equal(slotsFor(WORK_SLOT_CHARS), 2);
+  assert.equal(slotsFor(990_000), 16);
+  const slots = createWorkSlots(16);
+  let release!: () => void;
+  const big = slots.run(() => new Promise<void>((r) => release = r), slotsFor(990_000));
+  assert.equal(slots.inUse(), 16);
+  await assert.rejects(slots.run(() => Promise.resolve(), 1), /this one needs 1/);
+  release();
+  await big;
+  // Heavier than every slot: runs alone.
+  assert.equal(await slots.run(() => Promise.resolve(3), 40), 3);
+  assert.equal(slots.inUse(), 0);
 });

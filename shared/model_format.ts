@@ -8,6 +8,7 @@ import { writeHfTokenizer } from "./hf_tokenizer.ts";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { z } from "zod";
+import { fetchBounded } from "./model_fetch.ts";
 import { tf } from "./tf.ts";
 import { type ModelConfig, ModelConfigSchema } from "./config.ts";
 import { type Params, paramShapes } from "./model.ts";
@@ -29,7 +30,7 @@ export const ModelFileSchema = z.object({
   weights: z.object({
     file: z.string(),
     sha256: Sha256,
-    bytes: z.number().int(),
+    bytes: z.number().int().min(0).max(2 ** 31),
     manifest: z.array(z.object({
       name: z.string(),
       shape: z.array(z.number().int().min(0)),
@@ -151,20 +152,54 @@ export function modelFilePath(base: string, file: string, field: string): string
   return join(base, file);
 }
 
-/** Reads a file of a model folder from disk or, for http(s) URLs, over the network. */
-async function readPart(base: string, file: string, field = "model.json"): Promise<Uint8Array> {
+/** The largest model.json and vocabulary file a remote model may send. */
+export const MAX_MODEL_JSON_BYTES = 1_000_000;
+export const MAX_VOCAB_BYTES = 64_000_000;
+/** The largest weights file model.json may declare (4 GiB of float32 would not fit in wasm). */
+export const MAX_WEIGHTS_BYTES = 2 ** 31;
+
+/**
+ * Reads a file of a model folder from disk or, for http(s) URLs, over the network, where it
+ * may have at most `maxBytes` (fetchBounded: no redirect out of the model's URL, a timeout).
+ */
+async function readPart(
+  base: string,
+  file: string,
+  field: string,
+  maxBytes: number,
+): Promise<Uint8Array> {
   const path = modelFilePath(base, file, field);
   if (/^https?:\/\//.test(base)) {
-    const url = new URL(path);
-    const res = await fetch(url);
-    if (!res.ok) throw new Error(`Cannot fetch "${url}": HTTP ${res.status}`);
-    return new Uint8Array(await res.arrayBuffer());
+    const prefix = base.endsWith("/") ? base : base + "/";
+    return await fetchBounded(path, { prefix, maxBytes });
   }
   try {
     return await readFile(path);
   } catch (err) {
     throw new Error(`Cannot read "${path}": ${(err as Error).message}`);
   }
+}
+
+/**
+ * The first tensor of a weights file holding NaN or ±Infinity, as "name" [index] = value; a
+ * diverged run saves such weights, and a model built on them answers nonsense with null
+ * log-probabilities instead of failing. `bytes` is the file, float32 in manifest order.
+ */
+export function firstNonFinite(
+  bytes: Uint8Array,
+  manifest: readonly { name: string; shape: readonly number[] }[],
+): { name: string; index: number; value: number } | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let offset = 0;
+  for (const spec of manifest) {
+    const n = spec.shape.reduce((a, b) => a * b, 1);
+    for (let i = 0; i < n; i++) {
+      const value = view.getFloat32(offset + 4 * i, true);
+      if (!Number.isFinite(value)) return { name: spec.name, index: i, value };
+    }
+    offset += 4 * n;
+  }
+  return undefined;
 }
 
 /** Validate model.json's content and say what is wrong and where. */
@@ -190,16 +225,22 @@ export async function loadModel(base: string): Promise<LoadedModel> {
   const where = `${base.replace(/\/$/, "")}/model.json`;
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder().decode(await readPart(base, "model.json")));
+    json = JSON.parse(
+      new TextDecoder().decode(
+        await readPart(base, "model.json", "model.json", MAX_MODEL_JSON_BYTES),
+      ),
+    );
   } catch (err) {
     throw new Error(`${where}: ${(err as Error).message}`);
   }
   const meta = parseModelFile(json, where);
   const cfg = meta.config;
 
-  const vocabBytes = await readPart(base, meta.vocab.file, "vocab.file").catch((err: Error) => {
-    throw new Error(`${where}: ${err.message}`);
-  });
+  const vocabBytes = await readPart(base, meta.vocab.file, "vocab.file", MAX_VOCAB_BYTES).catch(
+    (err: Error) => {
+      throw new Error(`${where}: ${err.message}`);
+    },
+  );
   if (sha256(vocabBytes) !== meta.vocab.sha256) {
     throw new Error(
       `${where}: ${meta.vocab.file}: sha256 does not match model.json (file altered or truncated)`,
@@ -212,7 +253,9 @@ export async function loadModel(base: string): Promise<LoadedModel> {
     );
   }
 
-  const bytes = await readPart(base, meta.weights.file, "weights.file").catch((err: Error) => {
+  const maxWeights = Math.min(meta.weights.bytes, MAX_WEIGHTS_BYTES);
+  const weightsRead = readPart(base, meta.weights.file, "weights.file", maxWeights);
+  const bytes = await weightsRead.catch((err: Error) => {
     throw new Error(`${where}: ${err.message}`);
   });
   if (bytes.length !== meta.weights.bytes) {
@@ -248,6 +291,13 @@ export async function loadModel(base: string): Promise<LoadedModel> {
   if (expected !== bytes.length) {
     throw new Error(
       `${where}: ${meta.weights.file}: manifest needs ${expected} bytes, file has ${bytes.length}`,
+    );
+  }
+  const bad = firstNonFinite(bytes, meta.weights.manifest);
+  if (bad) {
+    throw new Error(
+      `${where}: ${meta.weights.file}: tensor "${bad.name}" holds ${bad.value} at index ${bad.index}` +
+        " (non-finite weights: the run that saved them diverged)",
     );
   }
   // decodeWeights needs an ArrayBuffer of exactly the file; copy only when `bytes` is a view

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tf } from "./tf.ts";
@@ -99,5 +100,68 @@ Deno.test("modelFilePath() confines model.json's file names to the model's folde
       /"weights\.file" .* does not name a file under https:\/\/host\/models\/a\//,
       bad,
     );
+  }
+});
+
+/** A saved model whose tensor `name` holds `value` at `index`, with model.json's hash updated. */
+async function poisoned(name: string, index: number, value: number): Promise<string> {
+  const dir = await saveSmallModel();
+  const meta = JSON.parse(await readFile(join(dir, "model.json"), "utf8"));
+  const bytes = await readFile(join(dir, "weights.bin"));
+  let offset = 0;
+  for (const s of meta.weights.manifest as { name: string; shape: number[] }[]) {
+    if (s.name === name) break;
+    offset += 4 * s.shape.reduce((a, b) => a * b, 1);
+  }
+  new DataView(bytes.buffer, bytes.byteOffset).setFloat32(offset + 4 * index, value, true);
+  meta.weights.sha256 = createHash("sha256").update(bytes).digest("hex");
+  await writeFile(join(dir, "weights.bin"), bytes);
+  await writeFile(join(dir, "model.json"), JSON.stringify(meta));
+  return dir;
+}
+
+Deno.test("loadModel() refuses NaN and infinite weights, naming the file and the tensor", async () => {
+  await useWasm();
+  const nan = await poisoned("layer0/W", 3, NaN);
+  await assert.rejects(
+    loadModel(nan),
+    (err: Error) => {
+      assert.equal(
+        err.message,
+        `${nan}/model.json: weights.bin: tensor "layer0/W" holds NaN at index 3 ` +
+          "(non-finite weights: the run that saved them diverged)",
+      );
+      return true;
+    },
+  );
+  await assert.rejects(
+    loadModel(await poisoned("embedding", 0, -Infinity)),
+    /weights\.bin: tensor "embedding" holds -Infinity at index 0/,
+  );
+  const last = await poisoned("output/b", 31, Infinity);
+  await assert.rejects(loadModel(last), /tensor "output\/b" holds Infinity at index 31/);
+});
+
+Deno.test("loadModel() over HTTP refuses a redirect out of the model's URL", async () => {
+  await useWasm();
+  const dir = await saveSmallModel();
+  let leaked = 0;
+  let origin = "";
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/elsewhere/model.json") leaked++;
+    if (path === "/m/tiny/model.json") return Response.redirect(`${origin}/elsewhere/model.json`);
+    return new Response(await readFile(join(dir, path.replace(/^.*\//, ""))));
+  });
+  origin = `http://127.0.0.1:${server.addr.port}`;
+  try {
+    await assert.rejects(
+      loadModel(`${origin}/m/tiny/`),
+      /model\.json: Cannot fetch ".*\/m\/tiny\/model\.json": HTTP 302 redirects to ".*\/elsewhere\/model\.json", outside/,
+    );
+    assert.equal(leaked, 0);
+    assert.equal((await loadModel(`${origin}/elsewhere/`)).config.vocabSize, 32);
+  } finally {
+    await server.shutdown();
   }
 });

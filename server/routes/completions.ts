@@ -24,7 +24,10 @@ export function completionsSchema(limits: Limits) {
     model: z.string().optional(),
     // Checked by parsePrompts, which names the accepted forms.
     prompt: z.unknown().optional(),
-    max_tokens: z.number().int().min(0).max(limits.maxTokens).nullish().transform((x) => x ?? 16),
+    // MAX_TOKENS bounds the default as well as what a request asks.
+    max_tokens: z.number().int().min(0).max(limits.maxTokens).nullish().transform((x) =>
+      x ?? Math.min(16, limits.maxTokens)
+    ),
     temperature: z.number().min(0).max(2).nullish().transform((x) => x ?? 1),
     top_p: z.number().gt(0).max(1).nullish().transform((x) => x ?? 1),
     n: z.number().int().min(1).max(limits.maxChoices).nullish().transform((x) => x ?? 1),

@@ -10,13 +10,17 @@ import type { ServedModel } from "../models.ts";
 import { sseResponse } from "../sse.ts";
 import { type Prompt, promptContext } from "../text.ts";
 import { tokenizeText } from "../tokenize_off.ts";
+import { slotsFor } from "../work_slots.ts";
 import { admit, freshSeed, Seed, Stop } from "./sampling.ts";
 
 export function generateSchema(limits: Limits) {
   return z.object({
     prompt: z.string().max(100_000).default(""),
     model: z.string().optional(),
-    max_tokens: z.number().int().min(1).max(limits.maxTokens).default(100),
+    // MAX_TOKENS bounds the default as well as what a request asks.
+    max_tokens: z.number().int().min(1).max(limits.maxTokens).default(
+      Math.min(100, limits.maxTokens),
+    ),
     max_sentences: z.number().int().min(1).optional(),
     temperature: z.number().min(0).max(5).default(1),
     top_k: z.number().int().min(0).optional(),
@@ -40,7 +44,11 @@ export function tokenMeter(deps: Deps, model: string): (ev: GenEvent) => void {
   };
 }
 
-/** A prompt's context, or a 413 when it has more tokens than `maxPromptTokens`. */
+/**
+ * A prompt's context, or a 413 when it has more tokens than `maxPromptTokens`. Text is
+ * tokenized in work slots (one per started 64 KB; MAX_PENDING_WORK, 429 past it), as every
+ * route's text is.
+ */
 export async function budgetedPrompt(
   deps: Deps,
   model: ServedModel,
@@ -49,7 +57,11 @@ export async function budgetedPrompt(
 ) {
   // Text is tokenized off the main thread when long; token ids are the tokens already.
   const context = typeof prompt === "string"
-    ? promptContext(model.vocab, prompt, await tokenizeText(model.vocab, prompt))
+    ? promptContext(
+      model.vocab,
+      prompt,
+      await deps.work.run(() => tokenizeText(model.vocab, prompt), slotsFor(prompt.length)),
+    )
     : promptContext(model.vocab, prompt);
   if (context.tokens.length > deps.limits.maxPromptTokens) {
     throw overLimit("Prompt has", context.tokens.length, "maxPromptTokens", deps.limits, param);

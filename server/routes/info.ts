@@ -52,13 +52,17 @@ export function metricsHandler(deps: Deps) {
       activeStreams.set(labels({ model: m.name }), s.active);
       queueDepth.set(labels({ model: m.name }), s.queued);
     }
-    const mem = process.memoryUsage();
-    const memory = new Map([
-      [labels({ kind: "rss" }), mem.rss],
-      [labels({ kind: "js_heap" }), mem.heapUsed],
-      [labels({ kind: "external" }), mem.external],
-      [labels({ kind: "wasm_heap" }), wasmHeapBytes()],
-    ]);
+    const memory = new Map([[labels({ kind: "wasm_heap" }), wasmHeapBytes()]]);
+    try {
+      // Bun reads /proc here, which fails when no file descriptor is left: the other metrics
+      // are still worth answering.
+      const mem = process.memoryUsage();
+      memory.set(labels({ kind: "rss" }), mem.rss);
+      memory.set(labels({ kind: "js_heap" }), mem.heapUsed);
+      memory.set(labels({ kind: "external" }), mem.external);
+    } catch {
+      // left out this once
+    }
     return c.text(renderMetrics(deps.metrics, { activeStreams, queueDepth, memory }), 200, {
       "content-type": "text/plain; version=0.0.4; charset=utf-8",
     });

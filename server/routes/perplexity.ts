@@ -12,6 +12,7 @@ import { inc, labels } from "../metrics.ts";
 import type { ServedModel } from "../models.ts";
 import { scoreShared } from "../score_helper.ts";
 import { tokenizeText } from "../tokenize_off.ts";
+import { slotsFor } from "../work_slots.ts";
 
 export const PerplexitySchema = z.object({
   text: z.string().optional(),
@@ -71,7 +72,8 @@ export function perplexityHandler(deps: Deps) {
   return async function perplexityRoute(c: Context): Promise<Response> {
     const body = parseBody(PerplexitySchema, await readJson(c));
     const model = pickModel(deps, body.model);
-    return await deps.work.run(() => score(c, deps, model, body));
+    const chars = (body.texts ?? [body.text!]).reduce((n, t) => n + t.length, 0);
+    return await deps.work.run(() => score(c, deps, model, body), slotsFor(chars));
   };
 }
 

@@ -6,6 +6,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { detokenize } from "../../shared/tokenize.ts";
 import { tokenizeText } from "../tokenize_off.ts";
+import { slotsFor } from "../work_slots.ts";
 import { decode, encode } from "../../shared/vocab.ts";
 import { type Deps, overLimit, pickModel } from "../deps.ts";
 import { ApiError, parseBody, readJson } from "../errors.ts";
@@ -37,13 +38,23 @@ export const DetokenizeSchema = z.object({
 export function tokenizeHandler(deps: Deps) {
   return async function tokenizeRoute(c: Context): Promise<Response> {
     const raw = await readJson(c);
+    // Both forms tokenize in work slots, one per started 64 KB (MAX_PENDING_WORK; 429 past
+    // it), long texts off the main thread.
     if (isObject(raw) && "prompt" in raw) {
       const body = parseBody(VllmTokenizeSchema, raw);
-      return c.json(vllmTokenize(deps, pickModel(deps, body.model), body));
+      const model = pickModel(deps, body.model);
+      const tokens = await deps.work.run(
+        () => tokenizeText(model.vocab, body.prompt),
+        slotsFor(body.prompt.length),
+      );
+      return c.json(vllmTokenize(deps, model, body, tokens));
     }
     const body = parseBody(TokenizeSchema, raw);
     const model = pickModel(deps, body.model);
-    const tokens = await deps.work.run(() => tokenizeText(model.vocab, body.text, body.lines));
+    const tokens = await deps.work.run(
+      () => tokenizeText(model.vocab, body.text, body.lines),
+      slotsFor(body.text.length),
+    );
     const { ids, oov } = encode(model.vocab, tokens);
     return c.json({ model: model.name, tokens, ids: Array.from(ids), oov_tokens: oov });
   };

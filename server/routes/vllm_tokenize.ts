@@ -9,7 +9,6 @@ import { decode, encode } from "../../shared/vocab.ts";
 import type { Deps } from "../deps.ts";
 import { ApiError } from "../errors.ts";
 import type { ServedModel } from "../models.ts";
-import { promptTokens } from "../text.ts";
 
 export const VllmTokenizeSchema = z.object({
   prompt: z.string(),
@@ -24,12 +23,13 @@ export const VllmDetokenizeSchema = z.object({
   model: z.string().optional(),
 });
 
+/** vLLM's answer for `body`, whose prompt the route tokenized (in a work slot) into `tokens`. */
 export function vllmTokenize(
   deps: Deps,
   model: ServedModel,
   body: z.infer<typeof VllmTokenizeSchema>,
+  tokens: string[],
 ) {
-  const tokens = promptTokens(model.vocab, body.prompt);
   const { ids } = encode(model.vocab, tokens);
   return {
     count: ids.length,

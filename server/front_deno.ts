@@ -1,0 +1,114 @@
+/**
+ * The connection front on Deno (connections.ts has the policy): Deno.listen, whose failed
+ * accept throws where it can be caught and retried. Deno's node:net listener stops accepting
+ * for good after one accept fails for want of descriptors, so it is not used here.
+ */
+import {
+  ACCEPT_PAUSE_MS,
+  createConnectionTable,
+  type Front,
+  type FrontOptions,
+  sweepEveryMs,
+  type Tracked,
+} from "./connections.ts";
+
+const BUFFER_BYTES = 16 * 1024;
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+}
+
+export function serveFrontDeno(
+  options: FrontOptions,
+  log: (line: string) => void = console.error,
+): Promise<Front> {
+  const table = createConnectionTable(options.limits);
+  const listener = Deno.listen({ port: options.port, hostname: options.host });
+  const sweep = setInterval(() => table.sweep(), sweepEveryMs(options.limits));
+  Deno.unrefTimer(sweep);
+  let closed = false;
+
+  const pump = async (t: Tracked, from: Deno.Conn, to: Deno.Conn) => {
+    const buf = new Uint8Array(BUFFER_BYTES);
+    try {
+      for (;;) {
+        const n = await from.read(buf);
+        if (n === null) break;
+        table.fromServer(t);
+        await writeAll(to, buf.subarray(0, n));
+      }
+    } catch {
+      // either side went away
+    }
+    table.remove(t);
+  };
+
+  const relay = async (conn: Deno.TcpConn) => {
+    let backend: Deno.UnixConn | undefined;
+    const t = table.admit(() => {
+      for (const c of [conn, backend]) {
+        try {
+          c?.close();
+        } catch {
+          // already closed
+        }
+      }
+    });
+    if (!t) {
+      conn.close();
+      return;
+    }
+    const buf = new Uint8Array(BUFFER_BYTES);
+    try {
+      for (;;) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        const chunk = buf.subarray(0, n);
+        if (!table.fromClient(t, chunk)) break;
+        if (!backend) {
+          backend = await Deno.connect({ transport: "unix", path: options.backendPath });
+          pump(t, backend, conn);
+        }
+        await writeAll(backend, chunk);
+      }
+      // The client has sent all it will: the answer may still come.
+      if (backend && t.head === undefined) return await backend.closeWrite();
+    } catch {
+      // either side went away
+    }
+    table.remove(t);
+  };
+
+  (async () => {
+    let warned = false;
+    while (!closed) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await listener.accept();
+      } catch (err) {
+        if (closed) return;
+        table.stats.acceptErrors++;
+        if (!warned) log(`Accept failed (${(err as Error).message}); pausing and retrying`);
+        warned = true;
+        await new Promise((r) => setTimeout(r, ACCEPT_PAUSE_MS));
+        continue;
+      }
+      warned = false;
+      conn.setNoDelay(true);
+      relay(conn);
+    }
+  })();
+
+  const addr = listener.addr as Deno.NetAddr;
+  return Promise.resolve({
+    port: addr.port,
+    hostname: addr.hostname,
+    table,
+    close() {
+      closed = true;
+      clearInterval(sweep);
+      listener.close();
+      return Promise.resolve();
+    },
+  });
+}

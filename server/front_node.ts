@@ -1,0 +1,74 @@
+/**
+ * The connection front on Bun (connections.ts has the policy), with node:net: Bun's listener
+ * keeps accepting after a failed accept.
+ */
+import net from "node:net";
+import {
+  createConnectionTable,
+  type Front,
+  type FrontOptions,
+  sweepEveryMs,
+} from "./connections.ts";
+
+export function serveFrontNode(
+  options: FrontOptions,
+  log: (line: string) => void = console.error,
+): Promise<Front> {
+  const table = createConnectionTable(options.limits);
+  const server = net.createServer((client) => {
+    let backend: net.Socket | undefined;
+    const t = table.admit(() => {
+      client.destroy();
+      backend?.destroy();
+    });
+    if (!t) {
+      client.destroy();
+      return;
+    }
+    client.setNoDelay(true);
+    client.on("error", () => table.remove(t));
+    client.on("close", () => table.remove(t));
+    client.on("end", () => {
+      // The client has sent all it will: the answer may still come.
+      if (backend && t.head === undefined) backend.end();
+      else table.remove(t);
+    });
+    client.on("data", (chunk: Uint8Array) => {
+      if (!table.fromClient(t, chunk)) return table.remove(t);
+      if (!backend) {
+        const b = backend = net.connect({ path: options.backendPath });
+        b.on("error", () => table.remove(t));
+        b.on("close", () => table.remove(t));
+        b.on("data", (out: Uint8Array) => {
+          table.fromServer(t);
+          if (!client.write(out)) b.pause();
+        });
+        b.on("drain", () => client.resume());
+        client.on("drain", () => b.resume());
+      }
+      if (!backend.write(chunk)) client.pause();
+    });
+  });
+  const sweep = setInterval(() => table.sweep(), sweepEveryMs(options.limits));
+  (sweep as { unref?: () => void }).unref?.();
+  server.on("error", (err: Error) => {
+    table.stats.acceptErrors++;
+    log(`Accept failed (${err.message})`);
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      const addr = server.address() as net.AddressInfo;
+      resolve({
+        port: addr.port,
+        hostname: addr.address,
+        table,
+        close: () => {
+          clearInterval(sweep);
+          return new Promise<void>((done) => server.close(() => done()));
+        },
+      });
+    });
+  });
+}
