@@ -1,5 +1,12 @@
 /** `bun server/main_bun.ts`: the same server on Bun. */
-import { POISONED_EXIT, POISONED_GRACE_MS, prepare, readServeEnv } from "./startup.ts";
+import {
+  POISONED_EXIT,
+  POISONED_GRACE_MS,
+  prepare,
+  readServeEnv,
+  serveEnvFrom,
+} from "./startup.ts";
+import { createShutdown } from "./shutdown.ts";
 
 declare const Bun: {
   serve(o: {
@@ -7,7 +14,7 @@ declare const Bun: {
     hostname: string;
     idleTimeout: number;
     fetch: (req: Request) => Response | Promise<Response>;
-  }): { port: number; hostname: string };
+  }): { port: number; hostname: string; stop(closeActive?: boolean): Promise<void> };
   gc(force: boolean): void;
 };
 
@@ -28,9 +35,9 @@ setInterval(() => {
   } else if (heap < heapAtGc) heapAtGc = heap;
 }, 2000).unref();
 
-const env = readServeEnv(process.env);
+const env = readServeEnv(serveEnvFrom((name) => process.env[name]));
 try {
-  const { app, health } = await prepare(env);
+  const { app, health, models } = await prepare(env);
   health.onPoisoned(() => setTimeout(() => process.exit(POISONED_EXIT), POISONED_GRACE_MS));
   // idleTimeout (seconds, at most 255) would otherwise cut long quiet streams at 10 s.
   const server = Bun.serve({
@@ -40,6 +47,15 @@ try {
     fetch: app.fetch,
   });
   console.log(`listening on http://${server.hostname}:${server.port}/`);
+  const stop = createShutdown({
+    graceMs: env.shutdownGraceMs,
+    stopAccepting: () => server.stop(false),
+    endStreams: (err) => models.forEach((m) => m.engine.close(err)),
+    exit: (code) => process.exit(code),
+    log: console.log,
+  });
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
 } catch (err) {
   console.error((err as Error).message);
   process.exit(1);
