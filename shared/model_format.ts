@@ -5,8 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import { writeHfTokenizer } from "./hf_tokenizer.ts";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { mkdir, readFile, realpath, rename, writeFile } from "node:fs/promises";
+import { basename, join, sep } from "node:path";
 import { z } from "zod";
 import { tf } from "./tf.ts";
 import { type ModelConfig, ModelConfigSchema } from "./config.ts";
@@ -161,6 +161,11 @@ async function readPart(base: string, file: string, field = "model.json"): Promi
     return new Uint8Array(await res.arrayBuffer());
   }
   try {
+    // A link in the folder (an unpacked archive can hold one) must not lead out of it either.
+    const [real, folder] = await Promise.all([realpath(path), realpath(base)]);
+    if (!real.startsWith(folder + sep)) {
+      throw new Error(`"${field}" "${file}" is a link to "${real}", outside the model folder`);
+    }
     return await readFile(path);
   } catch (err) {
     throw new Error(`Cannot read "${path}": ${(err as Error).message}`);
