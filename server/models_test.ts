@@ -53,6 +53,7 @@ Deno.test("readServeEnv() applies defaults and refuses a bad PORT, SCORE_WORKERS
     wasmThreads: 1,
     strictModels: false,
     limits: DEFAULT_LIMITS,
+    shutdownGraceMs: 10_000,
   });
   // Two backend threads already use both cores: no score workers unless asked.
   assert.equal(readServeEnv({ WASM_THREADS: "2" }).scoreWorkers, 0);
