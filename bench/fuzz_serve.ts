@@ -63,13 +63,13 @@ export interface FuzzResult {
   failures: string[];
 }
 
-async function rssMB(pid: number, field: "VmRSS" | "VmHWM" = "VmRSS"): Promise<number> {
+export async function rssMB(pid: number, field: "VmRSS" | "VmHWM" = "VmRSS"): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
   return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) * 1024 / 1e6;
 }
 
 /** The server's memory by kind, from its /metrics, in MB. */
-async function serverMemoryMB(url: string): Promise<Record<string, number>> {
+export async function serverMemoryMB(url: string): Promise<Record<string, number>> {
   const text = await fetch(`${url}/metrics`).then((r) => r.text()).catch(() => "");
   const out: Record<string, number> = {};
   for (const m of text.matchAll(/^rotor_memory_bytes\{kind="(\w+)"\} (\S+)$/gm)) {
@@ -90,7 +90,7 @@ export async function modelsFolder(model: string): Promise<string> {
 }
 
 /** Start a server; resolves with its URL and process once it listens. */
-async function startServer(runtime: string, modelsDir: string, env: Record<string, string>) {
+export async function startServer(runtime: string, modelsDir: string, env: Record<string, string>) {
   const root = new URL("..", import.meta.url).pathname;
   const cmd = runtime === "bun"
     ? [join(root, "node_modules/.bin/bun"), join(root, "server/main_bun.ts")]

@@ -8,7 +8,7 @@ import { realpathSync } from "node:fs";
 import { cp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { saveSmallModel, tempDir, useWasm } from "../shared/testing.ts";
-import { DENO_SERVE_READ, denoServeFlags } from "./startup.ts";
+import { DENO_SERVE_FLAGS, DENO_SERVE_READ, denoServePermissions } from "./startup.ts";
 
 const MARK = "SECRET-4b1d";
 const bin = (name: string) => join(Deno.cwd(), "node_modules", ".bin", name);
@@ -108,7 +108,10 @@ async function serveAndAsk(cmd: string[], models: string, secret: string): Promi
       err,
       /model dotdot skipped: .*"vocab\.file" "\.\.\/\.\.\/secret\.txt" is not a plain file/,
     );
-    assert.match(err, /model absolute skipped: .*"weights\.file" ".*secret\.txt" is not a plain file/);
+    assert.match(
+      err,
+      /model absolute skipped: .*"weights\.file" ".*secret\.txt" is not a plain file/,
+    );
     assert.match(err, /model link skipped: .*(outside the model folder|Requires read access)/);
     assert.doesNotMatch(err, new RegExp(MARK));
     return answers;
@@ -134,7 +137,13 @@ Deno.test("the Deno server reads nothing outside its models and code, whatever i
   const { root, secret, models } = await hostileSetup();
   try {
     const read = [models, ...DENO_SERVE_READ.slice(1), realpathSync("node_modules")];
-    const cmd = [bin("deno"), "run", ...denoServeFlags(read), "server/main.ts"];
+    const cmd = [
+      bin("deno"),
+      "run",
+      ...denoServePermissions(read),
+      ...DENO_SERVE_FLAGS,
+      "server/main.ts",
+    ];
     assertNothingLeaked(await serveAndAsk(cmd, models, secret));
   } finally {
     await rm(root, { recursive: true });
@@ -168,7 +177,7 @@ Deno.test("deno task start's permissions refuse a read outside the models and th
     );
     try {
       const out = await new Deno.Command(bin("deno"), {
-        args: ["run", ...denoServeFlags(), probe],
+        args: ["run", ...denoServePermissions(), probe],
         stdout: "piped",
         stderr: "piped",
       }).output();

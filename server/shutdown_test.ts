@@ -8,7 +8,7 @@ import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { saveSmallModel, tempDir, useWasm } from "../shared/testing.ts";
 import { createShutdown, EXIT_NOW } from "./shutdown.ts";
-import { DENO_SERVE_READ, denoServeFlags } from "./startup.ts";
+import { DENO_SERVE_FLAGS, DENO_SERVE_READ, denoServePermissions } from "./startup.ts";
 
 function fakeServer(drainMs: number, graceMs: number) {
   const events: string[] = [];
@@ -152,7 +152,7 @@ Deno.test("the Deno server drains its streams on SIGTERM and exits 0", async () 
   const read = [dir, ...DENO_SERVE_READ.slice(1), realpathSync("node_modules")];
   try {
     const s = await start(
-      [bin("deno"), "run", ...denoServeFlags(read), "server/main.ts"],
+      [bin("deno"), "run", ...denoServePermissions(read), ...DENO_SERVE_FLAGS, "server/main.ts"],
       env(dir),
     );
     await stopsCleanly(s);

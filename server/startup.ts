@@ -133,22 +133,24 @@ export function readServeEnv(env: Record<string, string | undefined>): ServeEnv 
 export const DENO_SERVE_READ = ["models", "server", "shared", "node_modules"];
 
 /**
- * Flags the Deno server runs with, reading `read`: the network, the variables of
+ * The permissions the Deno server runs with, reading `read`: the network, the variables of
  * SERVE_ENV_VARS, reading those folders, and nothing else (no writes, subprocesses, FFI or
- * system information). A 1 MB young generation keeps the garbage of batched decoding (a
- * [streams × vocab] logits copy per step) from piling up between scavenges: peak RSS under 32
- * streams fell from ~256 MB to ~186 MB in our measurement.
+ * system information).
  */
-export function denoServeFlags(read: readonly string[] = DENO_SERVE_READ): string[] {
+export function denoServePermissions(read: readonly string[] = DENO_SERVE_READ): string[] {
   return [
     "--allow-net",
     `--allow-env=${SERVE_ENV_VARS.join(",")}`,
     `--allow-read=${read.join(",")}`,
-    "--v8-flags=--max-semi-space-size=1",
   ];
 }
 
-export const DENO_SERVE_FLAGS = denoServeFlags();
+/**
+ * V8 flags `deno task start` runs the server with. A 1 MB young generation keeps the garbage of
+ * batched decoding (a [streams × vocab] logits copy per step) from piling up between scavenges:
+ * peak RSS under 32 streams fell from ~256 MB to ~186 MB in our measurement.
+ */
+export const DENO_SERVE_FLAGS = ["--v8-flags=--max-semi-space-size=1"];
 
 /**
  * `deno task start`'s command; `npm start` runs it with `exec`, so the server is the process
@@ -156,7 +158,8 @@ export const DENO_SERVE_FLAGS = denoServeFlags();
  * running when npm was stopped).
  */
 export const DENO_START_COMMAND = `node_modules/.bin/deno run ${
-  denoServeFlags([...DENO_SERVE_READ, "$(realpath node_modules)"]).join(" ")
+  [...denoServePermissions([...DENO_SERVE_READ, "$(realpath node_modules)"]), ...DENO_SERVE_FLAGS]
+    .join(" ")
 } server/main.ts`;
 
 /** `start:bun`'s command (Bun has no permissions to narrow; the app confines reads itself). */
