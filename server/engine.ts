@@ -331,11 +331,15 @@ function readRows(logits: Tensor2D, active: Stream[]): BatchRows {
       const atOne = inv[i] === 1;
       const k = s.job.topLogprobs ?? 0;
       // Alternatives before drawing: drawWeighted zeroes excluded ids' weights in place.
+      // The alternatives leave out what sampling excludes (<unk>): no stream can write them.
+      const excluded = s.job.sampling.exclude ?? [];
+      const best = (row: Float32Array) =>
+        topK(row, k + excluded.length).filter(([j]) => !excluded.includes(j)).slice(0, k);
       const top: [number, number][] | undefined = k === 0
         ? undefined
         : atOne
-        ? topK(weights, k).map(([j, x]) => [j, Math.log(x)])
-        : topK(rawRow(i), k).map(([j, x]) => [j, x - lse(i)]);
+        ? best(weights).map(([j, x]) => [j, Math.log(x)])
+        : best(rawRow(i)).map(([j, x]) => [j, x - lse(i)]);
       let id = drawWeighted(weights, s.job.sampling, s.prng);
       let logprob = atOne && id >= 0 ? Math.log(weights[id]!) : NaN;
       // Other temperatures, and draws whose weights all underflowed, use the raw logits.
