@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { helpText, parseFlags, parseList, runCli } from "../shared/flags.ts";
 import { probeHealth, quantile, slowBody, watchStream } from "./fuzz_probe.ts";
-import { modelsFolder, rssMB, startServer } from "./fuzz_serve.ts";
+import { modelsFolder, rssMB, serverMemoryMB, startServer } from "./fuzz_serve.ts";
 import { DEFAULT_LIMITS } from "../server/limits.ts";
 
 const USAGE = "usage: deno task soak [flags]";
@@ -36,9 +36,13 @@ export interface SoakResult {
   serverErrors: number;
   /** Median RSS of each quarter of the mixed run, MB. */
   quartersMB: number[];
+  /** Highest wasm heap seen in each quarter of the mixed run, MB. */
+  wasmQuartersMB: number[];
   /** RSS after each slow-body round, MB. */
   roundsMB: number[];
   roundStatuses: Record<string, number>;
+  /** The server's own account (/metrics) after the mixed run and after the rounds, MB. */
+  memoryMB: Record<string, number>[];
   healthP99Ms: number;
   healthMaxMs: number;
   streamTokens: number;
@@ -106,22 +110,34 @@ export async function soakServer(
     const health = probeHealth(server.url, 100);
     const streams = Array.from({ length: 4 }, () => watchStream(server.url));
     const work = mixed(server.url, counts, stop.signal);
-    const samples: { t: number; mb: number }[] = [];
+    const samples: { t: number; mb: number; wasm?: number }[] = [];
     const t0 = performance.now();
     while (performance.now() - t0 < f.seconds * 1000) {
       await new Promise((r) => setTimeout(r, 1000));
-      samples.push({ t: (performance.now() - t0) / 1000, mb: await rssMB(pid) });
+      // The wasm heap never shrinks: its high-water mark, read every 5 s, tells a heap that
+      // grew to hold the largest request at once from RSS that keeps growing.
+      const wasm = samples.length % 5 === 4
+        ? (await serverMemoryMB(server.url)).wasm_heap
+        : undefined;
+      samples.push({ t: (performance.now() - t0) / 1000, mb: await rssMB(pid), wasm });
     }
     const load = await loadAverage();
     stop.abort();
     await work;
     const streamed = await Promise.all(streams.map((s) => s.stop()));
     const { ms, bad } = await health.stop();
+    const memoryMB = [await serverMemoryMB(server.url)];
     const quartersMB = [0, 1, 2, 3].map((q) =>
       quantile(
         samples.filter((s) => s.t > q * f.seconds / 4 && s.t <= (q + 1) * f.seconds / 4)
           .map((s) => s.mb),
         0.5,
+      )
+    );
+    const wasmQuartersMB = [0, 1, 2, 3].map((q) =>
+      Math.max(
+        ...samples.filter((s) => s.t > q * f.seconds / 4 && s.t <= (q + 1) * f.seconds / 4)
+          .map((s) => s.wasm ?? 0),
       )
     );
     const roundsMB: number[] = [];
@@ -134,6 +150,7 @@ export async function soakServer(
       await new Promise((r) => setTimeout(r, 1000));
       roundsMB.push(await rssMB(pid));
     }
+    memoryMB.push(await serverMemoryMB(server.url));
     const serverErrors = Object.entries(counts).filter(([s]) => s.startsWith("5"))
       .reduce((n, [, k]) => n + k, 0) + bad.filter((s) => s >= 500).length;
     if (serverErrors > 0) failures.push(`${serverErrors} × 5xx`);
@@ -151,8 +168,10 @@ export async function soakServer(
       requests: counts,
       serverErrors,
       quartersMB,
+      wasmQuartersMB,
       roundsMB,
       roundStatuses,
+      memoryMB,
       healthP99Ms: quantile(ms, 0.99),
       healthMaxMs: Math.max(...ms),
       streamTokens: streamed.reduce((n, s) => n + s.tokens, 0),
@@ -173,15 +192,20 @@ export function soakTable(results: SoakResult[], bound: number): string {
       Object.entries(r.requests).map(([s, n]) => `${n} × ${s}`).join(", ")
     } + ${r.streamTokens.toLocaleString("en")} streamed tokens | ${r.serverErrors} | ${
       r.quartersMB.map(mb).join(" → ")
-    } (${(r.quartersMB[3]! - r.quartersMB[1]!).toFixed(1)}) | ${r.roundsMB.map(mb).join(" → ")} (${
-      (r.roundsMB.at(-1)! - r.roundsMB[1]!).toFixed(1)
-    }; ${Object.entries(r.roundStatuses).map(([s, n]) => `${n} × ${s}`).join(", ")}) | ${
-      r.healthP99Ms.toFixed(0)
-    } / ${r.healthMaxMs.toFixed(0)} ms | ${r.loadAverage} | ${r.failures.join("; ") || "ok"} |`
+    } (${(r.quartersMB[3]! - r.quartersMB[1]!).toFixed(1)}) | ${
+      r.wasmQuartersMB.map(mb).join(" → ")
+    } | ${r.roundsMB.map(mb).join(" → ")} (${(r.roundsMB.at(-1)! - r.roundsMB[1]!).toFixed(1)}; ${
+      Object.entries(r.roundStatuses).map(([s, n]) => `${n} × ${s}`).join(", ")
+    }) | ${r.healthP99Ms.toFixed(0)} / ${r.healthMaxMs.toFixed(0)} ms | ${
+      r.memoryMB.map((m) =>
+        [m.js_heap, m.external, m.wasm_heap].map((x) => mb(x ?? NaN)).join(" / ")
+      )
+        .join(" → ")
+    } | ${r.loadAverage} | ${r.failures.join("; ") || "ok"} |`
   );
   return [
-    `| server | mixed run | requests | 5xx | RSS by quarter, MB (Q4 − Q2, bound ${bound}) | RSS after each slow-body round, MB (last − 2nd) | /health p99 / max | load average | verdict |`,
-    "| --- | --- | --- | --: | --- | --- | --- | --- | --- |",
+    `| server | mixed run | requests | 5xx | RSS by quarter, MB (Q4 − Q2, bound ${bound}) | wasm heap by quarter, MB | RSS after each slow-body round, MB (last − 2nd) | /health p99 / max | JS heap / external / wasm heap, MB (after the mixed run → after the rounds) | load average (1/5/15 min) | verdict |`,
+    "| --- | --- | --- | --: | --- | --- | --- | --- | --- | --- | --- |",
     ...rows,
   ].join("\n");
 }
