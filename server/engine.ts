@@ -6,19 +6,16 @@
  *
  *   step k:   [s0 s1 s2]      ← one [3,H]·[H,V] product, one read of [3,V] logits
  *   step k+1: [s0 s2 s3]      ← s1 finished, s3 joined with its prompt already read
+ *
+ * This file holds the queue and the loop; batch_state.ts reads prompts and stacks the batch's
+ * state, batch_rows.ts samples each row of a step's logits.
  */
-import { tf } from "../shared/tf.ts";
-import type { Tensor2D } from "../shared/tf.ts";
-import { disposeState, forwardHidden, type ModelState, zeroState } from "../shared/model.ts";
+import { disposeState, type ModelState } from "../shared/model.ts";
 import type { Params } from "../shared/model.ts";
 import { createPrng, type Prng } from "../shared/prng.ts";
-import {
-  drawWeighted,
-  logSumExp,
-  type SampleOptions,
-  sampleToken,
-  topK,
-} from "../shared/sample.ts";
+import type { SampleOptions } from "../shared/sample.ts";
+import { readRows } from "./batch_rows.ts";
+import { prefill, regroup } from "./batch_state.ts";
 import { ApiError } from "./errors.ts";
 import type { Decoder } from "./decoder.ts";
 import { yieldTask } from "./yield.ts";
@@ -79,7 +76,8 @@ export interface Engine {
   close(err: Error): void;
 }
 
-interface Stream {
+/** A job as the engine holds it, from submission to its end. */
+export interface Stream {
   job: Job;
   prng: Prng;
   input: number;
@@ -119,57 +117,6 @@ export function createEngine(
     else s.done(how);
   };
 
-  /**
-   * Read up to `budget` more of the prompt (all context ids but the last) into `s.joining`;
-   * returns how many were read. A long prompt is read over several ticks, so the batch keeps
-   * stepping between its chunks and the wasm heap holds one chunk's activations at a time.
-   */
-  const prefill = (s: Stream, budget: number): number => {
-    const ctx = s.job.context;
-    const n = ctx.length - 1;
-    s.input = ctx[n]!;
-    s.joining ??= zeroState(cfg, 1);
-    const k = Math.min(budget, n - s.read);
-    if (k <= 0) return 0;
-    const prev = s.joining;
-    s.joining = tf.tidy(() => {
-      const x = tf.tensor2d(ctx.subarray(s.read, s.read + k), [1, k], "int32");
-      const out = forwardHidden(params, cfg, x, prev).state;
-      return out.map((l) => ({ h: tf.keep(l.h), ...(l.c ? { c: tf.keep(l.c) } : {}) }));
-    });
-    disposeState(prev);
-    s.read += k;
-    return k;
-  };
-
-  /** Rebuild the batch state for `keep` (indices into the old batch) plus the joiners. */
-  const regroup = (keep: number[], joiners: Stream[]): void => {
-    const old = state;
-    const parts = (l: number, k: "h" | "c"): Tensor2D[] => {
-      const out: Tensor2D[] = [];
-      const o = old?.[l]?.[k];
-      if (o && keep.length > 0) {
-        out.push(
-          keep.length === o.shape[0] ? o : tf.gather(o, tf.tensor1d(keep, "int32")) as Tensor2D,
-        );
-      }
-      for (const j of joiners) out.push(j.joining![l]![k]!);
-      return out;
-    };
-    state = tf.tidy(() =>
-      Array.from({ length: cfg.layers }, (_, l) => {
-        const h = tf.keep(tf.concat(parts(l, "h"), 0)) as Tensor2D;
-        if (!(old?.[0]?.c ?? joiners[0]?.joining?.[0]?.c)) return { h };
-        return { h, c: tf.keep(tf.concat(parts(l, "c"), 0)) as Tensor2D };
-      })
-    );
-    if (old) disposeState(old);
-    for (const j of joiners) {
-      disposeState(j.joining!);
-      j.joining = undefined;
-    }
-  };
-
   /** Drop streams that ended or whose client left; let waiting ones join if `admit`. */
   const regroupActive = (admit: boolean): void => {
     const keep: number[] = [];
@@ -187,7 +134,7 @@ export function createEngine(
     while (admit && keep.length + joiners.length < opts.maxActive && waiting.length > 0) {
       const s = waiting[0]!;
       try {
-        budget -= prefill(s, budget);
+        budget -= prefill(params, cfg, s, budget);
         if (s.read < s.job.context.length - 1) break;
         joiners.push(waiting.shift()!);
       } catch (err) {
@@ -200,7 +147,7 @@ export function createEngine(
     if (stayed.length + joiners.length === 0) {
       if (state) disposeState(state);
       state = undefined;
-    } else regroup(keep, joiners);
+    } else state = regroup(cfg, state, keep, joiners);
     active = [...stayed, ...joiners];
   };
 
@@ -286,67 +233,6 @@ export function createEngine(
       active = [];
       queue.length = 0;
       state = undefined;
-    },
-  };
-}
-
-interface BatchRows {
-  /** Draw row i's token for stream s, with its log-probability (and alternatives). */
-  sample(i: number, s: Stream): SampledToken;
-}
-
-/**
- * Everything sampling needs from a step's logits [B,V], computed on the backend for the whole
- * batch in one softmax kernel: each row's probabilities at its own temperature (T = 1 for greedy
- * rows), read once. (In JS, two Math.exp passes over every row took as long as the batched
- * product itself at 32 streams; max, sub, exp, sum and log as separate ops took 4.8 ms at 32
- * streams where the softmax kernel takes 1.0 ms.) A row's weights depend only on its own logits
- * and temperature, so a seeded stream draws the same tokens alone or in any batch. At T = 1 the
- * log-probability is log p itself; other temperatures read the raw logits and log Σ exp(logits),
- * as do rows whose allowed weights all underflowed (a very low temperature with `<unk>` on top).
- */
-function readRows(logits: Tensor2D, active: Stream[]): BatchRows {
-  const [b, v] = logits.shape;
-  const inv = Float32Array.from(active, (s) => {
-    const t = s.job.sampling.temperature;
-    return t > 0 ? 1 / t : 1;
-  });
-  const allOnes = inv.every((x) => x === 1);
-  // tidy returns the tensors, read after: tidy walks a returned object's typed arrays
-  // element by element, which for [B,V] weights costs more than the whole step.
-  const t = tf.tidy(() => [
-    tf.softmax(allOnes ? logits : tf.mul(logits, tf.tensor2d(inv, [b, 1]))),
-    ...(allOnes ? [] : [tf.logSumExp(logits, 1)]),
-  ]);
-  const [p, lseT] = t.map((x) => x.dataSync() as Float32Array) as [Float32Array, Float32Array?];
-  tf.dispose(t);
-  // Read on first use; the caller keeps `logits` alive until every row is sampled.
-  let raw: Float32Array | undefined;
-  const rawRow = (i: number) =>
-    (raw ??= logits.dataSync() as Float32Array).subarray(i * v, (i + 1) * v);
-  const lse = (i: number) => lseT?.[i] ?? logSumExp(rawRow(i));
-  return {
-    sample(i, s) {
-      const weights = p.subarray(i * v, (i + 1) * v);
-      const atOne = inv[i] === 1;
-      const k = s.job.topLogprobs ?? 0;
-      // Alternatives before drawing: drawWeighted zeroes excluded ids' weights in place.
-      const top: [number, number][] | undefined = k === 0
-        ? undefined
-        : atOne
-        ? topK(weights, k).map(([j, x]) => [j, Math.log(x)])
-        : topK(rawRow(i), k).map(([j, x]) => [j, x - lse(i)]);
-      let id = drawWeighted(weights, s.job.sampling, s.prng);
-      let logprob = atOne && id >= 0 ? Math.log(weights[id]!) : NaN;
-      // Other temperatures, and draws whose weights all underflowed, use the raw logits.
-      if (!Number.isFinite(logprob)) {
-        const row = rawRow(i);
-        if (id < 0) id = sampleToken(row, s.job.sampling, s.prng);
-        logprob = row[id]! - lse(i);
-      }
-      const token: SampledToken = { id, logprob };
-      if (top) token.top = top;
-      return token;
     },
   };
 }

@@ -165,3 +165,21 @@ Deno.test("createEngine() reads a long prompt in chunks while the batch keeps st
   assert.ok(longFirst - before >= 5, `${longFirst - before} tokens while the prompt was read`);
   assert.ok(Math.abs(first!.logprob - lp[first!.id]!) < 1e-4);
 });
+
+Deno.test("createEngine() alternatives leave out the ids sampling excludes (<unk>)", async () => {
+  const m = await smallServedModel({ maxActive: 8, maxQueue: 8 });
+  const v = m.config.vocabSize, unk = m.vocab.unk;
+  for (const temperature of [1, 0.5]) {
+    const got: SampledToken[] = [];
+    await m.engine.submit({
+      ...job(3, 0, []),
+      sampling: { temperature, exclude: [unk] },
+      topLogprobs: v - 1,
+      onToken: (t) => (got.push(t), got.length < 20),
+    });
+    for (const t of got) {
+      assert.equal(t.top!.length, v - 1);
+      assert.ok(t.top!.every(([id]) => id !== unk), `temperature ${temperature}`);
+    }
+  }
+});

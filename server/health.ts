@@ -5,7 +5,7 @@
  * marks the server poisoned for good: it refuses new work with 503, its listeners end the open
  * streams, and the process exits for a supervisor to restart it.
  */
-import { type ErrorBody, errorBody } from "./errors.ts";
+import { ApiError, type ErrorBody, errorBody } from "./errors.ts";
 
 /** Messages of errors that may leave the wasm heap corrupt (V8 and JavaScriptCore spellings). */
 const HEAP_FAULT =
@@ -58,7 +58,8 @@ export function createHealth(): Health {
  * poisons the server reads as every later answer does (service_unavailable with the reason).
  */
 export function streamErrorBody(health: Health, err: Error): ErrorBody {
-  return health.check(err)
-    ? errorBody("service_unavailable", health.poisoned()!, null)
-    : errorBody("server_error", err.message, null);
+  if (health.check(err)) return errorBody("service_unavailable", health.poisoned()!, null);
+  // An answer the server chose (a shutdown's 503) keeps its type.
+  if (err instanceof ApiError) return errorBody(err.type, err.message, null);
+  return errorBody("server_error", err.message, null);
 }

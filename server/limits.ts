@@ -3,6 +3,7 @@
  * (tokenizing is linear in a body that is itself bounded), and each has an environment
  * variable (`LIMIT_ENV`) that the README lists.
  */
+import { DEFAULT_PROMPT_TOKENS } from "../shared/hf_tokenizer.ts";
 import { ApiError } from "./errors.ts";
 
 export interface Limits {
@@ -29,7 +30,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxTokens: 2048,
   maxScoreTokens: 200_000,
   maxChoices: 16,
-  maxPromptTokens: 4096,
+  maxPromptTokens: DEFAULT_PROMPT_TOKENS,
   // As many as one /v1/completions request can return (16 choices × 2048 tokens).
   maxDetokenizeIds: 32_768,
   maxPendingWork: 16,

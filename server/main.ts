@@ -1,16 +1,23 @@
 /** `deno task start`: serve every model under MODELS_DIR (or MODEL_URL) with Deno.serve. */
 import { privateSocketPath } from "./connections.ts";
 import { serveFrontDeno } from "./front_deno.ts";
-import { POISONED_EXIT, POISONED_GRACE_MS, prepare, readServeEnv } from "./startup.ts";
+import {
+  POISONED_EXIT,
+  POISONED_GRACE_MS,
+  prepare,
+  readServeEnv,
+  serveEnvFrom,
+} from "./startup.ts";
+import { createShutdown } from "./shutdown.ts";
 
-const env = readServeEnv(Deno.env.toObject());
+const env = readServeEnv(serveEnvFrom((name) => Deno.env.get(name)));
 try {
-  const { app, health } = await prepare(env);
+  const { app, health, models } = await prepare(env);
   health.onPoisoned(() => setTimeout(() => Deno.exit(POISONED_EXIT), POISONED_GRACE_MS));
   // Deno.serve answers HTTP on a private socket; clients connect through the front, which
   // holds the connection budget (connections.ts).
   const backendPath = privateSocketPath();
-  Deno.serve({ path: backendPath, onListen: () => {} }, app.fetch);
+  const server = Deno.serve({ path: backendPath, onListen: () => {} }, app.fetch);
   const front = await serveFrontDeno({
     port: env.port,
     host: env.host,
@@ -18,6 +25,19 @@ try {
     limits: env.connections,
   });
   console.log(`listening on http://${front.hostname}:${front.port}/`);
+  const stop = createShutdown({
+    graceMs: env.shutdownGraceMs,
+    // The front stops accepting; connections already relayed finish through the server.
+    stopAccepting: async () => {
+      await front.close();
+      await server.shutdown();
+    },
+    endStreams: (err) => models.forEach((m) => m.engine.close(err)),
+    exit: Deno.exit,
+    log: console.log,
+  });
+  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
 } catch (err) {
   console.error((err as Error).message);
   Deno.exit(1);

@@ -1,14 +1,21 @@
 /** `bun server/main_bun.ts`: the same server on Bun. */
 import { privateSocketPath } from "./connections.ts";
 import { serveFrontNode } from "./front_node.ts";
-import { POISONED_EXIT, POISONED_GRACE_MS, prepare, readServeEnv } from "./startup.ts";
+import {
+  POISONED_EXIT,
+  POISONED_GRACE_MS,
+  prepare,
+  readServeEnv,
+  serveEnvFrom,
+} from "./startup.ts";
+import { createShutdown } from "./shutdown.ts";
 
 declare const Bun: {
   serve(o: {
     unix: string;
     idleTimeout: number;
     fetch: (req: Request) => Response | Promise<Response>;
-  }): unknown;
+  }): { stop(closeActive?: boolean): Promise<void> };
   gc(force: boolean): void;
 };
 
@@ -36,15 +43,15 @@ setInterval(() => {
   } else if (heap < heapAtGc) heapAtGc = heap;
 }, 2000).unref();
 
-const env = readServeEnv(process.env);
+const env = readServeEnv(serveEnvFrom((name) => process.env[name]));
 try {
-  const { app, health } = await prepare(env);
+  const { app, health, models } = await prepare(env);
   health.onPoisoned(() => setTimeout(() => process.exit(POISONED_EXIT), POISONED_GRACE_MS));
   // Bun.serve answers HTTP on a private socket; clients connect through the front, which holds
   // the connection budget and the idle timeout (connections.ts). Its own idleTimeout (seconds,
   // at most 255) would otherwise cut long quiet answers at 10 s.
   const backendPath = privateSocketPath();
-  Bun.serve({ unix: backendPath, idleTimeout: 255, fetch: app.fetch });
+  const server = Bun.serve({ unix: backendPath, idleTimeout: 255, fetch: app.fetch });
   const front = await serveFrontNode({
     port: env.port,
     host: env.host,
@@ -52,6 +59,16 @@ try {
     limits: env.connections,
   });
   console.log(`listening on http://${front.hostname}:${front.port}/`);
+  const stop = createShutdown({
+    graceMs: env.shutdownGraceMs,
+    // The front stops accepting; connections already relayed finish through the server.
+    stopAccepting: () => Promise.all([front.close(), server.stop(false)]).then(() => {}),
+    endStreams: (err) => models.forEach((m) => m.engine.close(err)),
+    exit: (code) => process.exit(code),
+    log: console.log,
+  });
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
 } catch (err) {
   console.error((err as Error).message);
   process.exit(1);

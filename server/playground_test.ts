@@ -17,6 +17,33 @@ function haveChromium(): boolean {
   return false;
 }
 
+/** Headless Chromium with a fresh profile; `phone` gives a 390 × 844 touch screen. */
+async function launch(phone = false) {
+  // A fresh profile per run; Playwright takes it as launchPersistentContext's first argument.
+  return await chromium.launchPersistentContext(await tempDir("rotor-chromium-"), {
+    executablePath: CHROMIUM,
+    headless: true,
+    ...(phone
+      ? {
+        viewport: { width: 390, height: 844 },
+        isMobile: true,
+        hasTouch: true,
+        deviceScaleFactor: 3,
+      }
+      : {}),
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
 Deno.test({
   name: "GET / playground streams sentences after the prompt and shows a surprisal heat map",
   sanitizeResources: false,
@@ -25,21 +52,7 @@ Deno.test({
     if (!haveChromium()) return;
     const { app } = await smallApp();
     const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, app.fetch);
-    // A fresh profile per run; Playwright takes it as launchPersistentContext's first argument.
-    const browser = await chromium.launchPersistentContext(await tempDir("rotor-chromium-"), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    const browser = await launch();
     try {
       const page = await browser.newPage();
       const errors: string[] = [];
@@ -86,6 +99,60 @@ Deno.test({
         assert.match(s.style, /background: rgb/);
       }
       assert.equal(await page.isVisible("#legend"), true);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      await server.shutdown();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "GET / playground on a 390 px phone: no sideways scroll, legend after scoring, details on tap, empty text refused",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    if (!haveChromium()) return;
+    const { app } = await smallApp();
+    const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, app.fetch);
+    const browser = await launch(true);
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(e.message));
+      let scored = 0;
+      page.on("request", (r) => void (r.url().endsWith("/v1/perplexity") && scored++));
+      page.setDefaultTimeout(10_000);
+      await page.goto(`http://127.0.0.1:${server.addr.port}/`);
+      await page.waitForSelector("#model option", { state: "attached" });
+      const width = () => page.$eval("html", (html) => html.scrollWidth);
+      assert.equal(await width(), 390, "the page is wider than the phone");
+      assert.equal(await page.isVisible("#legend"), false, "legend before anything is scored");
+
+      await page.fill("#score-text", "  \n ");
+      await page.tap("#score");
+      await page.waitForSelector("#score-result.error");
+      assert.equal(
+        await page.textContent("#score-result"),
+        "Type a text to score: an empty text has no perplexity",
+      );
+      assert.equal(scored, 0);
+      assert.equal(await page.isVisible("#legend"), false);
+
+      await page.fill("#score-text", "It said the zebra is 5.\nthe company expects a bigger stake");
+      await page.tap("#score");
+      await page.waitForSelector("#perplexity");
+      assert.equal(await page.isVisible("#legend"), true);
+      assert.equal(await width(), 390, "the scored page is wider than the phone");
+      assert.equal(await page.isVisible("#word-detail"), false);
+      await page.tap("#heat span.tok:nth-of-type(4)");
+      const detail = (await page.textContent("#word-detail"))!;
+      assert.match(
+        detail,
+        /^zebra: log p = -\d+\.\d\d .*\nnot in the vocabulary: scored as <unk>\nmost likely here: /s,
+      );
+      assert.doesNotMatch(detail, /<unk> -\d/, "an alternative is <unk>");
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();

@@ -71,7 +71,7 @@ async function scoreBlocks(
         const logits = tf.fused.matMul({ a: r.hidden, b: w, bias }) as Tensor2D; // [len, V]
         const p = tf.softmax(logits);
         const picked = tf.gather(tf.reshape(p, [-1]), tf.tensor1d(at, "int32")); // [len]
-        const best = k > 0 ? tf.topk(p, k) : undefined; // [len, k]
+        const best = k > 0 ? tf.topk(p, k + 1) : undefined; // [len, k + 1]
         const next = r.state.map((l) => ({ h: tf.keep(l.h), ...(l.c ? { c: tf.keep(l.c) } : {}) }));
         return { logits, picked, topP: best?.values, topI: best?.indices, state: next };
       }) as { logits: Tensor2D; picked: Tensor; topP?: Tensor; topI?: Tensor; state: ModelState };
@@ -91,14 +91,17 @@ async function scoreBlocks(
       const tp = out.topP?.dataSync() as Float32Array | undefined;
       const ti = out.topI?.dataSync() as Int32Array | undefined;
       tf.dispose([out.logits, out.picked, ...(out.topP ? [out.topP, out.topI!] : [])]);
+      // Alternatives are what the model would write next, and it never writes <unk>: the k
+      // most likely of the others (one more is read so that k remain without it).
+      const unk = model.vocab.unk;
       for (let t = 0; t < len; t++) {
         logprobs.push(lp[t]!);
-        top.push(
-          Array.from(
-            { length: k },
-            (_, j) => [ti![t * k + j]!, Math.log(tp![t * k + j]!)] as [number, number],
-          ),
-        );
+        const row: [number, number][] = [];
+        for (let j = 0; j <= k && row.length < k; j++) {
+          const id = ti![t * (k + 1) + j]!;
+          if (id !== unk) row.push([id, Math.log(tp![t * (k + 1) + j]!)]);
+        }
+        top.push(row);
       }
       if (from + len < n) await yieldTask();
     }

@@ -45,3 +45,14 @@ Deno.test("promptLogprobs() peak memory does not grow with the prompt's length",
   // One pass held every step's activations: 20× the prompt, 20× the peak.
   assert.ok(long <= short * 1.05, `peak ${long} bytes for a long prompt, ${short} for a short one`);
 });
+
+Deno.test("promptLogprobs() alternatives never list <unk>, which generation never writes", async () => {
+  const m = await smallServedModel();
+  const v = m.config.vocabSize;
+  // All but one word per position: <unk> would be among them wherever it is not the least likely.
+  const got = await promptLogprobs(m, ids(40), v - 1);
+  for (const row of got.top) {
+    assert.equal(row.length, v - 1);
+    assert.ok(row.every(([id]) => id !== m.vocab.unk));
+  }
+});

@@ -4,10 +4,10 @@
  */
 import { describeBackend, initBackend, wasmThreadsFromEnv } from "../shared/backend.ts";
 import { createApp } from "./app.ts";
-import { type ConnectionLimits, readConnectionEnv } from "./connections.ts";
+import { CONNECTION_ENV, type ConnectionLimits, readConnectionEnv } from "./connections.ts";
 import { createHealth } from "./health.ts";
 import { type BrowserPolicy, readBrowserEnv } from "./origin.ts";
-import { type Limits, readLimitsEnv } from "./limits.ts";
+import { LIMIT_ENV, type Limits, readLimitsEnv } from "./limits.ts";
 import { findModelDirs, loadModelsSkipping, modelName } from "./models.ts";
 import { createScoreHelper } from "./score_helper.ts";
 
@@ -50,6 +50,37 @@ export interface ServeEnv {
   connections: ConnectionLimits;
   /** Which Host headers and origins are served (ALLOWED_HOSTS, CORS_ORIGINS; origin.ts). */
   browser: BrowserPolicy;
+  /** Milliseconds open requests get to finish after SIGTERM or SIGINT (SHUTDOWN_GRACE_MS). */
+  shutdownGraceMs: number;
+}
+
+/**
+ * Every environment variable the server reads: the entry points read these names and no
+ * others, so `deno task start` can allow exactly them (--allow-env), and the README lists them.
+ */
+export const SERVE_ENV_VARS: readonly string[] = [
+  "MODELS_DIR",
+  "MODEL_URL",
+  "DEFAULT_MODEL",
+  "PORT",
+  "HOST",
+  "MAX_ACTIVE_STREAMS",
+  "MAX_QUEUED_STREAMS",
+  "SCORE_WORKERS",
+  "SCORE_WORKER_THREADS",
+  "SCORE_THREADS",
+  "WASM_THREADS",
+  "STRICT_MODELS",
+  "SHUTDOWN_GRACE_MS",
+  "ALLOWED_HOSTS",
+  "CORS_ORIGINS",
+  ...Object.values(LIMIT_ENV),
+  ...Object.values(CONNECTION_ENV),
+];
+
+/** The variables of SERVE_ENV_VARS that `get` (an environment) sets. */
+export function serveEnvFrom(get: (name: string) => string | undefined) {
+  return Object.fromEntries(SERVE_ENV_VARS.map((n) => [n, get(n)]));
 }
 
 function intEnv(env: Record<string, string | undefined>, name: string, dflt: number): number {
@@ -101,16 +132,50 @@ export function readServeEnv(env: Record<string, string | undefined>): ServeEnv 
     limits: readLimitsEnv(env),
     connections: readConnectionEnv(env),
     browser: readBrowserEnv(env, host),
+    shutdownGraceMs: intEnv(env, "SHUTDOWN_GRACE_MS", 10_000),
   };
 }
 
 /**
- * V8 flags `deno task start` runs the server with (deno.json repeats them; a test keeps the two
- * equal). A 1 MB young generation keeps the garbage of batched decoding (a [streams × vocab]
- * logits copy per step) from piling up between scavenges: peak RSS under 32 streams fell from
- * ~256 MB to ~186 MB in our measurement.
+ * Folders the Deno server may read: the shipped models and its own code (server/ and shared/,
+ * for the workers it starts; node_modules/ for the wasm binaries, and the folder it links to
+ * when it is a link to a shared install, since Deno checks the path a link resolves to). A
+ * MODELS_DIR elsewhere needs its own --allow-read: start-up fails naming the folder.
+ */
+export const DENO_SERVE_READ = ["models", "server", "shared", "node_modules"];
+
+/**
+ * The permissions the Deno server runs with, reading `read`: the network, the variables of
+ * SERVE_ENV_VARS, reading those folders, and nothing else (no writes, subprocesses, FFI or
+ * system information).
+ */
+export function denoServePermissions(read: readonly string[] = DENO_SERVE_READ): string[] {
+  return [
+    "--allow-net",
+    `--allow-env=${SERVE_ENV_VARS.join(",")}`,
+    `--allow-read=${read.join(",")}`,
+  ];
+}
+
+/**
+ * V8 flags `deno task start` runs the server with. A 1 MB young generation keeps the garbage of
+ * batched decoding (a [streams × vocab] logits copy per step) from piling up between scavenges:
+ * peak RSS under 32 streams fell from ~256 MB to ~186 MB in our measurement.
  */
 export const DENO_SERVE_FLAGS = ["--v8-flags=--max-semi-space-size=1"];
+
+/**
+ * `deno task start`'s command; `npm start` runs it with `exec`, so the server is the process
+ * npm waits on and its signals reach the server (npm → `deno task` → deno left the server
+ * running when npm was stopped).
+ */
+export const DENO_START_COMMAND = `node_modules/.bin/deno run ${
+  [...denoServePermissions([...DENO_SERVE_READ, "$(realpath node_modules)"]), ...DENO_SERVE_FLAGS]
+    .join(" ")
+} server/main.ts`;
+
+/** `start:bun`'s command (Bun has no permissions to narrow; the app confines reads itself). */
+export const BUN_START_COMMAND = "node_modules/.bin/bun server/main_bun.ts";
 
 /** The model `npm start` serves by default when it is installed (models/ptb-ugru). */
 export const SHIPPED_DEFAULT_MODEL = "ptb-ugru";

@@ -122,8 +122,18 @@ export function hfTokenizer(vocab: Vocab): Json {
   };
 }
 
-/** The `tokenizer_config.json` beside it: no BOS (a text starts after `<eos>`), no padding. */
-export function hfTokenizerConfig(): Json {
+/**
+ * The most tokens a prompt may have on a rotor server by default (server/limits.ts's
+ * MAX_PROMPT_TOKENS starts here): what a model folder's tokenizer_config.json advertises as
+ * `model_max_length`. The recurrence itself has no limit; the server's budget does.
+ */
+export const DEFAULT_PROMPT_TOKENS = 4096;
+
+/**
+ * The `tokenizer_config.json` beside it: no BOS (a text starts after `<eos>`), no padding, and
+ * `maxLength` (the longest prompt the server takes) as `model_max_length`.
+ */
+export function hfTokenizerConfig(maxLength = DEFAULT_PROMPT_TOKENS): Json {
   return {
     tokenizer_class: "PreTrainedTokenizerFast",
     eos_token: EOS,
@@ -133,7 +143,7 @@ export function hfTokenizerConfig(): Json {
     add_bos_token: false,
     add_eos_token: false,
     clean_up_tokenization_spaces: false,
-    model_max_length: 1_000_000,
+    model_max_length: maxLength,
   };
 }
 

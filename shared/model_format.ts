@@ -5,8 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import { writeHfTokenizer } from "./hf_tokenizer.ts";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { mkdir, readFile, realpath, rename, writeFile } from "node:fs/promises";
+import { basename, join, sep } from "node:path";
 import { z } from "zod";
 import { fetchBounded } from "./model_fetch.ts";
 import { tf } from "./tf.ts";
@@ -174,6 +174,11 @@ async function readPart(
     return await fetchBounded(path, { prefix, maxBytes });
   }
   try {
+    // A link in the folder (an unpacked archive can hold one) must not lead out of it either.
+    const [real, folder] = await Promise.all([realpath(path), realpath(base)]);
+    if (!real.startsWith(folder + sep)) {
+      throw new Error(`"${field}" "${file}" is a link to "${real}", outside the model folder`);
+    }
     return await readFile(path);
   } catch (err) {
     throw new Error(`Cannot read "${path}": ${(err as Error).message}`);

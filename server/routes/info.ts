@@ -9,7 +9,11 @@ import { wasmHeapBytes } from "../../shared/backend.ts";
 
 export function modelsHandler(deps: Deps) {
   return function modelsRoute(c: Context): Response {
-    const data = [...deps.models.values()].map((m) => m.card);
+    // vLLM's field: the longest sequence (prompt, echo included) the server scores or reads.
+    const data = [...deps.models.values()].map((m) => ({
+      ...m.card,
+      max_model_len: deps.limits.maxPromptTokens,
+    }));
     if (deps.failedModels.length === 0) return c.json({ object: "list", data });
     return c.json({ object: "list", data, failed: deps.failedModels });
   };
@@ -26,7 +30,7 @@ export function modelHandler(deps: Deps) {
         "model",
       );
     }
-    return c.json(m.card);
+    return c.json({ ...m.card, max_model_len: deps.limits.maxPromptTokens });
   };
 }
 

@@ -13,7 +13,9 @@ const built = new WeakMap<ServedModel, string>();
 export function hfTokenizerHandler(deps: Deps) {
   return function hfTokenizerRoute(c: Context): Response {
     const model = pickModel(deps, c.req.param("id"));
-    if (c.req.param("file") === "tokenizer_config.json") return c.json(hfTokenizerConfig());
+    if (c.req.param("file") === "tokenizer_config.json") {
+      return c.json(hfTokenizerConfig(deps.limits.maxPromptTokens));
+    }
     let text = built.get(model);
     if (text === undefined) built.set(model, text = JSON.stringify(hfTokenizer(model.vocab)));
     return c.body(text, 200, { "content-type": "application/json" });
@@ -24,7 +26,8 @@ export function tokenizerInfoHandler(deps: Deps) {
   return function tokenizerInfoRoute(c: Context): Response {
     const model = pickModel(deps, c.req.query("model"));
     return c.json({
-      ...hfTokenizerConfig(),
+      ...hfTokenizerConfig(deps.limits.maxPromptTokens),
+      max_model_len: deps.limits.maxPromptTokens,
       model: model.name,
       vocab_size: model.vocab.words.length,
       eos_token_id: model.vocab.eos,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Tokenizer } from "@huggingface/tokenizers";
+import { DEFAULT_LIMITS } from "../limits.ts";
 import { post, smallApp } from "../testing.ts";
 
 Deno.test("GET /v1/models/{id}/tokenizer.json loads in a HuggingFace tokenizer and gives rotor's ids", async () => {
@@ -39,4 +40,46 @@ Deno.test("GET /tokenizer_info and vLLM-style /tokenize, /detokenize bodies", as
     (await bad.json()).error.message,
     /^Invalid "tokens.1" 99: token ids run from 0 to 31/,
   );
+});
+
+Deno.test("every route that advertises a length advertises the prompt limit the server enforces", async () => {
+  const limit = 64;
+  const { app } = await smallApp(undefined, { limits: { maxPromptTokens: limit } });
+  const info = await (await app.request("/tokenizer_info")).json();
+  const config = await (await app.request("/v1/models/tiny/tokenizer_config.json")).json();
+  const models = await (await app.request("/v1/models")).json();
+  const card = await (await app.request("/v1/models/tiny")).json();
+  const tok = await (await app.request(post("/tokenize", { prompt: "the" }))).json();
+  assert.deepEqual(
+    [
+      info.model_max_length,
+      info.max_model_len,
+      config.model_max_length,
+      models.data[0].max_model_len,
+      card.max_model_len,
+      tok.max_model_len,
+    ],
+    Array(6).fill(limit),
+  );
+  // lm-eval's local-completions sends at most max_length − 1 tokens (context and continuation,
+  // echoed, max_tokens 1); a client that keeps to the advertised length is never refused.
+  const ask = (n: number) =>
+    app.request(post("/v1/completions", {
+      prompt: Array(n).fill(2),
+      max_tokens: 1,
+      echo: true,
+      logprobs: 1,
+      temperature: 0,
+    }));
+  const atLimit = await ask(limit);
+  assert.equal(atLimit.status, 200);
+  assert.equal((await atLimit.json()).choices[0].logprobs.token_logprobs.length, limit + 1);
+  assert.equal((await ask(limit + 1)).status, 413);
+});
+
+Deno.test("a model folder's tokenizer_config.json advertises the server's default prompt limit", async () => {
+  for (const name of ["ptb-ugru", "ptb-urnn"]) {
+    const config = JSON.parse(await Deno.readTextFile(`models/${name}/tokenizer_config.json`));
+    assert.equal(config.model_max_length, DEFAULT_LIMITS.maxPromptTokens, name);
+  }
 });

@@ -33,7 +33,8 @@ export function vllmTokenize(
   const { ids } = encode(model.vocab, tokens);
   return {
     count: ids.length,
-    max_model_len: deps.limits.maxScoreTokens,
+    // The longest prompt /v1/completions takes: what a client may send as one sequence.
+    max_model_len: deps.limits.maxPromptTokens,
     tokens: Array.from(ids),
     ...(body.return_token_strs ? { token_strs: tokens } : {}),
   };
