@@ -51,7 +51,11 @@ export interface SoakResult {
 }
 
 const post = (url: string, path: string, body: unknown) =>
-  fetch(`${url}${path}`, { method: "POST", body: JSON.stringify(body) });
+  fetch(`${url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
 
 /** One kind of request sent again and again until `stop`; counts answers by status. */
 function loop(

@@ -16,7 +16,6 @@
  * - the cap leaves descriptors to spare, and a failed accept only pauses accepting a moment.
  */
 import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export interface ConnectionLimits {
@@ -223,6 +222,15 @@ export interface FrontOptions {
  * A unix socket path in a new folder only this user can enter, for the HTTP server behind the
  * front: nothing else on the machine can reach it past the connection budget.
  */
-export function privateSocketPath(): string {
-  return join(mkdtempSync(join(tmpdir(), "rotor-")), "http.sock");
+export function privateSocketPath(tempDir: string): string {
+  return join(mkdtempSync(join(tempDir, "rotor-")), "http.sock");
+}
+
+/**
+ * Resolves once the front holds no connection. At shutdown the HTTP server is done when it has
+ * written its last answer, but the front still has to relay those bytes to the client: exiting
+ * before this cut the answers short.
+ */
+export async function relaysDone(table: ConnectionTable, everyMs = 20): Promise<void> {
+  while (table.open() > 0) await new Promise((r) => setTimeout(r, everyMs));
 }

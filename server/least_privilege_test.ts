@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { realpathSync } from "node:fs";
-import { cp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { saveSmallModel, tempDir, useWasm } from "../shared/testing.ts";
 import { DENO_SERVE_FLAGS, DENO_SERVE_READ, denoServePermissions } from "./startup.ts";
@@ -54,7 +54,11 @@ async function askEverywhere(url: string, secret: string): Promise<string[]> {
     "tiny/../../secret.txt",
   ];
   const post = (path: string, body: unknown) =>
-    fetch(`${url}${path}`, { method: "POST", body: JSON.stringify(body) });
+    fetch(`${url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
   const answers: Response[] = [];
   for (const model of names) {
     const id = encodeURIComponent(model);
@@ -160,7 +164,9 @@ Deno.test("the Bun server reads nothing outside its models and code, whatever it
 });
 
 Deno.test("deno task start's permissions refuse a read outside the models and the code", async () => {
-  const root = await tempDir("rotor-perm-");
+  // Not under the temporary folder, which the server may use for its private socket.
+  await mkdir("runs", { recursive: true });
+  const root = await Deno.makeTempDir({ dir: "runs", prefix: ".perm-" });
   try {
     const secret = join(root, "secret.txt");
     await writeFile(secret, MARK);

@@ -1,5 +1,5 @@
 /** `deno task start`: serve every model under MODELS_DIR (or MODEL_URL) with Deno.serve. */
-import { privateSocketPath } from "./connections.ts";
+import { privateSocketPath, relaysDone } from "./connections.ts";
 import { serveFrontDeno } from "./front_deno.ts";
 import {
   POISONED_EXIT,
@@ -16,7 +16,7 @@ try {
   health.onPoisoned(() => setTimeout(() => Deno.exit(POISONED_EXIT), POISONED_GRACE_MS));
   // Deno.serve answers HTTP on a private socket; clients connect through the front, which
   // holds the connection budget (connections.ts).
-  const backendPath = privateSocketPath();
+  const backendPath = privateSocketPath(env.tempDir);
   const server = Deno.serve({ path: backendPath, onListen: () => {} }, app.fetch);
   const front = await serveFrontDeno({
     port: env.port,
@@ -31,6 +31,7 @@ try {
     stopAccepting: async () => {
       await front.close();
       await server.shutdown();
+      await relaysDone(front.table);
     },
     endStreams: (err) => models.forEach((m) => m.engine.close(err)),
     exit: Deno.exit,

@@ -1,5 +1,5 @@
 /** `bun server/main_bun.ts`: the same server on Bun. */
-import { privateSocketPath } from "./connections.ts";
+import { privateSocketPath, relaysDone } from "./connections.ts";
 import { serveFrontNode } from "./front_node.ts";
 import {
   POISONED_EXIT,
@@ -50,7 +50,7 @@ try {
   // Bun.serve answers HTTP on a private socket; clients connect through the front, which holds
   // the connection budget and the idle timeout (connections.ts). Its own idleTimeout (seconds,
   // at most 255) would otherwise cut long quiet answers at 10 s.
-  const backendPath = privateSocketPath();
+  const backendPath = privateSocketPath(env.tempDir);
   const server = Bun.serve({ unix: backendPath, idleTimeout: 255, fetch: app.fetch });
   const front = await serveFrontNode({
     port: env.port,
@@ -61,8 +61,13 @@ try {
   console.log(`listening on http://${front.hostname}:${front.port}/`);
   const stop = createShutdown({
     graceMs: env.shutdownGraceMs,
-    // The front stops accepting; connections already relayed finish through the server.
-    stopAccepting: () => Promise.all([front.close(), server.stop(false)]).then(() => {}),
+    // The front stops accepting (its close waits for every client connection, idle ones too, so
+    // it is not awaited); requests already relayed finish through the server.
+    stopAccepting: async () => {
+      void front.close();
+      await server.stop(false);
+      await relaysDone(front.table);
+    },
     endStreams: (err) => models.forEach((m) => m.engine.close(err)),
     exit: (code) => process.exit(code),
     log: console.log,

@@ -63,6 +63,7 @@ Deno.test("readServeEnv() applies defaults and refuses a bad PORT, SCORE_WORKERS
     connections: defaultConnectionLimits(),
     browser: { allowedHosts: ["localhost", "127.0.0.1", "::1"], corsOrigins: [] },
     shutdownGraceMs: 10_000,
+    tempDir: "/tmp",
   });
   // Two backend threads already use both cores: no score workers unless asked.
   assert.equal(readServeEnv({ WASM_THREADS: "2" }).scoreWorkers, 0);

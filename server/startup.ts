@@ -52,6 +52,8 @@ export interface ServeEnv {
   browser: BrowserPolicy;
   /** Milliseconds open requests get to finish after SIGTERM or SIGINT (SHUTDOWN_GRACE_MS). */
   shutdownGraceMs: number;
+  /** Where the private socket behind the connection front is made (TMPDIR, else /tmp). */
+  tempDir: string;
 }
 
 /**
@@ -74,6 +76,7 @@ export const SERVE_ENV_VARS: readonly string[] = [
   "SHUTDOWN_GRACE_MS",
   "ALLOWED_HOSTS",
   "CORS_ORIGINS",
+  "TMPDIR",
   ...Object.values(LIMIT_ENV),
   ...Object.values(CONNECTION_ENV),
 ];
@@ -133,6 +136,7 @@ export function readServeEnv(env: Record<string, string | undefined>): ServeEnv 
     connections: readConnectionEnv(env),
     browser: readBrowserEnv(env, host),
     shutdownGraceMs: intEnv(env, "SHUTDOWN_GRACE_MS", 10_000),
+    tempDir: env.TMPDIR || "/tmp",
   };
 }
 
@@ -145,15 +149,24 @@ export function readServeEnv(env: Record<string, string | undefined>): ServeEnv 
 export const DENO_SERVE_READ = ["models", "server", "shared", "node_modules"];
 
 /**
+ * The temporary folder the Deno server may write: the private socket behind its connection
+ * front is made in a new folder there (connections.ts). A TMPDIR elsewhere needs its own
+ * --allow-read and --allow-write.
+ */
+export const DENO_SERVE_TEMP = "/tmp";
+
+/**
  * The permissions the Deno server runs with, reading `read`: the network, the variables of
- * SERVE_ENV_VARS, reading those folders, and nothing else (no writes, subprocesses, FFI or
- * system information).
+ * SERVE_ENV_VARS, reading those folders and the open-file limit (the connection cap is sized
+ * from it), reading and writing the temporary folder (the private socket), and nothing else
+ * (no subprocesses, FFI or system information).
  */
 export function denoServePermissions(read: readonly string[] = DENO_SERVE_READ): string[] {
   return [
     "--allow-net",
     `--allow-env=${SERVE_ENV_VARS.join(",")}`,
-    `--allow-read=${read.join(",")}`,
+    `--allow-read=${[...read, DENO_SERVE_TEMP, "/proc/self/limits"].join(",")}`,
+    `--allow-write=${DENO_SERVE_TEMP}`,
   ];
 }
 
