@@ -1,7 +1,9 @@
 /**
  * The layout's one rule, checked over every TypeScript file: dependencies point one way.
  * shared/ (the model package) imports only itself; trainer/ and server/ import shared/ and
- * never each other; bench/ sits on top and may import all three.
+ * never each other; bench/ sits on top and may import all three. edge/ (the Workers build) and
+ * web/ (the in-browser page) are server/'s other runtimes: they import shared/ and server/, web/
+ * also edge/'s bundler settings, and neither trainer/ nor bench/.
  */
 import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
@@ -13,6 +15,8 @@ const MAY_IMPORT: Record<string, string[]> = {
   trainer: ["shared", "trainer"],
   server: ["shared", "server"],
   bench: ["shared", "trainer", "server", "bench"],
+  edge: ["shared", "server", "edge"],
+  web: ["shared", "server", "edge", "web"],
 };
 
 async function tsFiles(dir: string): Promise<string[]> {
@@ -37,7 +41,7 @@ Deno.test("localImports() finds static, dynamic and worker-URL imports", () => {
   assert.deepEqual(localImports(src), ["./a.ts", "../b/b.ts", "./w.ts", "../c.ts", "./d.ts"]);
 });
 
-Deno.test("dependencies point one way: shared ← trainer, server ← bench", async () => {
+Deno.test("dependencies point one way: shared ← trainer, server ← bench, edge, web", async () => {
   const wrong: string[] = [];
   for (const [layer, allowed] of Object.entries(MAY_IMPORT)) {
     for (const file of await tsFiles(layer)) {

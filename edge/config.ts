@@ -10,11 +10,13 @@ export interface EdgeEnv {
 }
 
 /**
- * The server's limits, less for scoring: an isolate has 128 MB in all, and the wasm heap never
- * shrinks. Scoring 20,000 tokens in one request (the PTB layout: 10 columns, 35 steps per
- * block) ran with a wasm heap of … MiB.
+ * The server's limits, with a lower scoring budget: an isolate has 128 MB in all and the wasm
+ * heap never shrinks. A long text is scored in blocks of 10 columns × 35 steps whatever its
+ * length, and that block's logits set the heap: 85 MB after 10,000 tokens and still 85 MB
+ * after 20,000 (workerd, ptb-ugru), with 16–28 MB of JS heap beside it. The budget is 10,000
+ * tokens (the Deno server's 200,000 would take ~2 minutes of the object's one thread).
  */
-export const EDGE_LIMITS: Limits = { ...DEFAULT_LIMITS, maxScoreTokens: 20_000 };
+export const EDGE_LIMITS: Limits = { ...DEFAULT_LIMITS, maxScoreTokens: 10_000 };
 
 /** Model name → folder URL, in MODEL_URL's order; an error when MODEL_URL is unset. */
 export function modelUrls(env: EdgeEnv): Map<string, string> {
