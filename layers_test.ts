@@ -14,7 +14,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   shared: ["shared"],
   trainer: ["shared", "trainer"],
   server: ["shared", "server"],
-  bench: ["shared", "trainer", "server", "bench"],
+  bench: ["shared", "trainer", "server", "edge", "web", "bench"],
   edge: ["shared", "server", "edge"],
   web: ["shared", "server", "edge", "web"],
 };

@@ -13,7 +13,7 @@ import { loadModel } from "../shared/model_format.ts";
 import { createPrng } from "../shared/prng.ts";
 import { useWasm } from "../shared/testing.ts";
 import { EDGE_LIMITS } from "./config.ts";
-import { startLocalEdge } from "./local.ts";
+import { GENERATE, startLocalEdge } from "./local.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 /** Cloudflare's memory limit of one isolate. */
@@ -33,9 +33,39 @@ async function denoApp() {
   });
 }
 
-/** Lower-case vocabulary words in a seeded order, 20 to a line: `lines` of them. */
+/** The Bun server (server/main_bun.ts) on the shipped models, on a free loopback port. */
+async function startBun(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = new Deno.Command(join(ROOT, "node_modules/.bin/bun"), {
+    args: ["server/main_bun.ts"],
+    cwd: ROOT,
+    env: { PORT: "0", MODELS_DIR: join(ROOT, "models"), SCORE_WORKERS: "0" },
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let log = "", url: string | undefined;
+  while (!url) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error(`the Bun server did not start:\n${log}`);
+    log += value;
+    url = /listening on (http:\/\/[\d.]+:\d+)\//.exec(log)?.[1];
+  }
+  return {
+    url,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+      await lines.cancel().catch(() => {});
+    },
+  };
+}
+
+/**
+ * Short lower-case vocabulary words in a seeded order, 20 to a line: `lines` of them. Short, so
+ * that a text of 5,000 tokens stays under the Deno server's 32 KB for tokenizing on a worker.
+ */
 function wordText(words: readonly string[], lines: number, seed: number): string {
-  const plain = words.filter((w) => /^[a-z]+$/.test(w));
+  const plain = words.filter((w) => /^[a-z]{1,5}$/.test(w));
   const prng = createPrng(seed);
   return Array.from(
     { length: lines },
@@ -63,7 +93,8 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
-    const [edge, deno] = await Promise.all([startLocalEdge(), denoApp()]);
+    // Bun's server starts meanwhile; it is asked for the fixed-seed generation too.
+    const [edge, deno, bun] = await Promise.all([startLocalEdge(), denoApp(), startBun()]);
     const post = (path: string, body: unknown) => {
       const init = {
         method: "POST",
@@ -77,19 +108,19 @@ Deno.test({
     };
     try {
       await t.step("a fixed-seed generation is token-identical", async () => {
-        const [e, d] = await post("/v1/generate", {
-          prompt: "the company said",
-          max_tokens: 40,
-          temperature: 0.8,
-          seed: 7,
-          stream: false,
-        });
+        const [e, d] = await post("/v1/generate", { ...GENERATE, stream: false });
         const [a, b] = [await answer(e), await answer(d)];
         assert.equal(a.status, 200);
         assert.equal(a.body.tokens.length, 40);
         assert.deepEqual(a, b);
         const [es, ds] = await post("/v1/generate", { prompt: "stocks fell", seed: 11 });
         assert.deepEqual(await sseFrames(es), await sseFrames(ds));
+        // And Bun's server gives the same tokens.
+        const res = await fetch(bun.url + "/v1/generate", {
+          method: "POST",
+          body: JSON.stringify({ ...GENERATE, model: "ptb-ugru", stream: false }),
+        });
+        assert.deepEqual(await answer(res), a);
       });
 
       await t.step("perplexity is equal, short texts and the long-text layout", async () => {
@@ -118,12 +149,17 @@ Deno.test({
       });
 
       await t.step("limits and errors have the Deno server's status and body", async () => {
-        const tooMany = wordText(await vocabWords(), 477, 6); // 10,017 tokens
+        // 10,017 tokens in texts of 2,100 or fewer, each tokenized in the request's thread.
+        const lines = wordText(await vocabWords(), 477, 6).split("\n");
+        const tooMany = Array.from(
+          { length: 5 },
+          (_, i) => lines.slice(100 * i, 100 * (i + 1)).join("\n"),
+        );
         for (
           const [path, body] of [
             ["/v1/generate", { max_tokens: 5000 }],
             ["/v1/generate", { prompt: "x", model: "nope" }],
-            ["/v1/perplexity", { text: tooMany, lines: true }],
+            ["/v1/perplexity", { texts: tooMany, lines: true }],
             ["/v1/perplexity", "{not json"],
             ["/v1/completions", { prompt: "the", n: 17 }],
             ["/v1/generate", "x".repeat(EDGE_LIMITS.maxBodyBytes + 1)],
@@ -174,7 +210,7 @@ Deno.test({
         },
       );
     } finally {
-      await edge.stop();
+      await Promise.all([edge.stop(), bun.stop()]);
     }
   },
 });

@@ -9,6 +9,9 @@ import { buildEdge } from "./build.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
+/** The fixed-seed generation every runtime must give token for token (the edge and web tests). */
+export const GENERATE = { prompt: "the company said", max_tokens: 40, temperature: 0.8, seed: 7 };
+
 export interface LocalEdge {
   url: string;
   /** The isolate's V8 heap: bytes in use and reserved (wasm memory is not part of it). */
@@ -67,8 +70,11 @@ export async function startLocalEdge(
     url: `http://127.0.0.1:${port}`,
     heap: () => heapUsage(`ws://127.0.0.1:${inspector}/main`),
     async stop() {
+      // workerd drains open connections on SIGTERM; after a moment it is killed.
       child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), 2000);
       await child.status;
+      clearTimeout(killer);
       await Promise.all(readers);
     },
   };
