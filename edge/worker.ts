@@ -93,7 +93,13 @@ export class ModelHost {
 
 export default {
   async fetch(req: Request, env: Env): Promise<Response> {
-    const urls = modelUrls(env);
+    let urls: Map<string, string>;
+    try {
+      urls = modelUrls(env);
+    } catch (err) {
+      const body = errorBody("service_unavailable", (err as Error).message, null);
+      return Response.json(body, { status: 503 });
+    }
     const { name, request } = await modelOf(req, urls);
     const headers = new Headers(request.headers);
     headers.set(MODEL_HEADER, name);
