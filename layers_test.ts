@@ -2,8 +2,10 @@
  * The layout's one rule, checked over every TypeScript file: dependencies point one way.
  * shared/ (the model package) imports only itself; trainer/ and server/ import shared/ and
  * never each other; bench/ and research/ (the poster lab, built on the trainer) sit on top, and
- * nothing below imports them. Within the layers no two modules import each other, even through
- * others: a circle makes the load order matter.
+ * nothing below imports them. edge/ (the Workers build) and web/ (the in-browser page) are
+ * server/'s other runtimes: they import shared/ and server/, web/ also edge/'s bundler settings,
+ * and neither trainer/ nor bench/. Within the layers no two modules import each other, even
+ * through others: a circle makes the load order matter.
  */
 import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
@@ -14,8 +16,10 @@ const MAY_IMPORT: Record<string, string[]> = {
   shared: ["shared"],
   trainer: ["shared", "trainer"],
   server: ["shared", "server"],
-  bench: ["shared", "trainer", "server", "bench"],
+  bench: ["shared", "trainer", "server", "edge", "web", "bench"],
   research: ["shared", "trainer", "research"],
+  edge: ["shared", "server", "edge"],
+  web: ["shared", "server", "edge", "web"],
 };
 
 async function tsFiles(dir: string): Promise<string[]> {
@@ -48,7 +52,7 @@ Deno.test("localImports() finds static, dynamic and worker-URL imports", () => {
   assert.deepEqual(localImports(src), ["./a.ts", "../b/b.ts", "./w.ts", "../c.ts", "./d.ts"]);
 });
 
-Deno.test("dependencies point one way: shared ← trainer, server ← bench, research", async () => {
+Deno.test("dependencies point one way: shared ← trainer, server ← bench, research, edge, web", async () => {
   const wrong: string[] = [];
   for (const [layer, allowed] of Object.entries(MAY_IMPORT)) {
     for (const file of await tsFiles(layer)) {

@@ -5,7 +5,6 @@
  * const models = await loadModels(await findModelDirs("models"), { maxActive: 32, maxQueue: 64 });
  * Deno.serve({ port: 8000 }, createApp({ models }).fetch);
  */
-import { readFileSync } from "node:fs";
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { bodyReader } from "./body_read.ts";
@@ -41,11 +40,16 @@ export interface AppOptions {
   health?: Health;
   /** Which Host headers and origins are served (default: loopback names, no CORS). */
   browser?: BrowserPolicy;
+  /** The playground page's HTML (default: playground.html beside this file, read on first use). */
+  playground?: string;
 }
 
-let playgroundHtml: string | undefined;
-function playground(): string {
-  playgroundHtml ??= readFileSync(new URL("./playground.html", import.meta.url), "utf8");
+let playgroundHtml: Promise<string> | undefined;
+function playground(): Promise<string> {
+  // node:fs is imported only here, so a runtime without files can serve the app (edge/).
+  playgroundHtml ??= import("node:fs/promises").then((fs) =>
+    fs.readFile(new URL("./playground.html", import.meta.url), "utf8")
+  );
   return playgroundHtml;
 }
 
@@ -89,7 +93,7 @@ export function createApp(options: AppOptions): Hono {
   });
   app.use("*", bodyReader(deps.limits));
 
-  app.get("/", (c) => c.html(playground()));
+  app.get("/", async (c) => c.html(options.playground ?? await playground()));
   app.get(
     "/health",
     healthHandler(deps, options.backend ?? "unknown", options.ready ?? (() => true)),

@@ -54,7 +54,8 @@ function start(): Worker {
 
 /** PTB tokens of `text` for `vocab`'s model, as `tokenize` gives them. */
 export function tokenizeText(vocab: Vocab, text: string, lines = false): Promise<string[]> {
-  if (text.length < OFF_THREAD_CHARS) {
+  // Runtimes without workers (workerd) tokenize every text here.
+  if (text.length < OFF_THREAD_CHARS || typeof Worker === "undefined") {
     return Promise.resolve(tokenize(text, { known: (w) => vocab.index.has(w), lines }));
   }
   const w = start();

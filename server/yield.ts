@@ -12,6 +12,8 @@
  * /health waited about half a second behind a 4,096-token echo. Timer turns let it idle
  * between blocks; the decoder's steps then cost a millisecond more each, only meanwhile.
  */
+import { immediate } from "../shared/immediate.ts";
+
 export const POLL_MS = 20;
 
 let lastPoll = performance.now();
@@ -24,7 +26,7 @@ export function nextTurn(now = performance.now()): "immediate" | "timer" {
 
 export function yieldTask(): Promise<void> {
   const now = performance.now();
-  if (nextTurn(now) === "immediate") return new Promise((r) => setImmediate(r));
+  if (nextTurn(now) === "immediate") return new Promise((r) => immediate(r));
   lastPoll = now;
   return new Promise((r) => setTimeout(r, 0));
 }

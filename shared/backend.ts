@@ -2,7 +2,7 @@ import { tf } from "./tf.ts";
 import { getThreadsCount, setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { installWasmKernels } from "./wasm_kernels.ts";
 import { installFusedCells } from "./fused_cells.ts";
-import { withWasmThreads } from "./wasm_threads.ts";
+import { startWasm } from "./wasm_backend.ts";
 import { describeAdapter, type GpuAdapter, probeAdapter, startWebGpu } from "./webgpu.ts";
 
 export type BackendRequest = "auto" | "wasm" | "cpu" | "tensorflow" | "webgpu";
@@ -46,9 +46,14 @@ export function wasmThreadsFromEnv(
 
 type NativePackage = "@tensorflow/tfjs-node-gpu" | "@tensorflow/tfjs-node";
 
-/** Absolute URL of the folder that holds the wasm backend's `.wasm` files. */
-export function wasmDirectory(): string {
-  // import.meta.resolve gives an absolute file URL in Deno and Bun, whatever the cwd.
+/**
+ * Absolute URL of the folder that holds the wasm backend's `.wasm` files, where the runtime
+ * can say (import.meta.resolve: Deno, Bun); else undefined, and the backend looks beside its
+ * own script.
+ */
+export function wasmDirectory(): string | undefined {
+  if (typeof import.meta.resolve !== "function") return undefined;
+  // An absolute file URL in Deno and Bun, whatever the cwd.
   const main = import.meta.resolve("@tensorflow/tfjs-backend-wasm");
   return new URL("./", main).href;
 }
@@ -79,7 +84,7 @@ export function describeBackend(choice: BackendChoice): string {
 
 /** Start the wasm backend; returns the threads it got (threaded build, else 1). */
 async function useWasm(threads: number): Promise<number> {
-  setWasmPaths(wasmDirectory());
+  const wasmPaths = wasmDirectory();
   let ok = false;
   if (threads > 1 && typeof Deno === "undefined") {
     // Bun's worker_threads fails inside the threaded build's start-up (not yet bridged).
@@ -87,19 +92,22 @@ async function useWasm(threads: number): Promise<number> {
     threads = 1;
   }
   if (threads > 1) {
+    if (wasmPaths !== undefined) setWasmPaths(wasmPaths);
+    // Imported here: node:worker_threads exists only where the threaded build can run.
+    const { withWasmThreads } = await import("./wasm_threads.ts");
     tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", true);
     setThreadsCount(threads);
     ok = await withWasmThreads(threads, () => tf.setBackend("wasm"));
     if (!ok) console.warn(`wasm: the threaded build did not start; using one thread`);
   }
   if (!ok) {
-    tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
-    if (!(await tf.setBackend("wasm"))) throw new Error("The wasm backend failed to initialise");
+    await startWasm({ wasmPaths });
+    return 1;
   }
   await tf.ready();
   installWasmKernels();
   installFusedCells();
-  return ok ? getThreadsCount() : 1;
+  return getThreadsCount();
 }
 
 /**
@@ -176,13 +184,4 @@ async function useNative(pkg: string): Promise<BackendChoice> {
   return { name: "tensorflow", reason: `loaded ${pkg}` };
 }
 
-/**
- * Bytes of the wasm backend's heap (0 on another backend): it grows to the largest working set
- * the process has needed and never shrinks, so it is the number to watch for a request that
- * costs memory for good.
- */
-export function wasmHeapBytes(): number {
-  if (tf.getBackend() !== "wasm") return 0;
-  const b = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
-  return b.wasm?.HEAPU8?.byteLength ?? 0;
-}
+export { wasmHeapBytes } from "./wasm_backend.ts";

@@ -9,8 +9,6 @@
  * characters and put back at the end. Patterns use only what Oniguruma (the Rust crate) and
  * the JS port both read: fixed-width look-behind, `\z` for the end of the text.
  */
-import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { EOS, UNK, type Vocab } from "./vocab.ts";
 
 const CLITICS = ["n't", "'s", "'re", "'ve", "'m", "'ll", "'d"];
@@ -145,13 +143,4 @@ export function hfTokenizerConfig(maxLength = DEFAULT_PROMPT_TOKENS): Json {
     clean_up_tokenization_spaces: false,
     model_max_length: maxLength,
   };
-}
-
-/** Write tokenizer.json and tokenizer_config.json into a model folder. */
-export async function writeHfTokenizer(dir: string, vocab: Vocab): Promise<void> {
-  await writeFile(join(dir, "tokenizer.json"), JSON.stringify(hfTokenizer(vocab)) + "\n");
-  await writeFile(
-    join(dir, "tokenizer_config.json"),
-    JSON.stringify(hfTokenizerConfig(), null, 2) + "\n",
-  );
 }

@@ -16,6 +16,8 @@ export interface FetchBudget {
   /** Most bytes the file may have. */
   maxBytes: number;
   timeoutMs?: number;
+  /** The fetch to use (default: the global one; a Worker passes its service binding's). */
+  fetchFn?: (url: string, init: RequestInit) => Promise<Response>;
 }
 
 /** The bytes at `url`, or an error that names the URL and the budget it broke. */
@@ -25,7 +27,7 @@ export async function fetchBounded(url: string, budget: FetchBudget): Promise<Ui
   let at = url;
   try {
     for (let hops = 0;; hops++) {
-      const res = await fetch(at, { redirect: "manual", signal });
+      const res = await (budget.fetchFn ?? fetch)(at, { redirect: "manual", signal });
       if (res.status >= 300 && res.status < 400) {
         await res.body?.cancel();
         const location = res.headers.get("location");

@@ -24,7 +24,6 @@ import { fileURLToPath } from "node:url";
 
 /** node's Worker, kept before withWasmThreads replaces it. */
 const RealWorker = workerThreads.Worker;
-const BOOTSTRAP = fileURLToPath(new URL("./wasm_pthread_worker.cjs", import.meta.url));
 const FACTORY_PREFIX = /^\s*var\s+WasmBackendModuleThreadedSimd\s*=\s*/;
 
 type Message = { cmd?: string; [k: string]: unknown };
@@ -98,7 +97,8 @@ class LazyThread extends EventEmitter {
     if (factory === undefined || !FACTORY_PREFIX.test(factory)) {
       throw new Error("wasm threads: the backend's factory script is not the expected Blob");
     }
-    const w = new RealWorker(BOOTSTRAP);
+    // Resolved when a thread starts, not at import: a bundle need not have the file.
+    const w = new RealWorker(fileURLToPath(new URL("./wasm_pthread_worker.cjs", import.meta.url)));
     starting.push(w); // ref'd until start-up ends: it is what the process waits on
     w.on("message", (m: Message) => this.emit("message", m));
     w.on("error", (e) => this.fail(e as Error));

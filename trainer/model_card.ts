@@ -5,8 +5,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { writeHfTokenizer } from "../shared/hf_tokenizer.ts";
-import { type ModelFile, parseModelFile } from "../shared/model_format.ts";
+import { type ModelFile, parseModelFile, writeHfTokenizer } from "../shared/model_format.ts";
 import { vocabFromText } from "../shared/vocab.ts";
 import { paramShapes } from "../shared/model.ts";
 import { readFile } from "node:fs/promises";

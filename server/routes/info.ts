@@ -5,7 +5,7 @@ import { ApiError } from "../errors.ts";
 import { preview } from "../json_body.ts";
 import { labels, renderMetrics } from "../metrics.ts";
 import process from "node:process";
-import { wasmHeapBytes } from "../../shared/backend.ts";
+import { wasmHeapBytes } from "../../shared/wasm_backend.ts";
 
 export function modelsHandler(deps: Deps) {
   return function modelsRoute(c: Context): Response {

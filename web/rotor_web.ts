@@ -1,0 +1,117 @@
+/**
+ * rotor in a browser tab: a model folder downloaded once and kept in the Cache API, then
+ * generated from and scored on the wasm backend in the page, with the server's own code:
+ * the batched engine and `generate` (server/engine.ts, server/generation.ts) and the
+ * perplexity route's `scoreTokens`, so a fixed seed gives the Deno server's tokens.
+ *
+ * @example
+ * const rotor = await openModel("/models/ptb-ugru/");
+ * await rotor.generate({ prompt: "the company said", maxTokens: 20, seed: 7 }, console.log);
+ */
+import { createDecoder } from "../server/decoder.ts";
+import { createEngine } from "../server/engine.ts";
+import { generate, type TokenEvent } from "../server/generation.ts";
+import type { ServedModel } from "../server/models.ts";
+import { scoreTokens } from "../server/routes/perplexity.ts";
+import { fetchLoader, loadModelFrom } from "../shared/model_read.ts";
+import { tokenize } from "../shared/tokenize.ts";
+import { startWasm } from "../shared/wasm_backend.ts";
+
+/** The Cache API cache the model files are kept in. */
+export const CACHE = "rotor-models-v1";
+
+export interface GenerateRequest {
+  prompt: string;
+  maxTokens: number;
+  maxSentences?: number;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed: number;
+}
+
+export interface OpenedModel {
+  name: string;
+  /** Whether every file came from the cache (no download). */
+  cached: boolean;
+  /** Milliseconds from openModel's call to the model ready to generate. */
+  loadMs: number;
+  generate(
+    req: GenerateRequest,
+    onToken: (t: TokenEvent) => void,
+  ): Promise<{ text: string; tokens: number; firstTokenMs: number; tokensPerS: number }>;
+  score(text: string): Promise<{ perplexity: number; nll: number; tokens: number }>;
+}
+
+/** fetch through the Cache API: a hit is read from the cache, a miss downloaded and kept. */
+function cachedFetch(misses: string[]) {
+  return async (url: string): Promise<Response> => {
+    const cache = await caches.open(CACHE);
+    const hit = await cache.match(url);
+    if (hit) return hit;
+    misses.push(url);
+    const res = await fetch(url);
+    if (res.ok) await cache.put(url, res.clone());
+    return res;
+  };
+}
+
+let backend: Promise<void> | undefined;
+
+/** Load the model folder at `url` (relative to the page), from the cache where it is there. */
+export async function openModel(url: string): Promise<OpenedModel> {
+  const t0 = performance.now();
+  const base = new URL(url, location.href).href;
+  // The .wasm files lie beside this script (web/build.ts copies them).
+  await (backend ??= startWasm({ wasmPaths: new URL("./", import.meta.url).href }));
+  const misses: string[] = [];
+  const loaded = await loadModelFrom(fetchLoader(base, cachedFetch(misses)));
+  const name = base.replace(/\/+$/, "").split("/").at(-1) ?? "model";
+  const engine = createEngine(loaded.params, createDecoder(loaded.params, loaded.config), {
+    maxActive: 8,
+    maxQueue: 8,
+  });
+  // The fields generate() and scoreTokens() read: no card, no score workers in a tab.
+  const model = {
+    name,
+    config: loaded.config,
+    params: loaded.params,
+    vocab: loaded.vocab,
+    engine,
+    ...(loaded.meta.stateResetEvery ? { stateResetEvery: loaded.meta.stateResetEvery } : {}),
+  } as Omit<ServedModel, "card"> as ServedModel;
+  return {
+    name,
+    cached: misses.length === 0,
+    loadMs: performance.now() - t0,
+    async generate(req, onToken) {
+      const t = performance.now();
+      let first = 0;
+      const r = await generate(model, engine, {
+        prompt: req.prompt,
+        maxTokens: req.maxTokens,
+        maxSentences: req.maxSentences,
+        temperature: req.temperature ?? 1,
+        topK: req.topK,
+        topP: req.topP,
+        seed: req.seed,
+        stop: [],
+      }, (ev) => {
+        if (ev.type !== "token") return;
+        if (first === 0) first = performance.now() - t;
+        onToken(ev.data);
+      });
+      return {
+        text: r.text,
+        tokens: r.done.generated_tokens,
+        firstTokenMs: first,
+        tokensPerS: r.done.timings.tokens_per_s,
+      };
+    },
+    async score(text) {
+      const tokens = tokenize(text, { known: (w) => model.vocab.index.has(w) });
+      const s = await scoreTokens(model, tokens, false);
+      return { perplexity: s.perplexity, nll: s.nll, tokens: s.tokens };
+    },
+  };
+}
