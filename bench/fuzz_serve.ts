@@ -24,11 +24,12 @@ import {
 import { HEAVY_TIMEOUT_MS, heavyCases, send } from "./fuzz_heavy.ts";
 import { probeHealth, quantile, slowBody, watchStream } from "./fuzz_probe.ts";
 import { fingerprint, modelsFolder, rssMB, serverMemoryMB, startServer } from "./fuzz_server.ts";
-import { fuzzTable } from "./fuzz_table.ts";
+import { type FuzzResult, fuzzTable } from "./fuzz_table.ts";
 import { DEFAULT_LIMITS } from "../server/limits.ts";
 import { ptbDir } from "../shared/ptb.ts";
 
 export { fuzzTable, modelsFolder };
+export type { FuzzResult };
 
 const USAGE = "usage: deno task fuzz:serve [flags]";
 const int = (min: number) => z.number().int().min(min);
@@ -50,41 +51,6 @@ export const FUZZ_FLAGS = {
   data: { schema: z.string().optional(), help: "PTB folder (default $PTB_DIR, else data/ptb)" },
   json: { schema: z.string().optional(), help: "Also write the results to this JSON file" },
 };
-
-export interface FuzzResult {
-  runtime: string;
-  cases: number;
-  statuses: Record<string, number>;
-  serverErrors: string[];
-  heavy: {
-    name: string;
-    status: number;
-    want: number;
-    ms: number;
-    healthMaxMs: number;
-    /** The statuses of a case sent in several copies, "12 × 200, 8 × 429". */
-    statuses?: string;
-  }[];
-  /** The connection flood, the redirecting model and the browser's requests. */
-  attacks: AttackResult[];
-  healthP99Ms: number;
-  healthMaxMs: number;
-  healthBad: number;
-  streamMaxGapMs: number;
-  slowBodies: Record<string, number>;
-  /** The steady state: the highest RSS after a warm-up pass (or at the start without one). */
-  rssWarmMB: number;
-  rssAfterMB: number;
-  /** RSS after each warm-up pass, in MB. */
-  rssPassesMB: number[];
-  /** The server's own account (/metrics rotor_memory_bytes) after warm-up and after, in MB. */
-  memoryWarmMB: Record<string, number>;
-  memoryAfterMB: Record<string, number>;
-  peakRssMB: number;
-  poisoned: string | null;
-  seconds: number;
-  failures: string[];
-}
 
 /**
  * One pass of the workload: the generated cases 8 at a time, then the heavy cases one after the

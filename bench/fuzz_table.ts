@@ -1,5 +1,40 @@
 /** The results of `deno task fuzz:serve` as a markdown table, one column per server. */
-import type { FuzzResult } from "./fuzz_serve.ts";
+import type { AttackResult } from "./fuzz_attacks.ts";
+
+export interface FuzzResult {
+  runtime: string;
+  cases: number;
+  statuses: Record<string, number>;
+  serverErrors: string[];
+  heavy: {
+    name: string;
+    status: number;
+    want: number;
+    ms: number;
+    healthMaxMs: number;
+    /** The statuses of a case sent in several copies, "12 × 200, 8 × 429". */
+    statuses?: string;
+  }[];
+  /** The connection flood, the redirecting model and the browser's requests. */
+  attacks: AttackResult[];
+  healthP99Ms: number;
+  healthMaxMs: number;
+  healthBad: number;
+  streamMaxGapMs: number;
+  slowBodies: Record<string, number>;
+  /** The steady state: the highest RSS after a warm-up pass (or at the start without one). */
+  rssWarmMB: number;
+  rssAfterMB: number;
+  /** RSS after each warm-up pass, in MB. */
+  rssPassesMB: number[];
+  /** The server's own account (/metrics rotor_memory_bytes) after warm-up and after, in MB. */
+  memoryWarmMB: Record<string, number>;
+  memoryAfterMB: Record<string, number>;
+  peakRssMB: number;
+  poisoned: string | null;
+  seconds: number;
+  failures: string[];
+}
 
 export function fuzzTable(results: FuzzResult[]): string {
   const row = (name: string, f: (r: FuzzResult) => string) =>

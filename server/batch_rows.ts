@@ -5,7 +5,7 @@
 import { tf } from "../shared/tf.ts";
 import type { Tensor2D } from "../shared/tf.ts";
 import { drawWeighted, logSumExp, sampleToken, topK } from "../shared/sample.ts";
-import type { SampledToken, Stream } from "./engine.ts";
+import type { SampledToken, Stream } from "./stream.ts";
 
 export interface BatchRows {
   /** Draw row i's token for stream s, with its log-probability (and alternatives). */

@@ -8,7 +8,7 @@ import type { Tensor2D } from "../shared/tf.ts";
 import type { ModelConfig } from "../shared/config.ts";
 import { disposeState, forwardHidden, type ModelState, zeroState } from "../shared/model.ts";
 import type { Params } from "../shared/model.ts";
-import type { Stream } from "./engine.ts";
+import type { Stream } from "./stream.ts";
 
 /**
  * Read up to `budget` more of `s`'s prompt (all context ids but the last) into `s.joining`;

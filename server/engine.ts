@@ -12,36 +12,15 @@
  */
 import { disposeState, type ModelState } from "../shared/model.ts";
 import type { Params } from "../shared/model.ts";
-import { createPrng, type Prng } from "../shared/prng.ts";
-import type { SampleOptions } from "../shared/sample.ts";
+import { createPrng } from "../shared/prng.ts";
 import { readRows } from "./batch_rows.ts";
+import type { Job, JobEnd, Stream } from "./stream.ts";
 import { prefill, regroup } from "./batch_state.ts";
 import { ApiError } from "./errors.ts";
 import type { Decoder } from "./decoder.ts";
 import { yieldTask } from "./yield.ts";
 
-export interface SampledToken {
-  id: number;
-  /** log p(id) under the model (temperature 1, no truncation). */
-  logprob: number;
-  /** The most likely tokens at this position as [id, logprob], when asked for. */
-  top?: [number, number][];
-}
-
-export interface Job {
-  /** Context ids; all but the last are read as the prompt, the last is the first step's input. */
-  context: Int32Array;
-  sampling: SampleOptions;
-  seed: number;
-  /** How many most likely alternatives to report per token (0: none). */
-  topLogprobs?: number;
-  signal?: AbortSignal;
-  /** Called per sampled token; return false to end the generation. */
-  onToken(token: SampledToken): boolean;
-}
-
-/** How a job ended: it said stop, its client left, or the engine failed. */
-export type JobEnd = "finished" | "aborted";
+export type { Job, JobEnd, SampledToken, Stream } from "./stream.ts";
 
 export interface EngineStats {
   active: number;
@@ -74,20 +53,6 @@ export interface Engine {
   stats(): EngineStats;
   /** End every stream with `err` and refuse new jobs (the backend can no longer be trusted). */
   close(err: Error): void;
-}
-
-/** A job as the engine holds it, from submission to its end. */
-export interface Stream {
-  job: Job;
-  prng: Prng;
-  input: number;
-  /** The prompt's state while waiting to join the batch, [1,H] per layer. */
-  joining?: ModelState;
-  /** Prompt ids read into `joining` so far. */
-  read: number;
-  done: (end: JobEnd) => void;
-  fail: (err: Error) => void;
-  ended: boolean;
 }
 
 /**
