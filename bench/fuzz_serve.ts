@@ -16,7 +16,6 @@ import { helpText, parseFlags, parseList, runCli } from "../shared/flags.ts";
 import { untrainedModel } from "./bench_serve.ts";
 import { fuzzCases } from "./fuzz_cases.ts";
 import {
-  type AttackResult,
   browserRequests,
   connectionFlood,
   redirectingModel,
