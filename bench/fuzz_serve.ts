@@ -15,11 +15,7 @@ import { z } from "zod";
 import { helpText, parseFlags, parseList, runCli } from "../shared/flags.ts";
 import { untrainedModel } from "./bench_serve.ts";
 import { fuzzCases } from "./fuzz_cases.ts";
-import {
-  browserRequests,
-  connectionFlood,
-  redirectingModel,
-} from "./fuzz_attacks.ts";
+import { browserRequests, connectionFlood, redirectingModel } from "./fuzz_attacks.ts";
 import { HEAVY_TIMEOUT_MS, heavyCases, send } from "./fuzz_heavy.ts";
 import { probeHealth, quantile, slowBody, watchStream } from "./fuzz_probe.ts";
 import { fingerprint, modelsFolder, rssMB, serverMemoryMB, startServer } from "./fuzz_server.ts";
