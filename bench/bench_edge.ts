@@ -29,7 +29,11 @@ async function gzipBytes(path: string): Promise<number> {
 }
 
 const post = (url: string, body: unknown) =>
-  fetch(url, { method: "POST", body: JSON.stringify(body) });
+  fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
 
 /** Milliseconds from now to the first `event: token` of a streamed generation. */
 async function firstToken(url: string): Promise<number> {

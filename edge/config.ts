@@ -7,6 +7,13 @@ export interface EdgeEnv {
   MODEL_URL?: string;
   MAX_ACTIVE_STREAMS?: string;
   MAX_QUEUED_STREAMS?: string;
+  /**
+   * Host names the Host header may carry, comma-separated (default: any: a Worker is reached
+   * at its public names, never on a private network that DNS rebinding could reach).
+   */
+  ALLOWED_HOSTS?: string;
+  /** Origins whose pages may call the Worker, with CORS (default: none). */
+  CORS_ORIGINS?: string;
 }
 
 /**

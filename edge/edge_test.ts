@@ -118,6 +118,7 @@ Deno.test({
         // And Bun's server gives the same tokens.
         const res = await fetch(bun.url + "/v1/generate", {
           method: "POST",
+          headers: { "content-type": "application/json" },
           body: JSON.stringify({ ...GENERATE, model: "ptb-ugru", stream: false }),
         });
         assert.deepEqual(await answer(res), a);
@@ -179,7 +180,11 @@ Deno.test({
           // prompt echoed with logprobs, then a full batch of streams.
           const score = wordText(await vocabWords(), 476, 8); // 9,996 tokens
           const postEdge = (path: string, body: unknown) =>
-            fetch(edge.url + path, { method: "POST", body: JSON.stringify(body) });
+            fetch(edge.url + path, {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify(body),
+            });
           let e = await postEdge("/v1/perplexity", { text: score, lines: true });
           assert.equal((await answer(e)).body.tokens, 9_996);
           const prompt = Array.from({ length: EDGE_LIMITS.maxPromptTokens }, (_, i) => i % 9000);

@@ -13,6 +13,7 @@
 import type { Hono } from "hono";
 import { createApp } from "../server/app.ts";
 import { errorBody } from "../server/errors.ts";
+import { readBrowserEnv } from "../server/origin.ts";
 import { serveModel } from "../server/models.ts";
 import { fetchLoader, loadModelFrom } from "../shared/model_read.ts";
 import { startWasm } from "../shared/wasm_backend.ts";
@@ -55,6 +56,10 @@ function appFor(env: Env, name: string, url: string): Promise<Hono> {
         models: new Map([[name, model]]),
         backend: "wasm",
         limits: EDGE_LIMITS,
+        browser: readBrowserEnv({
+          ALLOWED_HOSTS: env.ALLOWED_HOSTS ?? "*",
+          CORS_ORIGINS: env.CORS_ORIGINS,
+        }),
         playground: ROTOR_PLAYGROUND,
       });
     })();
