@@ -134,14 +134,16 @@ export const DENO_SERVE_READ = ["models", "server", "shared", "node_modules"];
 
 /**
  * The permissions the Deno server runs with, reading `read`: the network, the variables of
- * SERVE_ENV_VARS, reading those folders, and nothing else (no writes, subprocesses, FFI or
- * system information).
+ * SERVE_ENV_VARS, reading those folders, the number of cores, and nothing else (no writes,
+ * subprocesses, FFI or other system information).
  */
 export function denoServePermissions(read: readonly string[] = DENO_SERVE_READ): string[] {
   return [
     "--allow-net",
     `--allow-env=${SERVE_ENV_VARS.join(",")}`,
     `--allow-read=${read.join(",")}`,
+    // The threaded wasm build (WASM_THREADS > 1) sizes its pool from the number of cores.
+    "--allow-sys=cpus",
   ];
 }
 
