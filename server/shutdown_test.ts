@@ -149,15 +149,20 @@ const env = (dir: string) => ({
   MAX_TOKENS: "1000000",
 });
 
+/** The Deno server as `deno task start` runs it, with `dir` in place of models/. */
+const denoCmd = (dir: string) => [
+  bin("deno"),
+  "run",
+  ...denoServePermissions([dir, ...DENO_SERVE_READ.slice(1), realpathSync("node_modules")]),
+  ...DENO_SERVE_FLAGS,
+  "server/main.ts",
+];
+const bunCmd = () => [bin("bun"), "server/main_bun.ts"];
+
 Deno.test("the Deno server drains its streams on SIGTERM and exits 0", async () => {
   const dir = await modelsDir();
-  // The task's permissions, with the test's models folder in place of models/.
-  const read = [dir, ...DENO_SERVE_READ.slice(1), realpathSync("node_modules")];
   try {
-    const s = await start(
-      [bin("deno"), "run", ...denoServePermissions(read), ...DENO_SERVE_FLAGS, "server/main.ts"],
-      env(dir),
-    );
+    const s = await start(denoCmd(dir), env(dir));
     await stopsCleanly(s);
   } finally {
     await rm(dir, { recursive: true });
@@ -167,30 +172,48 @@ Deno.test("the Deno server drains its streams on SIGTERM and exits 0", async () 
 Deno.test("the Bun server drains its streams on SIGTERM and exits 0", async () => {
   const dir = await modelsDir();
   try {
-    await stopsCleanly(await start([bin("bun"), "server/main_bun.ts"], env(dir)));
+    await stopsCleanly(await start(bunCmd(), env(dir)));
   } finally {
     await rm(dir, { recursive: true });
   }
 });
 
-Deno.test("a second signal stops the server at once", async () => {
-  const dir = await modelsDir();
-  try {
-    const s = await start([bin("bun"), "server/main_bun.ts"], {
-      ...env(dir),
-      SHUTDOWN_GRACE_MS: "60000",
-    });
-    const open = drain(await generate(s.url, 1_000_000)).catch(() => "");
-    s.child.kill("SIGINT");
-    await new Promise((r) => setTimeout(r, 100));
-    s.child.kill("SIGINT");
-    const status = await s.child.status;
-    assert.equal(status.code, EXIT_NOW.SIGINT);
-    await open;
-  } finally {
-    await rm(dir, { recursive: true });
-  }
-});
+for (const runtime of ["deno", "bun"]) {
+  Deno.test(`the ${runtime} server exits 0 at once on SIGTERM when no request is open`, async () => {
+    const dir = await modelsDir();
+    try {
+      const s = await start(runtime === "deno" ? denoCmd(dir) : bunCmd(), {
+        ...env(dir),
+        SHUTDOWN_GRACE_MS: "60000",
+      });
+      const t0 = performance.now();
+      s.child.kill("SIGTERM");
+      assert.equal((await s.child.status).code, 0, s.log());
+      const ms = performance.now() - t0;
+      assert.ok(ms < 10_000, `exited after ${ms.toFixed(0)} ms, not at once`);
+    } finally {
+      await rm(dir, { recursive: true });
+    }
+  });
+
+  Deno.test(`a second signal stops the ${runtime} server at once`, async () => {
+    const dir = await modelsDir();
+    try {
+      const s = await start(runtime === "deno" ? denoCmd(dir) : bunCmd(), {
+        ...env(dir),
+        SHUTDOWN_GRACE_MS: "60000",
+      });
+      const open = drain(await generate(s.url, 1_000_000)).catch(() => "");
+      s.child.kill("SIGINT");
+      await new Promise((r) => setTimeout(r, 100));
+      s.child.kill("SIGINT");
+      assert.equal((await s.child.status).code, EXIT_NOW.SIGINT);
+      await open;
+    } finally {
+      await rm(dir, { recursive: true });
+    }
+  });
+}
 
 Deno.test("npm start: SIGTERM to npm reaches the server, which drains and exits", async () => {
   // npm start reads models/ only (its permissions); the shipped models are there.
