@@ -220,6 +220,7 @@ export async function soak(argv: string[]): Promise<SoakResult[] | undefined> {
     return;
   }
   const f = parseFlags(SOAK_FLAGS, argv, USAGE);
+  const started = new Date();
   const runtimes = parseList(f.runtimes, "runtimes", z.enum(["deno", "bun"]));
   const modelsDir = await modelsFolder(f.model);
   const results: SoakResult[] = [];
@@ -239,8 +240,10 @@ export async function soak(argv: string[]): Promise<SoakResult[] | undefined> {
     .match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown CPU";
   await writeFile(
     join(dir, "soak.md"),
-    `# Soak\n\n\`deno task soak ${argv.join(" ")}\` on ${new Date().toISOString().slice(0, 16)} ` +
-      `UTC, ${navigator.hardwareConcurrency} × ${cpu}, model ${f.model}.\n\n${table}\n`,
+    `# Soak\n\n\`deno task soak ${argv.join(" ")}\`, started ${
+      started.toISOString().slice(0, 16).replace("T", " ")
+    } UTC, ${((Date.now() - started.getTime()) / 60_000).toFixed(0)} min, on ` +
+      `${navigator.hardwareConcurrency} × ${cpu}, model ${f.model}.\n\n${table}\n`,
   );
   console.log(`wrote ${join(dir, "soak.md")}`);
   if (results.some((r) => r.failures.length > 0)) {

@@ -167,6 +167,8 @@ export function denoServePermissions(read: readonly string[] = DENO_SERVE_READ):
     `--allow-env=${SERVE_ENV_VARS.join(",")}`,
     `--allow-read=${[...read, DENO_SERVE_TEMP, "/proc/self/limits"].join(",")}`,
     `--allow-write=${DENO_SERVE_TEMP}`,
+    // The threaded wasm build (WASM_THREADS > 1) sizes its pool from the number of cores.
+    "--allow-sys=cpus",
   ];
 }
 
