@@ -10,7 +10,8 @@ Deno.test("deno task start and npm start run server/main.ts with DENO_START_COMM
   // exec: npm's child is the server itself, so the signals npm passes on reach it.
   assert.equal(scripts.start, `exec ${DENO_START_COMMAND}`);
   assert.equal(scripts["start:bun"], `exec ${BUN_START_COMMAND}`);
-  assert.doesNotMatch(DENO_START_COMMAND, / -A | --allow-all| --allow-run|--allow-sys|--allow-ffi/);
+  assert.doesNotMatch(DENO_START_COMMAND, / -A | --allow-all| --allow-run|--allow-ffi/);
+  assert.deepEqual(DENO_START_COMMAND.match(/--allow-sys\S*/g), ["--allow-sys=cpus"]);
   // The one folder it may write is the temporary one, for the socket behind its front.
   assert.deepEqual(DENO_START_COMMAND.match(/--allow-write=\S*/g), ["--allow-write=/tmp"]);
 });
