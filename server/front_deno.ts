@@ -71,8 +71,9 @@ export function serveFrontDeno(
         }
         await writeAll(backend, chunk);
       }
-      // The client has sent all it will: the answer may still come.
-      if (backend && t.head === undefined) return await backend.closeWrite();
+      // The client has sent all it will, and the answer may still come: the HTTP server is not
+      // told (it would drop the answer), and the idle timeout closes the connection after.
+      if (backend && t.head === undefined) return;
     } catch {
       // either side went away
     }
