@@ -15,7 +15,8 @@
  * - an HTTP/2 preface (which the HTTP/1.1 server cannot answer) is closed at once;
  * - the cap leaves descriptors to spare, and a failed accept only pauses accepting a moment.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import process from "node:process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -224,5 +225,8 @@ export interface FrontOptions {
  * front: nothing else on the machine can reach it past the connection budget.
  */
 export function privateSocketPath(): string {
-  return join(mkdtempSync(join(tmpdir(), "rotor-")), "http.sock");
+  const dir = mkdtempSync(join(tmpdir(), "rotor-"));
+  // Removed when the process exits by itself or by exit() (a signal's handler included).
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, "http.sock");
 }
