@@ -9,13 +9,14 @@
  *   waiting for an answer is closed to make room (a flood of silent sockets cannot lock out a
  *   client that sends its request), or, when every connection is busy, the new one is closed;
  * - the first request head must arrive within `headersTimeoutMs` of connecting;
- * - a connection with nothing sent either way for `idleTimeoutMs` is closed, unless it waits
- *   for the answer to a request it sent (long generations; SSE streams send a comment line
- *   while quiet, see sse.ts);
+ * - a connection with nothing sent either way for `idleTimeoutMs` is closed, or after ten
+ *   times as long when it waits for the answer to a request it sent (a long generation sent
+ *   whole; SSE streams send a comment line while quiet, see sse.ts);
  * - an HTTP/2 preface (which the HTTP/1.1 server cannot answer) is closed at once;
  * - the cap leaves descriptors to spare, and a failed accept only pauses accepting a moment.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import process from "node:process";
 import { join } from "node:path";
 
 export interface ConnectionLimits {
@@ -86,6 +87,8 @@ export function readConnectionEnv(
   return out;
 }
 
+/** A connection waiting for an answer is closed after this many idle timeouts of silence. */
+export const WAITING_IDLE_FACTOR = 10;
 /** A connection at the cap is closed for a newcomer only when it has been silent this long. */
 export const EVICT_IDLE_MS = 250;
 /** How long the listener pauses after an accept failed (no descriptor left). */
@@ -183,9 +186,12 @@ export function createConnectionTable(limits: ConnectionLimits): ConnectionTable
     remove,
     sweep(now = Date.now()) {
       for (const t of conns) {
+        // A connection waiting for its answer may be silent longer (a long generation sent
+        // whole), but not for ever: a later request's head left half-sent waits too.
+        const silent = now - t.lastActive;
         const late = t.head !== undefined
           ? now - t.opened > limits.headersTimeoutMs
-          : !t.waiting && now - t.lastActive > limits.idleTimeoutMs;
+          : silent > limits.idleTimeoutMs * (t.waiting ? WAITING_IDLE_FACTOR : 1);
         if (late) {
           stats.timedOut++;
           remove(t);
@@ -223,7 +229,10 @@ export interface FrontOptions {
  * front: nothing else on the machine can reach it past the connection budget.
  */
 export function privateSocketPath(tempDir: string): string {
-  return join(mkdtempSync(join(tempDir, "rotor-")), "http.sock");
+  const dir = mkdtempSync(join(tempDir, "rotor-"));
+  // Removed when the process exits by itself or by exit() (a signal's handler included).
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, "http.sock");
 }
 
 /**

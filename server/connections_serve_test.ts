@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import net from "node:net";
+import { Buffer } from "node:buffer";
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { saveSmallModel, tempDir, useWasm } from "../shared/testing.ts";
@@ -157,6 +158,22 @@ async function closesStuckConnections(cmd: string) {
     assert.ok(idle.ms >= 700 && idle.ms < 2500, `idle keep-alive closed after ${idle.ms} ms`);
     assert.match(body.text, /^HTTP\/1.1 408/);
     assert.ok(body.ms < 2500, `half-sent body closed after ${body.ms} ms`);
+    // A client that ends its side after its request still reads the whole answer.
+    const file = await new Promise<Buffer>((resolve) => {
+      const parts: Buffer[] = [];
+      const s = net.connect(port, "127.0.0.1", () => {
+        s.end("GET /v1/models/tiny/tokenizer.json HTTP/1.1\r\nhost: localhost\r\n\r\n");
+      });
+      s.on("data", (d: Buffer) => parts.push(d));
+      s.on("error", () => {});
+      s.on("close", () => resolve(Buffer.concat(parts)));
+    });
+    const text = file.toString("latin1");
+    const head = text.slice(0, text.indexOf("\r\n\r\n"));
+    assert.match(head, /^HTTP\/1.1 200/);
+    const length = /content-length: (\d+)/i.exec(head)?.[1];
+    if (length) assert.equal(file.length - head.length - 4, Number(length));
+    else assert.ok(text.endsWith("\r\n0\r\n\r\n"), `an unfinished answer: ${text.slice(-40)}`);
     assert.equal(await health(server.url), 200);
   } finally {
     await server.stop();

@@ -77,12 +77,14 @@ Deno.test("the table closes a connection whose request head is late, and an idle
   assert.deepEqual(closed, ["slow", "idle"]);
 });
 
-Deno.test("the table never times out a connection waiting for its answer", () => {
+Deno.test("the table gives a connection waiting for its answer ten idle timeouts", () => {
   const { t, closed, admit } = table();
   const c = admit("c", 0)!;
   t.fromClient(c, enc.encode('POST / HTTP/1.1\r\n\r\n{"prompt": "the"}'), 0);
-  t.sweep(60_000);
+  t.sweep(50_000);
   assert.deepEqual(closed, []);
+  t.sweep(50_001);
+  assert.deepEqual(closed, ["c"]);
 });
 
 Deno.test("the table refuses an HTTP/2 preface and an endless head", () => {

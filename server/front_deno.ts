@@ -12,7 +12,12 @@ import {
   type Tracked,
 } from "./connections.ts";
 
-const BUFFER_BYTES = 16 * 1024;
+/**
+ * Read buffers: small for what clients send (a silent connection holds one, and there may be
+ * thousands), larger for answers (allocated once the request has begun).
+ */
+const CLIENT_BUFFER_BYTES = 4 * 1024;
+const SERVER_BUFFER_BYTES = 16 * 1024;
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
@@ -29,7 +34,7 @@ export function serveFrontDeno(
   let closed = false;
 
   const pump = async (t: Tracked, from: Deno.Conn, to: Deno.Conn) => {
-    const buf = new Uint8Array(BUFFER_BYTES);
+    const buf = new Uint8Array(SERVER_BUFFER_BYTES);
     try {
       for (;;) {
         const n = await from.read(buf);
@@ -58,7 +63,7 @@ export function serveFrontDeno(
       conn.close();
       return;
     }
-    const buf = new Uint8Array(BUFFER_BYTES);
+    const buf = new Uint8Array(CLIENT_BUFFER_BYTES);
     try {
       for (;;) {
         const n = await conn.read(buf);
@@ -71,8 +76,9 @@ export function serveFrontDeno(
         }
         await writeAll(backend, chunk);
       }
-      // The client has sent all it will: the answer may still come.
-      if (backend && t.head === undefined) return await backend.closeWrite();
+      // The client has sent all it will, and the answer may still come: the HTTP server is not
+      // told (it would drop the answer), and the idle timeout closes the connection after.
+      if (backend && t.head === undefined) return;
     } catch {
       // either side went away
     }

@@ -15,7 +15,8 @@ export function serveFrontNode(
   log: (line: string) => void = console.error,
 ): Promise<Front> {
   const table = createConnectionTable(options.limits);
-  const server = net.createServer((client) => {
+  // Half-open: a client may end its side after its request and still read the answer.
+  const server = net.createServer({ allowHalfOpen: true }, (client) => {
     let backend: net.Socket | undefined;
     const t = table.admit(() => {
       client.destroy();
@@ -29,16 +30,18 @@ export function serveFrontNode(
     client.on("error", () => table.remove(t));
     client.on("close", () => table.remove(t));
     client.on("end", () => {
-      // The client has sent all it will: the answer may still come.
-      if (backend && t.head === undefined) backend.end();
-      else table.remove(t);
+      // The client has sent all it will, and the answer may still come: the HTTP server is not
+      // told (it would drop the answer), and the idle timeout closes the connection after.
+      if (!backend || t.head !== undefined) table.remove(t);
     });
     client.on("data", (chunk: Uint8Array) => {
       if (!table.fromClient(t, chunk)) return table.remove(t);
       if (!backend) {
-        const b = backend = net.connect({ path: options.backendPath });
+        const b = backend = net.connect({ path: options.backendPath, allowHalfOpen: true });
         b.on("error", () => table.remove(t));
-        b.on("close", () => table.remove(t));
+        // The answer is complete: end the client's side once what is buffered for it is sent
+        // (destroying it would drop that); its close removes it from the table.
+        b.on("end", () => client.end());
         b.on("data", (out: Uint8Array) => {
           table.fromServer(t);
           if (!client.write(out)) b.pause();

@@ -27,6 +27,7 @@ export function sseResponse(
   requestSignal: AbortSignal | undefined,
   run: (w: SseWriter) => Promise<void>,
   onError: (w: SseWriter, err: Error) => void,
+  heartbeatMs = HEARTBEAT_MS,
 ): Response {
   const ac = new AbortController();
   const onAbort = () => ac.abort();
@@ -45,8 +46,8 @@ export function sseResponse(
         }
       };
       const heartbeat = setInterval(() => {
-        if (Date.now() - sentAt >= HEARTBEAT_MS) put(":\n\n");
-      }, HEARTBEAT_MS / 2);
+        if (Date.now() - sentAt >= heartbeatMs) put(":\n\n");
+      }, heartbeatMs / 2);
       const w: SseWriter = {
         send: (data, event) => put(sseFrame(data, event)),
         signal: ac.signal,

@@ -33,3 +33,22 @@ Deno.test("sseResponse() aborts its writer's signal when the client cancels", as
   assert.equal(signal?.aborted, true);
   release();
 });
+
+Deno.test("sseResponse() sends a comment line while a stream is quiet, and none while busy", async () => {
+  const res = sseResponse(
+    undefined,
+    async (w) => {
+      await new Promise((r) => setTimeout(r, 400)); // quiet: a place in the batch is awaited
+      w.send("1", "token");
+      for (let i = 0; i < 6; i++) {
+        await new Promise((r) => setTimeout(r, 5));
+        w.send(String(i + 2), "token");
+      }
+    },
+    () => {},
+    100,
+  );
+  const text = await res.text();
+  assert.match(text, /^(:\n\n)+event: token\ndata: 1\n\n/);
+  assert.doesNotMatch(text.slice(text.indexOf("event:")), /^:/m);
+});
