@@ -24,7 +24,6 @@ try {
     backendPath,
     limits: env.connections,
   });
-  console.log(`listening on http://${front.hostname}:${front.port}/`);
   const stop = createShutdown({
     graceMs: env.shutdownGraceMs,
     // The front stops accepting; connections already relayed finish through the server.
@@ -39,6 +38,8 @@ try {
   });
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  // Only now: a supervisor that signals as soon as it reads this line finds the handlers set.
+  console.log(`listening on http://${front.hostname}:${front.port}/`);
 } catch (err) {
   console.error((err as Error).message);
   Deno.exit(1);

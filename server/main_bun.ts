@@ -58,7 +58,6 @@ try {
     backendPath,
     limits: env.connections,
   });
-  console.log(`listening on http://${front.hostname}:${front.port}/`);
   const stop = createShutdown({
     graceMs: env.shutdownGraceMs,
     // The front stops accepting (its close waits for every client connection, idle ones too, so
@@ -74,6 +73,8 @@ try {
   });
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  // Only now: a supervisor that signals as soon as it reads this line finds the handlers set.
+  console.log(`listening on http://${front.hostname}:${front.port}/`);
 } catch (err) {
   console.error((err as Error).message);
   process.exit(1);
