@@ -2,6 +2,7 @@ import { tf } from "./tf.ts";
 import { getThreadsCount, setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { installWasmKernels } from "./wasm_kernels.ts";
 import { installFusedCells } from "./fused_cells.ts";
+import { installRecurrence } from "./recurrence/mod.ts";
 import { withWasmThreads } from "./wasm_threads.ts";
 import { describeAdapter, type GpuAdapter, probeAdapter, startWebGpu } from "./webgpu.ts";
 
@@ -99,6 +100,7 @@ async function useWasm(threads: number): Promise<number> {
   await tf.ready();
   installWasmKernels();
   installFusedCells();
+  installRecurrence();
   return ok ? getThreadsCount() : 1;
 }
 
@@ -133,6 +135,7 @@ export async function initBackend(
     const probe = await probeAdapter();
     if (!probe.ok) throw new Error(`The webgpu backend cannot start: ${probe.reason}`);
     await startWebGpu();
+    installRecurrence();
     return { name: "webgpu", reason: "requested", adapter: probe.adapter };
   }
   const gpuNative = await tryNative(["@tensorflow/tfjs-node-gpu"]);
@@ -142,6 +145,7 @@ export async function initBackend(
     const probe = await probeAdapter();
     if (probe.ok && !probe.adapter.software) {
       await startWebGpu();
+      installRecurrence();
       return { name: "webgpu", reason: "auto: a hardware WebGPU adapter", adapter: probe.adapter };
     }
     reasons.push(
