@@ -77,10 +77,10 @@ export type LayerCase = ReturnType<typeof layerCase>;
  * hs, the final state and the gradient of Σ wHs·hs + Σ wH·h_T (+ Σ wC·c_T) with respect to
  * xw, every parameter the step reads and the initial state, on the current backend.
  */
-export function runLayer(c: LayerCase, fused: boolean): Record<string, Float32Array> {
+export async function runLayer(c: LayerCase, fused: boolean): Promise<Record<string, Float32Array>> {
   const { T, B, H } = c.dims;
   const G = c.cell.gates * H;
-  return tf.tidy(() => {
+  const outputs = tf.tidy(() => {
     const names = Object.keys(c.shapes).filter((k) => k !== "W" && k !== "b");
     const xs: Record<string, Tensor> = {
       xw: tf.tensor3d(c.xw, [T, B, G]),
@@ -111,16 +111,19 @@ export function runLayer(c: LayerCase, fused: boolean): Record<string, Float32Ar
       return tf.addN(terms) as tf.Scalar;
     };
     const { value, grads } = tf.valueAndGrads(f)(keys.map((k) => xs[k]!));
-    const read = (t: Tensor) => t.dataSync() as Float32Array;
-    const kept = [out!.hs, out!.state.h, ...(out!.state.c ? [out!.state.c] : [])];
-    const result = {
-      loss: read(value),
-      hs: read(out!.hs),
-      h: read(out!.state.h),
-      ...(out!.state.c ? { c: read(out!.state.c) } : {}),
-      ...Object.fromEntries(keys.map((k, i) => [`∂${k}`, read(grads[i]!)])),
+    const named: Record<string, Tensor> = {
+      loss: value,
+      hs: out!.hs,
+      h: out!.state.h,
+      ...(out!.state.c ? { c: out!.state.c } : {}),
+      ...Object.fromEntries(keys.map((k, i) => [`∂${k}`, grads[i]!])),
     };
-    tf.dispose(kept);
-    return result;
+    Object.values(named).forEach((t) => tf.keep(t));
+    return named;
   });
+  // Read asynchronously: webgpu has no synchronous read-back under Deno.
+  const result: Record<string, Float32Array> = {};
+  for (const [k, t] of Object.entries(outputs)) result[k] = (await t.data()) as Float32Array;
+  tf.dispose(Object.values(outputs));
+  return result;
 }
