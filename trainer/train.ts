@@ -45,6 +45,7 @@ const RESUME_OVERRIDES = [
   "lrDecay",
   "clip",
   "workers",
+  "recurrence",
 ] as const;
 
 /**

@@ -7,8 +7,34 @@
 import type { Activation } from "../activations.ts";
 import type { Dims, RecurrenceAttrs } from "./spec.ts";
 
-const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const f32 = Math.fround;
+const CLAMP = 7.90531110763549805; // tanh rounds to ±1 in float32 beyond this
+
+/**
+ * tanh to float32 accuracy (a few ulp) as a rational function: the approximation Eigen and
+ * XNNPACK use for float tanh, which the composed path's wasm kernels run. V8's Math.tanh and
+ * Math.exp are float64-exact and several times slower, and the gate math calls them B·H·T
+ * times per pass.
+ */
+export function tanh32(x: number): number {
+  const c = x > CLAMP ? CLAMP : x < -CLAMP ? -CLAMP : x;
+  if (c < 0.0004 && c > -0.0004) return c;
+  const x2 = c * c;
+  let p = x2 * -2.76076847742355e-16 + 2.00018790482477e-13;
+  p = x2 * p - 8.60467152213735e-11;
+  p = x2 * p + 5.12229709037114e-8;
+  p = x2 * p + 1.48572235717979e-5;
+  p = x2 * p + 6.37261928875436e-4;
+  p = x2 * p + 4.89352455891786e-3;
+  let q = x2 * 1.19825839466702e-6 + 1.18534705686654e-4;
+  q = x2 * q + 2.268434632439e-3;
+  q = x2 * q + 4.89352518554385e-3;
+  return (c * p) / q;
+}
+
+/** σ(x) = (1 + tanh(x/2)) / 2, to float32 accuracy in absolute terms. */
+export const sigmoid32 = (x: number) => 0.5 + 0.5 * tanh32(0.5 * x);
+const sigmoid = sigmoid32;
 
 /** An array and the offset of the step's [B, ·] block in it. */
 export interface At {
@@ -35,7 +61,7 @@ export interface ForwardStep {
 export function activate(kind: Activation, z: number, slope: number, bMod: number): number {
   switch (kind) {
     case "tanh":
-      return Math.tanh(z);
+      return tanh32(z);
     case "relu":
       return z > 0 ? z : 0;
     case "abs":
@@ -104,7 +130,7 @@ function gruForward({ B, H, G }: Dims, s: ForwardStep) {
     for (let j = 0; j < H; j++) {
       const r = sigmoid(X[x + j]! + U[u + j]!);
       const z = sigmoid(X[x + H + j]! + U[u + H + j]!);
-      const n = Math.tanh(X[x + 2 * H + j]! + r * (U[u + 2 * H + j]! + V[j]!));
+      const n = tanh32(X[x + 2 * H + j]! + r * (U[u + 2 * H + j]! + V[j]!));
       Y[y + j] = (1 - z) * n + z * P[p + j]!;
     }
   }
@@ -118,11 +144,11 @@ function lstmForward({ B, H, G }: Dims, s: ForwardStep) {
     for (let j = 0; j < H; j++) {
       const i = sigmoid(f32(X[x + j]! + U[u + j]!));
       const f = sigmoid(f32(X[x + H + j]! + U[u + H + j]!));
-      const g = Math.tanh(f32(X[x + 2 * H + j]! + U[u + 2 * H + j]!));
+      const g = tanh32(f32(X[x + 2 * H + j]! + U[u + 2 * H + j]!));
       const o = sigmoid(f32(X[x + 3 * H + j]! + U[u + 3 * H + j]!));
       const cell = f32(f * P[p + j]! + i * g);
       C[c + j] = cell;
-      Y[y + j] = o * Math.tanh(cell);
+      Y[y + j] = o * tanh32(cell);
     }
   }
 }
@@ -177,7 +203,7 @@ function gruBackward({ B, H, G }: Dims, s: BackwardStep) {
       const r = sigmoid(X[x + j]! + U[u + j]!);
       const z = sigmoid(X[x + H + j]! + U[u + H + j]!);
       const hn = U[u + 2 * H + j]! + V[j]!;
-      const n = Math.tanh(X[x + 2 * H + j]! + r * hn);
+      const n = tanh32(X[x + 2 * H + j]! + r * hn);
       const dan = dh * (1 - z) * (1 - n * n);
       const dar = dan * hn * r * (1 - r);
       const daz = dh * (P[p + j]! - n) * z * (1 - z);
@@ -201,10 +227,10 @@ function lstmBackward({ B, H, G }: Dims, s: BackwardStep) {
     for (let j = 0; j < H; j++) {
       const i = sigmoid(f32(X[x + j]! + U[u + j]!));
       const f = sigmoid(f32(X[x + H + j]! + U[u + H + j]!));
-      const g = Math.tanh(f32(X[x + 2 * H + j]! + U[u + 2 * H + j]!));
+      const g = tanh32(f32(X[x + 2 * H + j]! + U[u + 2 * H + j]!));
       const o = sigmoid(f32(X[x + 3 * H + j]! + U[u + 3 * H + j]!));
       const dh = s.dh[r + j]!;
-      const tc = Math.tanh(C[c + j]!);
+      const tc = tanh32(C[c + j]!);
       const dc = s.dc[r + j]! + dh * o * (1 - tc * tc);
       DX[dx + j] = dc * g * i * (1 - i);
       DX[dx + H + j] = dc * P[p + j]! * f * (1 - f);
