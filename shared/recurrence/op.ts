@@ -7,13 +7,14 @@
  * stay large batched products outside the op.
  *
  * Forward: xw [T,B,G], U [H,G], s0 [S,B,H] (h, and c for the LSTM), v [H] (c_n of the GRU,
- * b_mod of modReLU, else zeros) → y [S,T,B,H], every step's h (and c).
- * Backward: every step's h_{t−1}·U comes back as one [T·B,H]·[H,G] product, the backward
- * kernel walks the steps in reverse, and ∂U is one [H,T·B]·[T·B,G] product.
+ * b_mod of modReLU, else zeros) → y, flat (spec.ts's ForwardLayout): every step's h (and c),
+ * and every step's product h_{t−1}·U, which the backward pass reads rather than recomputes.
+ * Backward: the backward kernel walks the steps in reverse, and ∂U is one [H,T·B]·[T·B,G]
+ * product.
  */
 import { tf } from "../tf.ts";
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from "../tf.ts";
-import { dimsOf, gradLayout, type RecurrenceAttrs } from "./spec.ts";
+import { dimsOf, forwardLayout, gradLayout, type RecurrenceAttrs } from "./spec.ts";
 
 export const RECURRENCE = "RotorRecurrence";
 export const RECURRENCE_GRAD = "RotorRecurrenceGrad";
@@ -25,7 +26,7 @@ export interface RecurrenceInputs {
   v: Tensor1D;
 }
 
-/** y [S,T,B,H] from the op's kernel on the active backend. */
+/** y (spec.ts's ForwardLayout) from the op's kernel on the active backend. */
 export function runRecurrence(inputs: RecurrenceInputs, attrs: RecurrenceAttrs): Tensor {
   return tf.engine().runKernel(
     RECURRENCE,
@@ -36,28 +37,27 @@ export function runRecurrence(inputs: RecurrenceInputs, attrs: RecurrenceAttrs):
 
 /** The op's gradient: small pure tf code around the backward kernel. */
 function gradFunc(dy: Tensor | Tensor[], saved: Tensor[], attrs: tf.NamedAttrMap) {
-  const [xw, U, s0, v, y] = saved as [Tensor3D, Tensor2D, Tensor3D, Tensor1D, Tensor];
+  const [xw, U, s0, v, y] = saved as [Tensor3D, Tensor2D, Tensor3D, Tensor1D, Tensor1D];
   const a = attrs as unknown as RecurrenceAttrs;
   const d = dimsOf(a.family, xw.shape);
   const { T, B, H, G, S } = d;
-  const L = gradLayout(a.family, d);
+  const F = forwardLayout(d), L = gradLayout(a.family, d);
   // h_{t−1} of every step: the initial h, then h_0 … h_{T−2}.
-  const h0 = tf.slice(s0, [0, 0, 0], [1, B, H]);
-  const hs = T > 1 ? [tf.reshape(tf.slice(y, [0, 0, 0, 0], [1, T - 1, B, H]), [T - 1, B, H])] : [];
+  const h0 = tf.reshape(tf.slice(s0, [0, 0, 0], [1, B, H]), [B * H]);
+  const hs = T > 1 ? [tf.slice(y, [F.h], [(T - 1) * B * H])] : [];
   const hPrev = tf.reshape(tf.concat([h0, ...hs], 0), [T * B, H]) as Tensor2D; // [T·B,H]
-  const hu = tf.reshape(tf.matMul(hPrev, U), [T, B, G]); // [T·B,H]·[H,G]
   const g = tf.engine().runKernel(
     RECURRENCE_GRAD,
-    { xw, hu, UT: tf.transpose(U), s0, y, dy: dy as Tensor, v },
+    { xw, UT: tf.transpose(U), s0, y, dy: dy as Tensor, v },
     attrs,
   ) as Tensor1D;
-  const part = (at: number, shape: number[]) =>
-    tf.reshape(tf.slice(g, [at], [shape.reduce((p, q) => p * q, 1)]), shape);
-  const dxw = part(L.dxw, [T, B, G]);
-  const dhu = part(L.dhu, [T * B, G]) as Tensor2D;
+  const part = (of: Tensor1D, at: number, shape: number[]) =>
+    tf.reshape(tf.slice(of, [at], [shape.reduce((p, q) => p * q, 1)]), shape);
+  const dxw = part(g, L.dxw, [T, B, G]);
+  const dhu = part(g, L.dhu, [T * B, G]) as Tensor2D;
   const dU = tf.matMul(tf.transpose(hPrev), dhu); // [H,T·B]·[T·B,G]
-  const ds = part(L.dstate, [S, B, H]);
-  const dv = tf.sum(part(L.dv, [B, H]), 0);
+  const ds = part(g, L.dstate, [S, B, H]);
+  const dv = tf.sum(part(g, L.dv, [B, H]), 0);
   return { xw: () => dxw, U: () => dU, s0: () => ds, v: () => dv };
 }
 

@@ -7,6 +7,7 @@ import { tf } from "../tf.ts";
 import type { Tensor1D, Tensor2D, Tensor3D } from "../tf.ts";
 import type { CellDef, CellOptions, CellParams, CellState, Prepared } from "../cells/types.ts";
 import { RECURRENCE, RECURRENCE_GRAD, registerRecurrenceGradient, runRecurrence } from "./op.ts";
+import { dimsOf, forwardLayout } from "./spec.ts";
 import { backwardWasm, forwardWasm } from "./wasm.ts";
 import { backwardWebGpu, forwardWebGpu } from "./webgpu.ts";
 
@@ -67,11 +68,12 @@ export function recurrence(
     family: cell.family,
     activation: o.activation,
     slope: o.leakySlope,
-  }); // [S,T,B,H]
-  const hs = tf.reshape(cell.hasCell ? tf.slice(y, [0, 0, 0, 0], [1, T, B, H]) : y, [T, B, H]);
-  const last = (s: number) => tf.reshape(tf.slice(y, [s, T - 1, 0, 0], [1, 1, B, H]), [B, H]);
+  });
+  const F = forwardLayout(dimsOf(cell.family, xw.shape)), BH = B * H;
+  const hs = tf.reshape(tf.slice(y, [F.h], [T * BH]), [T, B, H]);
+  const last = (at: number) => tf.reshape(tf.slice(y, [at + (T - 1) * BH], [BH]), [B, H]);
   return {
     hs: hs as Tensor3D,
-    state: { h: last(0) as Tensor2D, ...(cell.hasCell ? { c: last(1) as Tensor2D } : {}) },
+    state: { h: last(F.h) as Tensor2D, ...(cell.hasCell ? { c: last(F.c) as Tensor2D } : {}) },
   };
 }

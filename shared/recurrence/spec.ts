@@ -36,6 +36,22 @@ export function dimsOf(family: Family, xwShape: readonly number[]): Dims {
 }
 
 /**
+ * Offsets in the forward kernel's flat output: every step's h [T,B,H], the LSTM's c [T,B,H],
+ * and every step's recurrent product h_{t−1}·U [T,B,G], kept for the backward pass.
+ */
+export interface ForwardLayout {
+  h: number;
+  c: number;
+  hu: number;
+  size: number;
+}
+
+export function forwardLayout(d: Dims): ForwardLayout {
+  const steps = d.T * d.B * d.H;
+  return { h: 0, c: steps, hu: d.S * steps, size: d.S * steps + d.T * d.B * d.G };
+}
+
+/**
  * Offsets in the backward kernel's flat output: ∂xw [T,B,G]; ∂hu [T,B,G] where it differs
  * from ∂xw (the GRU, whose r multiplies h·U_n + c_n); ∂state [S,B,H]; the per-row partial sums
  * over time of the vector parameter's gradient [B,H] (c_n of the GRU, b_mod of modReLU, else 0).

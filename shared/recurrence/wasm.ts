@@ -7,7 +7,7 @@
 import { tf } from "../tf.ts";
 import type { KernelArgs, TensorInfo, WasmHeapBackend } from "../wasm_kernels.ts";
 import { type At, stepBackward, stepForward } from "./step_math.ts";
-import { dimsOf, gradLayout, type RecurrenceAttrs } from "./spec.ts";
+import { dimsOf, forwardLayout, gradLayout, type RecurrenceAttrs } from "./spec.ts";
 
 interface WasmBackend extends WasmHeapBackend {
   disposeData(dataId: object): void;
@@ -25,45 +25,47 @@ function product(backend: WasmBackend, a: TensorInfo, b: TensorInfo): TensorInfo
 const heap = (w: WasmBackend, t: TensorInfo) => w.typedArrayFromHeap(t) as Float32Array;
 const at = (a: Float32Array, o: number): At => ({ a, o });
 
-/** xw [T,B,G], U [H,G], s0 [S,B,H], v [H] → y [S,T,B,H]: every step's h (and c). */
+/** xw [T,B,G], U [H,G], s0 [S,B,H], v [H] → y, spec.ts's ForwardLayout: h, (c), h·U. */
 export function forwardWasm({ inputs, attrs, backend }: KernelArgs): TensorInfo {
   const { xw, U, s0, v } = inputs as Record<string, TensorInfo>;
   const a = attrs as unknown as RecurrenceAttrs;
   const d = dimsOf(a.family, xw!.shape);
-  const { T, B, H, G } = d, BH = B * H;
+  const { T, B, H, G } = d, BH = B * H, step = B * G;
+  const F = forwardLayout(d);
   const w = backend as WasmBackend;
-  const y = w.makeOutput([d.S, T, B, H], "float32");
+  const y = w.makeOutput([F.size], "float32");
   const hPrev = w.makeOutput([B, H], "float32"); // the product's left operand, h_{t−1}
   heap(w, hPrev).set(heap(w, s0!).subarray(0, BH));
   for (let t = 0; t < T; t++) {
     const hu = product(w, hPrev, U!); // [B,H]·[H,G]
     const Y = heap(w, y), S0 = heap(w, s0!);
-    stepForward(a, d, {
-      xw: at(heap(w, xw!), t * B * G),
-      hu: at(heap(w, hu), 0),
-      hPrev: at(heap(w, hPrev), 0),
-      cPrev: t === 0 ? at(S0, BH) : at(Y, (T + t - 1) * BH),
-      v: heap(w, v!),
-      h: at(Y, t * BH),
-      c: at(Y, (T + t) * BH),
-    });
-    heap(w, hPrev).set(Y.subarray(t * BH, (t + 1) * BH));
+    Y.set(heap(w, hu), F.hu + t * step);
     w.disposeData(hu.dataId);
+    stepForward(a, d, {
+      xw: at(heap(w, xw!), t * step),
+      hu: at(Y, F.hu + t * step),
+      hPrev: at(heap(w, hPrev), 0),
+      cPrev: t === 0 ? at(S0, BH) : at(Y, F.c + (t - 1) * BH),
+      v: heap(w, v!),
+      h: at(Y, F.h + t * BH),
+      c: at(Y, F.c + t * BH),
+    });
+    heap(w, hPrev).set(Y.subarray(F.h + t * BH, F.h + (t + 1) * BH));
   }
   w.disposeData(hPrev.dataId);
   return y;
 }
 
 /**
- * xw, hu (every step's h_{t−1}·U) [T,B,G], Uᵀ [G,H], s0, y, dy [S,T,B,H], v → the flat
- * gradients of spec.ts's GradLayout.
+ * xw [T,B,G], Uᵀ [G,H], s0 [S,B,H], y and dy (ForwardLayout), v → the flat gradients of
+ * spec.ts's GradLayout.
  */
 export function backwardWasm({ inputs, attrs, backend }: KernelArgs): TensorInfo {
-  const { xw, hu, UT, s0, y, dy, v } = inputs as Record<string, TensorInfo>;
+  const { xw, UT, s0, y, dy, v } = inputs as Record<string, TensorInfo>;
   const a = attrs as unknown as RecurrenceAttrs;
   const d = dimsOf(a.family, xw!.shape);
   const { T, B, H, G } = d, BH = B * H, step = B * G;
-  const L = gradLayout(a.family, d);
+  const F = forwardLayout(d), L = gradLayout(a.family, d);
   const w = backend as WasmBackend;
   const out = w.makeOutput([L.size], "float32");
   const left = w.makeOutput([B, G], "float32"); // the product's left operand, ∂(h_{t−1}·U)
@@ -72,18 +74,18 @@ export function backwardWasm({ inputs, attrs, backend }: KernelArgs): TensorInfo
   for (let t = T - 1; t >= 0; t--) {
     const DY = heap(w, dy!);
     for (let i = 0; i < BH; i++) {
-      dh[i] = DY[t * BH + i]! + (carried ? carried[i]! + direct[i]! : 0);
-      if (d.S === 2) dc[i] = DY[(T + t) * BH + i]! + (carried ? dc[i]! : 0);
+      dh[i] = DY[F.h + t * BH + i]! + (carried ? carried[i]! + direct[i]! : 0);
+      if (d.S === 2) dc[i] = DY[F.c + t * BH + i]! + (carried ? dc[i]! : 0);
     }
     const O = heap(w, out), Y = heap(w, y!), S0 = heap(w, s0!);
     stepBackward(a, d, {
       xw: at(heap(w, xw!), t * step),
-      hu: at(heap(w, hu!), t * step),
-      hPrev: t === 0 ? at(S0, 0) : at(Y, (t - 1) * BH),
-      cPrev: t === 0 ? at(S0, BH) : at(Y, (T + t - 1) * BH),
+      hu: at(Y, F.hu + t * step),
+      hPrev: t === 0 ? at(S0, 0) : at(Y, F.h + (t - 1) * BH),
+      cPrev: t === 0 ? at(S0, BH) : at(Y, F.c + (t - 1) * BH),
       v: heap(w, v!),
-      h: at(Y, t * BH),
-      c: at(Y, (T + t) * BH),
+      h: at(Y, F.h + t * BH),
+      c: at(Y, F.c + t * BH),
       dh,
       dc,
       direct,

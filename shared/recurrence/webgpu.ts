@@ -5,7 +5,7 @@
  * @tensorflow/tfjs-backend-webgpu, so it loads where that package never does (Bun, wasm runs).
  */
 import type { KernelArgs, TensorInfo } from "../wasm_kernels.ts";
-import { type Dims, dimsOf, gradLayout, type RecurrenceAttrs } from "./spec.ts";
+import { type Dims, dimsOf, forwardLayout, gradLayout, type RecurrenceAttrs } from "./spec.ts";
 import { backwardShader, forwardShader, shaderKey } from "./wgsl.ts";
 
 /** The part of tfjs-backend-webgpu's WebGPUBackend these kernels use. */
@@ -39,13 +39,13 @@ function program(key: string, names: string[], outputShape: number[], d: Dims, c
   };
 }
 
-/** xw [T,B,G], U [H,G], s0 [S,B,H], v [H] → y [S,T,B,H]. */
+/** xw [T,B,G], U [H,G], s0 [S,B,H], v [H] → y (spec.ts's ForwardLayout). */
 export function forwardWebGpu({ inputs, attrs, backend }: KernelArgs): TensorInfo {
   const { xw, U, s0, v } = inputs as Record<string, TensorInfo>;
   const a = attrs as unknown as RecurrenceAttrs;
   const d = dimsOf(a.family, xw!.shape);
   const gpu = backend as WebGpuBackend;
-  const y = gpu.makeTensorInfo([d.S, d.T, d.B, d.H], "float32");
+  const y = gpu.makeTensorInfo([forwardLayout(d).size], "float32");
   const key = shaderKey("fwd", a, d), code = forwardShader(a, d);
   for (let t = 0; t < d.T; t++) {
     const p = program(key, ["xw", "u", "s0", "v"], y.shape, d, code);
@@ -54,18 +54,18 @@ export function forwardWebGpu({ inputs, attrs, backend }: KernelArgs): TensorInf
   return y;
 }
 
-/** xw, hu [T,B,G], Uᵀ [G,H], s0, y, dy, v → the flat gradients of spec.ts's GradLayout. */
+/** xw [T,B,G], Uᵀ [G,H], s0, y, dy, v → the flat gradients of spec.ts's GradLayout. */
 export function backwardWebGpu({ inputs, attrs, backend }: KernelArgs): TensorInfo {
-  const { xw, hu, UT, s0, y, dy, v } = inputs as Record<string, TensorInfo>;
+  const { xw, UT, s0, y, dy, v } = inputs as Record<string, TensorInfo>;
   const a = attrs as unknown as RecurrenceAttrs;
   const d = dimsOf(a.family, xw!.shape);
   const gpu = backend as WebGpuBackend;
   const out = gpu.makeTensorInfo([gradLayout(a.family, d).size], "float32");
   const key = shaderKey("bwd", a, d), code = backwardShader(a, d);
-  const names = ["xw", "hu", "ut", "s0", "ys", "dys", "v"];
+  const names = ["xw", "ut", "s0", "ys", "dys", "v"];
   for (let t = d.T - 1; t >= -1; t--) {
     const p = program(key, names, out.shape, d, code);
-    const ins = [xw!, hu!, UT!, s0!, y!, dy!, v!];
+    const ins = [xw!, UT!, s0!, y!, dy!, v!];
     gpu.runWebGPUProgram(p, ins, "float32", [{ type: "int32", data: [t] }], out);
   }
   return out;

@@ -10,7 +10,7 @@
  * read by the next dispatch: storage writes of one dispatch are visible to the next.
  */
 import type { Activation } from "../activations.ts";
-import { type Dims, gradLayout, type RecurrenceAttrs } from "./spec.ts";
+import { type Dims, forwardLayout, gradLayout, type RecurrenceAttrs } from "./spec.ts";
 
 const HELPERS = `
 fn rr_sigmoid(x : f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
@@ -67,9 +67,13 @@ function activationBack(kind: Activation, slope: number): string {
 export const shaderKey = (pass: string, a: RecurrenceAttrs, d: Dims) =>
   `rotorRecurrence_${pass}_${a.family}_${a.activation}_${a.slope}_${d.T}_${d.B}_${d.H}`;
 
-/** Forward step t: inputs xw [T,B,G], u [H,G], s0 [S,B,H], v [H]; result y [S,T,B,H]. */
+/**
+ * Forward step t: inputs xw [T,B,G], u [H,G], s0 [S,B,H], v [H]; result y, spec.ts's
+ * ForwardLayout (h, the LSTM's c, and the products h_{t−1}·U the backward pass reads).
+ */
 export function forwardShader(a: RecurrenceAttrs, d: Dims): string {
-  const { B, H, G, T } = d, BH = B * H, TBH = T * BH;
+  const { B, H, G } = d, BH = B * H;
+  const F = forwardLayout(d), TBH = F.c;
   const gates = G / H;
   const acc = Array.from({ length: gates }, (_, g) => `var a${g} = 0.0;`).join(" ");
   const madd = (src: string) =>
@@ -112,28 +116,31 @@ export function forwardShader(a: RecurrenceAttrs, d: Dims): string {
       }
       let x = (t * ${B} + b) * ${G} + j;
       let out = t * ${BH} + index;
+      ${Array.from({ length: gates }, (_, g) => `result[${F.hu + g * H} + x] = a${g};`).join(" ")}
       ${body}
     }`;
 }
 
 /**
- * Backward step t (T−1 down to 0, then −1): inputs xw, hu [T,B,G], ut [G,H], s0 [S,B,H],
- * ys, dys [S,T,B,H], v [H]; result the flat gradients of spec.ts's GradLayout, whose ∂state
+ * Backward step t (T−1 down to 0, then −1): inputs xw [T,B,G], ut [G,H], s0 [S,B,H], ys and
+ * dys (ForwardLayout), v [H]; result the flat gradients of spec.ts's GradLayout, whose ∂state
  * block carries the part of ∂h_{t−1} (and ∂c_{t−1}) that skips U from one dispatch to the next.
  */
 export function backwardShader(a: RecurrenceAttrs, d: Dims): string {
-  const { B, H, G, T } = d, BH = B * H, TBH = T * BH;
+  const { B, H, G, T } = d, BH = B * H;
+  const F = forwardLayout(d), TBH = F.c;
   const L = gradLayout(a.family, d);
+  const hu = (k: number) => `ys[${F.hu + k * H} + x]`;
   let body: string;
   if (a.family === "rnn") {
-    body = `let z = xw[x] + hu[x];
+    body = `let z = xw[x] + ${hu(0)};
       ${activationBack(a.activation, a.slope)}
       result[${L.dxw} + x] = dz;
       result[${L.dstate} + index] = 0.0;`;
   } else if (a.family === "gru") {
-    body = `let r = rr_sigmoid(xw[x] + hu[x]);
-      let z = rr_sigmoid(xw[x + ${H}] + hu[x + ${H}]);
-      let hn = hu[x + ${2 * H}] + v[j];
+    body = `let r = rr_sigmoid(xw[x] + ${hu(0)});
+      let z = rr_sigmoid(xw[x + ${H}] + ${hu(1)});
+      let hn = ${hu(2)} + v[j];
       let n = rr_tanh(xw[x + ${2 * H}] + r * hn);
       var hp = 0.0;
       if (t == 0) { hp = s0[index]; } else { hp = ys[out - ${BH}]; }
@@ -151,10 +158,10 @@ export function backwardShader(a: RecurrenceAttrs, d: Dims): string {
   } else {
     body = `var dc = dys[${TBH} + out];
       if (t < ${T - 1}) { dc += result[${L.dstate + BH} + index]; }
-      let i = rr_sigmoid(xw[x] + hu[x]);
-      let f = rr_sigmoid(xw[x + ${H}] + hu[x + ${H}]);
-      let g = rr_tanh(xw[x + ${2 * H}] + hu[x + ${2 * H}]);
-      let o = rr_sigmoid(xw[x + ${3 * H}] + hu[x + ${3 * H}]);
+      let i = rr_sigmoid(xw[x] + ${hu(0)});
+      let f = rr_sigmoid(xw[x + ${H}] + ${hu(1)});
+      let g = rr_tanh(xw[x + ${2 * H}] + ${hu(2)});
+      let o = rr_sigmoid(xw[x + ${3 * H}] + ${hu(3)});
       var cp = 0.0;
       if (t == 0) { cp = s0[${BH} + index]; } else { cp = ys[${TBH} + out - ${BH}]; }
       let tc = rr_tanh(ys[${TBH} + out]);
@@ -169,7 +176,7 @@ export function backwardShader(a: RecurrenceAttrs, d: Dims): string {
   }
   return `${HELPERS}
     fn main(index : i32) {
-      ${touch(["xw", "hu", "ut", "s0", "ys", "dys", "v"])}
+      ${touch(["xw", "ut", "s0", "ys", "dys", "v"])}
       if (index >= ${BH}) { return; }
       let b = index / ${H};
       let j = index - b * ${H};
