@@ -77,7 +77,10 @@ export type LayerCase = ReturnType<typeof layerCase>;
  * hs, the final state and the gradient of Σ wHs·hs + Σ wH·h_T (+ Σ wC·c_T) with respect to
  * xw, every parameter the step reads and the initial state, on the current backend.
  */
-export async function runLayer(c: LayerCase, fused: boolean): Promise<Record<string, Float32Array>> {
+export async function runLayer(
+  c: LayerCase,
+  fused: boolean,
+): Promise<Record<string, Float32Array>> {
   const { T, B, H } = c.dims;
   const G = c.cell.gates * H;
   const outputs = tf.tidy(() => {
