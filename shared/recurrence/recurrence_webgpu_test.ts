@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { tf } from "../tf.ts";
 import { relativeError, useWasm, useWebGpu } from "../testing.ts";
 import { gpuErrors } from "../webgpu.ts";
 import { hasRecurrenceOp } from "./recurrence.ts";
