@@ -22,8 +22,8 @@ export function unroll(
   afterStep?: (s: CellState, t: number) => CellState,
 ): { hs: Tensor2D[]; state: CellState } {
   // One step is a reshape: tfjs's gradient of a one-output unstack hands stack a lone tensor.
-  const [t, b, g] = xw.shape;
-  const steps = (t === 1 ? [tf.reshape(xw, [b, g])] : tf.unstack(xw, 0)) as Tensor2D[]; // T × [B, gates·H]
+  const [T, B, G] = xw.shape;
+  const steps = (T === 1 ? [tf.reshape(xw, [B, G])] : tf.unstack(xw, 0)) as Tensor2D[]; // T × [B,G]
   const hs: Tensor2D[] = [];
   let s = state;
   for (let t = 0; t < steps.length; t++) {
