@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { tf } from "../tf.ts";
 import { relativeError, useWasm, useWebGpu } from "../testing.ts";
 import { gpuErrors } from "../webgpu.ts";
 import { hasRecurrenceOp } from "./recurrence.ts";
@@ -30,6 +31,24 @@ Deno.test("recurrence() on webgpu gives the composed path's outputs and gradient
       }
     }
     assert.deepEqual(gpuErrors.slice(errors0), []);
+    // Dispatches of one layer's forward and backward: T + (T + 1) for the op, and a few dozen
+    // small kernels around it, against several per operation per step composed.
+    const backend = tf.backend() as unknown as { runWebGPUProgram: (...a: unknown[]) => unknown };
+    const run = backend.runWebGPUProgram.bind(backend);
+    let dispatches = 0;
+    backend.runWebGPUProgram = (...a: unknown[]) => (dispatches++, run(...a));
+    try {
+      const counts: Record<string, number> = {};
+      for (const fused of [true, false]) {
+        dispatches = 0;
+        await runLayer(cases.find((c) => c.what === "gru carried")!.c, fused);
+        counts[fused ? "fused" : "composed"] = dispatches;
+      }
+      assert.ok(counts.fused! <= 2 * DIMS.T + 1 + 30, `the op dispatched ${counts.fused} programs`);
+      assert.ok(counts.composed! > 2 * counts.fused!, `composed: ${counts.composed}`);
+    } finally {
+      backend.runWebGPUProgram = run;
+    }
   } finally {
     await useWasm();
   }
