@@ -3,17 +3,26 @@
  * step (gradient engine, clipping, Adam, orthogonal step; see step_time.ts) on a tied
  * language model at each BPTT length, in one process and with the data-parallel workers of
  * `train --workers` — with the orthogonal step's overhead per batch, beside the roofline of
- * the same run: the GFLOPS of a plain [B·T×H]·[H×V] matMul. `--json FILE` also writes the
- * results for the benchmark suite (bench/bench.ts).
+ * the same run: the GFLOPS of a plain [B·T×H]·[H×V] matMul. `--recurrence fused,composed`
+ * times each layer's unroll both as the recurrence op and as per-step tfjs ops, in the same
+ * rounds, and prints the op's speed-up. `--json FILE` also writes the results for the
+ * benchmark suite (bench/bench.ts).
  */
 import { writeFile } from "node:fs/promises";
 import { z } from "zod";
 import { BACKENDS, describeBackend, initBackend } from "../shared/backend.ts";
 import { CELL_KINDS, parseModelConfig } from "../shared/config.ts";
+import { RECURRENCES } from "../shared/recurrence/mod.ts";
 import type { TrainBench } from "./results.ts";
 import { helpText, parseFlags, parseList, runCli } from "../shared/flags.ts";
 import { progressLine } from "../trainer/progress.ts";
-import { orthOverheads, timeMatMul, timeSteps, trainFlopsPerToken } from "../trainer/step_time.ts";
+import {
+  orthOverheads,
+  pairedSpeedup,
+  timeMatMul,
+  timeSteps,
+  trainFlopsPerToken,
+} from "../trainer/step_time.ts";
 
 const USAGE = "usage: deno task bench:train [flags]";
 const int = (min: number) => z.number().int().min(min);
@@ -29,6 +38,10 @@ export const TRAIN_BENCH_FLAGS = {
     help: "Wasm threads of this process: one-process rows, shard 0 of --workers rows " +
       "(default $WASM_THREADS, else 1)",
   },
+  recurrence: {
+    schema: z.string().default("fused"),
+    help: "Unrolls to time, comma-separated: fused (the recurrence op), composed (tfjs ops)",
+  },
   reps: { schema: int(1).default(5), help: "Timed rounds per configuration" },
   hidden: { schema: int(1).default(256), help: "Hidden units (= embedding size, tied)" },
   vocab: { schema: int(2).default(10000), help: "Vocabulary size (full softmax)" },
@@ -42,6 +55,7 @@ export async function benchTrain(argv: string[]): Promise<TrainBench | undefined
   const f = parseFlags(TRAIN_BENCH_FLAGS, argv, USAGE);
   if (f.help) return void console.log(helpText(USAGE, TRAIN_BENCH_FLAGS));
   const cells = parseList(f.cells, "cells", z.enum(CELL_KINDS));
+  const kinds = parseList(f.recurrence, "recurrence", z.enum(RECURRENCES));
   const bptts = parseList(f.bptt, "bptt", int(1));
   const workerCounts = parseList(f.workers, "workers", int(1).max(16));
   for (const w of workerCounts) {
@@ -63,17 +77,21 @@ export async function benchTrain(argv: string[]): Promise<TrainBench | undefined
     `${describeBackend(chosen)}; roofline: matMul [${B * bptts[0]!}×${H}]·[${H}×${V}] ` +
       `${mm.ms.toFixed(1)} ms = ${mm.gflops.toFixed(1)} GFLOPS`,
   );
-  const models = cells.map((cell) => ({
-    label: cell,
-    cfg: parseModelConfig({
+  const models = kinds.flatMap((recurrence) =>
+    cells.map((cell) => ({
+      label: kinds.length > 1 ? `${cell} ${recurrence}` : cell,
       cell,
-      activation: "tanh",
-      vocabSize: V,
-      embedSize: H,
-      hiddenSize: H,
-      tieWeights: true,
-    }),
-  }));
+      recurrence,
+      cfg: parseModelConfig({
+        cell,
+        activation: "tanh",
+        vocabSize: V,
+        embedSize: H,
+        hiddenSize: H,
+        tieWeights: true,
+      }),
+    }))
+  );
 
   const runs: TrainBench["runs"] = [];
   for (const T of bptts) {
@@ -100,7 +118,8 @@ export async function benchTrain(argv: string[]): Promise<TrainBench | undefined
             } % of the matMul roofline; forward+backward ${r.fwdBwdMs.toFixed(1)} ms)`,
         );
         return {
-          cell: r.label,
+          cell: models[i]!.cell,
+          recurrence: models[i]!.recurrence,
           stepMs: r.stepMs,
           fwdBwdMs: r.fwdBwdMs,
           tokensPerS,
@@ -108,7 +127,19 @@ export async function benchTrain(argv: string[]): Promise<TrainBench | undefined
           stepSamples: r.stepSamples,
         };
       });
-      for (const o of orthOverheads(rows)) {
+      const byKind = (k: string) =>
+        rows.flatMap((r, i) =>
+          models[i]!.recurrence === k ? [{ ...r, label: models[i]!.cell }] : []
+        );
+      for (const cell of kinds.length > 1 ? cells : []) {
+        const [fused, composed] = RECURRENCES.map((k) => byKind(k).find((r) => r.label === cell));
+        const s = pairedSpeedup(fused!.stepSamples, composed!.stepSamples);
+        console.log(
+          `  ${cell} fused vs composed: ${s.median.toFixed(2)}× the speed per batch ` +
+            `(quartiles of the paired rounds ${s.q1.toFixed(2)} … ${s.q3.toFixed(2)}×)`,
+        );
+      }
+      for (const o of kinds.flatMap((k) => orthOverheads(byKind(k)))) {
         console.log(
           `  ${o.cell} vs ${o.base}: ${o.median >= 0 ? "+" : ""}${
             o.median.toFixed(1)

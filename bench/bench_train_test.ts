@@ -29,6 +29,22 @@ Deno.test("bench:train times every cell at each BPTT, in one process and with wo
   assert.deepEqual([saved.roofline.m, saved.roofline.k, saved.roofline.n], [6, 4, 20]);
 });
 
+Deno.test("bench:train --recurrence fused,composed times both unrolls of every cell", async () => {
+  await useWasm();
+  const r = await quiet(() =>
+    benchTrain([
+      ...["--cells", "gru,lstm", "--bptt", "3", "--workers", "1", "--reps", "2"],
+      ...["--hidden", "4", "--vocab", "20", "--batch", "2", "--recurrence", "fused,composed"],
+    ])
+  );
+  const rows = r!.runs[0]!.cells.map((c) => `${c.cell} ${c.recurrence}`);
+  assert.deepEqual(rows, ["gru fused", "lstm fused", "gru composed", "lstm composed"]);
+  await assert.rejects(
+    () => benchTrain(["--recurrence", "fused,unrolled"]),
+    /Invalid item "unrolled" in --recurrence/,
+  );
+});
+
 Deno.test("bench:train refuses a worker count that does not divide the batch", async () => {
   await assert.rejects(
     () => benchTrain(["--workers", "1,3"]),

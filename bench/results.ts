@@ -14,6 +14,8 @@ const MatMulSchema = z.object({ m: int, k: int, n: int, ms: num, gflops: num });
 
 const TrainCellSchema = z.object({
   cell: z.string(),
+  /** How each layer unrolled: the recurrence op (fused) or per-step tfjs ops (composed). */
+  recurrence: z.enum(["fused", "composed"]).optional(),
   /** Median ms per batch of the whole step (gradients, clipping, Adam, orthogonal step). */
   stepMs: num,
   /** Median ms per batch of forward + backward alone. */

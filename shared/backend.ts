@@ -3,6 +3,7 @@ import { getThreadsCount, setThreadsCount, setWasmPaths } from "@tensorflow/tfjs
 import { installWasmKernels } from "./wasm_kernels.ts";
 import { installFusedCells } from "./fused_cells.ts";
 import { startWasm } from "./wasm_backend.ts";
+import { installRecurrence } from "./recurrence/mod.ts";
 import { describeAdapter, type GpuAdapter, probeAdapter, startWebGpu } from "./webgpu.ts";
 
 export type BackendRequest = "auto" | "wasm" | "cpu" | "tensorflow" | "webgpu";
@@ -102,11 +103,13 @@ async function useWasm(threads: number): Promise<number> {
   }
   if (!ok) {
     await startWasm({ wasmPaths });
+    installRecurrence();
     return 1;
   }
   await tf.ready();
   installWasmKernels();
   installFusedCells();
+  installRecurrence();
   return getThreadsCount();
 }
 
@@ -141,6 +144,7 @@ export async function initBackend(
     const probe = await probeAdapter();
     if (!probe.ok) throw new Error(`The webgpu backend cannot start: ${probe.reason}`);
     await startWebGpu();
+    installRecurrence();
     return { name: "webgpu", reason: "requested", adapter: probe.adapter };
   }
   const gpuNative = await tryNative(["@tensorflow/tfjs-node-gpu"]);
@@ -150,6 +154,7 @@ export async function initBackend(
     const probe = await probeAdapter();
     if (probe.ok && !probe.adapter.software) {
       await startWebGpu();
+      installRecurrence();
       return { name: "webgpu", reason: "auto: a hardware WebGPU adapter", adapter: probe.adapter };
     }
     reasons.push(

@@ -7,7 +7,7 @@
  * several microseconds of dispatch whatever its size (plus a copy for a strided split), so at
  * batch 10 a good part of a uGRU step's time went there. These kernels compute the same
  * elementwise math in one pass over views of the wasm heap. tfjs has no fused recurrent-cell op and no npm package adds one, so it is
- * written here. Training keeps the composed ops (their gradients are tfjs's own).
+ * written here. Training runs the recurrence op of shared/recurrence/ (or the composed ops).
  */
 import { tf } from "./tf.ts";
 import type { Tensor1D, Tensor2D } from "./tf.ts";

@@ -14,8 +14,8 @@ import {
   CELLS,
   type CellState,
   defaultRecurrentInit,
-  unroll,
 } from "./cells/mod.ts";
+import { type RecurrenceKind, unrollLayer } from "./recurrence/mod.ts";
 import { embed, matMul, softmaxCrossEntropy } from "./ops.ts";
 import { createPrng, type Prng } from "./prng.ts";
 import { uniform } from "./orthogonal_init.ts";
@@ -101,6 +101,8 @@ export interface ForwardOptions {
   dropout?: number;
   /** Seeds the dropout masks; needed when dropout > 0. */
   prng?: Prng;
+  /** Each layer's unroll: the recurrence op (fused) or per-step tfjs ops (the default). */
+  recurrence?: RecurrenceKind;
 }
 
 function maybeDropout(x: Tensor2D, opts: ForwardOptions): Tensor2D {
@@ -131,9 +133,10 @@ export function forwardHidden(
     const o = cellOptions(cfg, l);
     const prep = cell.prepare(p);
     const xw = tf.reshape(cell.project(p, x), [t, b, cell.gates * cfg.hiddenSize]) as Tensor3D; // [T,B,gH]
-    const { hs, state: s } = unroll(cell, p, prep, o, xw, state[l]!);
+    const kind = opts.recurrence ?? "composed";
+    const { hs, state: s } = unrollLayer(kind, cell, p, prep, o, xw, state[l]!); // [T,B,H]
     next.push(s);
-    x = maybeDropout(tf.reshape(tf.stack(hs, 0), [t * b, cfg.hiddenSize]) as Tensor2D, opts); // [T·B,H]
+    x = maybeDropout(tf.reshape(hs, [t * b, cfg.hiddenSize]) as Tensor2D, opts); // [T·B,H]
   }
   return { hidden: x, state: next };
 }

@@ -16,6 +16,7 @@ import {
   zeroState,
 } from "../shared/model.ts";
 import { createPrng, type Prng } from "../shared/prng.ts";
+import type { RecurrenceKind } from "../shared/recurrence/mod.ts";
 import { rowSlice, shardStep } from "./shard_step.ts";
 
 export type StateArrays = { h: Float32Array; c?: Float32Array }[];
@@ -24,6 +25,7 @@ export type WorkerRequest =
   | {
     type: "init";
     model: ModelConfig;
+    recurrence: RecurrenceKind;
     rows: number;
     shapes: Record<string, number[]>;
     params: Record<string, Float32Array>;
@@ -91,6 +93,7 @@ function post(w: Worker, m: WorkerRequest): Promise<WorkerReply> {
 /**
  * A gradient engine over `workers` shards (1: everything in this thread). With one shard the
  * dropout masks come from `prng` itself; with several, each shard's from a seed drawn from it.
+ * `recurrence` chooses how each layer unrolls (shared/recurrence/mod.ts).
  */
 export async function createGradEngine(
   model: ModelConfig,
@@ -99,6 +102,7 @@ export async function createGradEngine(
   dropout: number,
   prng: Prng,
   initial: Params,
+  recurrence: RecurrenceKind = "composed",
 ): Promise<GradEngine> {
   if (batch % workers !== 0) {
     throw new Error(`--batch ${batch} must be a multiple of --workers ${workers}`);
@@ -119,6 +123,7 @@ export async function createGradEngine(
     await post(w, {
       type: "init",
       model,
+      recurrence,
       rows,
       shapes: paramShapes(model),
       params: values(initial),
@@ -156,6 +161,7 @@ export async function createGradEngine(
         hidden,
         dropout,
         shardPrng,
+        recurrence,
       );
       const replies = (await Promise.all(pending)) as Extract<WorkerReply, { type: "grads" }>[];
       const losses = [own.loss, ...replies.map((r) => r.loss)];

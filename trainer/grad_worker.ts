@@ -10,6 +10,7 @@ import type { ModelConfig } from "../shared/config.ts";
 import { disposeState, type ModelState, type Params, zeroState } from "../shared/model.ts";
 import { createPrng } from "../shared/prng.ts";
 import { shardStep } from "./shard_step.ts";
+import type { RecurrenceKind } from "../shared/recurrence/mod.ts";
 import {
   stateFromArrays,
   stateToArrays,
@@ -18,6 +19,7 @@ import {
 } from "./grad_pool.ts";
 
 let model: ModelConfig;
+let recurrence: RecurrenceKind = "composed";
 let rows = 0;
 let params: Params = {};
 let hidden: ModelState = [];
@@ -36,6 +38,7 @@ async function handle(m: WorkerRequest): Promise<WorkerReply> {
     case "init":
       await initBackend("wasm", { threads: 1 });
       model = m.model;
+      recurrence = m.recurrence;
       rows = m.rows;
       shapes = m.shapes;
       params = {};
@@ -54,6 +57,7 @@ async function handle(m: WorkerRequest): Promise<WorkerReply> {
         hidden,
         m.dropout,
         createPrng(m.seed),
+        recurrence,
       );
       const grads: Record<string, Float32Array> = {};
       for (const [k, g] of Object.entries(r.grads)) {

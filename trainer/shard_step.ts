@@ -7,6 +7,7 @@ import type { Tensor, Tensor2D } from "../shared/tf.ts";
 import type { ModelConfig } from "../shared/config.ts";
 import { forwardLoss, type ModelState, type Params } from "../shared/model.ts";
 import type { Prng } from "../shared/prng.ts";
+import type { RecurrenceKind } from "../shared/recurrence/mod.ts";
 
 export interface ShardResult {
   loss: number;
@@ -30,6 +31,7 @@ export async function shardStep(
   hidden: ModelState,
   dropout: number,
   prng: Prng,
+  recurrence: RecurrenceKind = "composed",
 ): Promise<ShardResult> {
   const { value, grads, state } = scoped(() => {
     const names = Object.keys(params);
@@ -38,7 +40,7 @@ export async function shardStep(
     let state: ModelState = [];
     const { value, grads } = tf.valueAndGrads((...ts: Tensor[]) => {
       const p = Object.fromEntries(names.map((n, i) => [n, ts[i]!]));
-      const out = forwardLoss(p, model, xt, yt, hidden, { dropout, prng });
+      const out = forwardLoss(p, model, xt, yt, hidden, { dropout, prng, recurrence });
       state = out.state.map((s) => ({ h: tf.keep(s.h), ...(s.c ? { c: tf.keep(s.c) } : {}) }));
       return out.loss;
     })(names.map((n) => params[n]!));

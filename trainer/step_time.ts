@@ -11,6 +11,7 @@ import { CELLS } from "../shared/cells/mod.ts";
 import type { ModelConfig } from "../shared/config.ts";
 import { initParams, orthogonalParams } from "../shared/model.ts";
 import { createPrng } from "../shared/prng.ts";
+import type { RecurrenceKind } from "../shared/recurrence/mod.ts";
 import { createGradEngine } from "./grad_pool.ts";
 import { applyStep, initOptState } from "./optimizer.ts";
 
@@ -52,13 +53,13 @@ export interface StepTimeOptions {
  * carried from batch to batch: the step `deno task train` runs, less logging and checkpoints.
  */
 export async function timeSteps(
-  models: { label: string; cfg: ModelConfig }[],
+  models: { label: string; cfg: ModelConfig; recurrence?: RecurrenceKind }[],
   o: StepTimeOptions,
 ): Promise<StepTimeRow[]> {
   const workers = o.workers ?? 1;
   const prng = createPrng(o.seed);
   const setups = [];
-  for (const [i, { label, cfg }] of models.entries()) {
+  for (const [i, { label, cfg, recurrence }] of models.entries()) {
     const vars: Record<string, Variable> = {};
     for (const [k, v] of Object.entries(initParams(cfg, o.seed))) {
       vars[k] = tf.variable(v, true, `step-time/${serial++}/${i}/${k}`);
@@ -67,7 +68,9 @@ export async function timeSteps(
     const tokens = () =>
       Int32Array.from({ length: o.batch * o.bptt }, () => prng.int(cfg.vocabSize));
     const x = tokens(), y = tokens(); // [batch, bptt] row-major
-    const engine = await createGradEngine(cfg, o.batch, workers, 0, prng, vars);
+    // The trainer's default unroll (the recurrence op) unless the model names another.
+    const unroll = recurrence ?? "fused";
+    const engine = await createGradEngine(cfg, o.batch, workers, 0, prng, vars, unroll);
     const opt = initOptState();
     const orth = new Set(orthogonalParams(cfg));
     const optCfg = {
@@ -205,6 +208,18 @@ export interface OrthOverhead {
   median: number;
   q1: number;
   q3: number;
+}
+
+/**
+ * How many times faster `fast` ran than `slow` in rounds taken together: the median of the
+ * per-round ratios slow/fast, with their quartiles.
+ */
+export function pairedSpeedup(
+  fast: readonly number[],
+  slow: readonly number[],
+): { median: number; q1: number; q3: number } {
+  const p = pairedOverhead(slow, fast);
+  return { median: 1 + p.median / 100, q1: 1 + p.q1 / 100, q3: 1 + p.q3 / 100 };
 }
 
 /** The whole step's overhead of every orthogonal cell over its plain cell, where both ran. */

@@ -47,6 +47,7 @@ const RESUME_OVERRIDES = [
   "lrDecay",
   "clip",
   "workers",
+  "recurrence",
 ] as const;
 
 /**

@@ -4,6 +4,7 @@ import { ACTIVATIONS } from "../shared/activations.ts";
 import { CELL_KINDS, type ModelConfig, parseModelConfig } from "../shared/config.ts";
 import { RECURRENT_INITS } from "../shared/orthogonal_init.ts";
 import { BACKENDS } from "../shared/backend.ts";
+import { RECURRENCES } from "../shared/recurrence/mod.ts";
 import { COLUMNS, readingOptions } from "../shared/eval_protocol.ts";
 import type { Flags } from "../shared/flags.ts";
 
@@ -83,6 +84,10 @@ export const TRAIN_FLAGS = {
   workers: {
     schema: int(1).max(16).default(1),
     help: "Data-parallel shards of each batch, one thread each (use the machine's cores)",
+  },
+  recurrence: {
+    schema: z.enum(RECURRENCES).default("fused"),
+    help: "Each layer's unroll: one op with its own backward (wasm, webgpu) or per-step tfjs ops",
   },
   dryRun: { schema: z.boolean().default(false), help: "A few small batches, then exit" },
 };

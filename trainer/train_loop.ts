@@ -86,7 +86,15 @@ export async function trainLoop(o: LoopOptions): Promise<TrainResult> {
     : initialState(cfg, createPrng(cfg.seed ^ 0x5eed).state());
   const prng = createPrng(st.prng);
   const batches = batchify(corpus.train, cfg.batch);
-  const engine = await createGradEngine(model, cfg.batch, cfg.workers, cfg.dropout, prng, o.params);
+  const engine = await createGradEngine(
+    model,
+    cfg.batch,
+    cfg.workers,
+    cfg.dropout,
+    prng,
+    o.params,
+    cfg.recurrence,
+  );
   const opt = initOptState();
   if (o.resume) await restoreTensors(o.resume.tensors, st, opt, engine, model, cfg.batch);
   try {

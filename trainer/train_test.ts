@@ -173,3 +173,34 @@ Deno.test("a run with its state reset every window writes stateResetEvery, and e
     /--state-reset window takes --bptt up to 1000, got 1001/,
   );
 });
+
+Deno.test("train --recurrence fused follows the composed path's loss curve for 20 steps", async () => {
+  await useWasm();
+  const data = await writeSmallCorpus(5);
+  const runs = await tempDir();
+  const cells = [["rnn"], ["urnn", "--activation", "modrelu"], ["ugru", "--dropout", "0.2"], [
+    "lstm",
+  ]];
+  for (const [cell, ...rest] of cells) {
+    const losses = async (recurrence: string) => {
+      const name = `${cell}-${recurrence}`;
+      await quiet(() =>
+        train([
+          ...smallRunArgs(data, runs, name),
+          ...["--cell", cell!, ...rest, "--recurrence", recurrence],
+          ...["--max-steps", "20", "--log-every", "1", "--lr", "0.01"],
+        ])
+      );
+      return (await readFile(join(runs, name, "metrics.jsonl"), "utf8")).trim().split("\n")
+        .map((l) => JSON.parse(l)).filter((r) => r.type === "batch").map((r) => r.loss as number);
+    };
+    const fused = await losses("fused"), composed = await losses("composed");
+    assert.equal(fused.length, 20);
+    assert.equal(composed.length, 20);
+    for (let i = 0; i < 20; i++) {
+      const e = Math.abs(fused[i]! - composed[i]!) / composed[i]!;
+      assert.ok(e <= 1e-4, `${cell} step ${i + 1}: ${fused[i]} vs ${composed[i]}`);
+    }
+    assert.ok(Math.min(...fused) < fused[0]! - 0.1, `${cell}: training moved the loss`);
+  }
+});

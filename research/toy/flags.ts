@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { ACTIVATIONS } from "../../shared/activations.ts";
 import { BACKENDS } from "../../shared/backend.ts";
+import { RECURRENCES } from "../../shared/recurrence/mod.ts";
 import { CELL_KINDS } from "../../shared/config.ts";
 import { RECURRENT_INITS } from "../../shared/orthogonal_init.ts";
 import type { Flags } from "../../shared/flags.ts";
@@ -81,6 +82,10 @@ export const TOY_FLAGS = {
   },
   replace: REPLACE_FLAG,
   backend: { schema: z.enum(BACKENDS).default("auto"), help: "TensorFlow.js backend" },
+  recurrence: {
+    schema: z.enum(RECURRENCES).default("fused"),
+    help: "The unroll: one op with its own backward (wasm, webgpu) or per-step tfjs ops",
+  },
   dryRun: {
     schema: z.boolean().default(false),
     help: "Tiny model, 3 steps, 16 held-out sequences; then exit",

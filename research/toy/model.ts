@@ -21,8 +21,8 @@ import {
   type CellState,
   defaultRecurrentInit,
   isOrthogonal,
-  unroll,
 } from "../../shared/cells/mod.ts";
+import { type RecurrenceKind, unrollLayer } from "../../shared/recurrence/mod.ts";
 import { RECURRENT_INITS, uniform } from "../../shared/orthogonal_init.ts";
 import { matMul, softmaxCrossEntropy } from "../../shared/ops.ts";
 import type { Prng } from "../../shared/prng.ts";
@@ -131,8 +131,16 @@ function cellParams(params: ToyParams): CellParams {
   return p;
 }
 
-/** Outputs for a batch: [B, O] from the final state, or time-major [T·B, O] (everyStep). */
-export function toyForward(params: ToyParams, m: ToyModelConfig, batch: Batch): Tensor2D {
+/**
+ * Outputs for a batch: [B, O] from the final state, or time-major [T·B, O] (everyStep).
+ * `recurrence` chooses the unroll (shared/recurrence/mod.ts).
+ */
+export function toyForward(
+  params: ToyParams,
+  m: ToyModelConfig,
+  batch: Batch,
+  recurrence: RecurrenceKind = "composed",
+): Tensor2D {
   const { size: B, steps: T } = batch;
   const cell = CELLS[m.cell];
   const o = toyCellOptions(m);
@@ -146,8 +154,8 @@ export function toyForward(params: ToyParams, m: ToyModelConfig, batch: Batch): 
     h: tf.zeros([B, m.hidden]) as Tensor2D,
     ...(cell.hasCell ? { c: tf.zeros([B, m.hidden]) as Tensor2D } : {}),
   };
-  const { hs, state: s } = unroll(cell, p, prep, o, xw, zero);
-  let h = m.everyStep ? tf.concat(hs, 0) as Tensor2D : s.h; // [T·B,H] or [B,H]
+  const { hs, state: s } = unrollLayer(recurrence, cell, p, prep, o, xw, zero); // [T,B,H]
+  let h = m.everyStep ? tf.reshape(hs, [T * B, m.hidden]) as Tensor2D : s.h; // [T·B,H] or [B,H]
   if (m.readout === "mlp") {
     h = tf.relu(tf.add(matMul(h, params["out/W1"] as Tensor2D), params["out/b1"]!)) as Tensor2D;
   }

@@ -2,6 +2,7 @@
  * One toy run: train on fresh batches with rotor's optimizer (orthogonal parameters by the
  * Lie-group step of trainer/optimizer.ts), then evaluate on the fixed held-out set.
  */
+import type { RecurrenceKind } from "../../shared/recurrence/mod.ts";
 import { tf } from "../../shared/tf.ts";
 import type { Tensor, Tensor2D, Variable } from "../../shared/tf.ts";
 import { createPrng } from "../../shared/prng.ts";
@@ -115,12 +116,13 @@ export async function evaluateToy(
   c: TaskConfig,
   examples: readonly Example[],
   evalBatch: number,
+  recurrence: RecurrenceKind = "composed",
 ): Promise<ToyMetrics> {
   const t = emptyTally();
   const recall = c.task === "copy" ? COPY_SYMBOLS : 0;
   for (let i = 0; i < examples.length; i += evalBatch) {
     const batch = toBatch(c, examples.slice(i, i + evalBatch));
-    const out = tf.tidy(() => toyForward(params, m, batch));
+    const out = tf.tidy(() => toyForward(params, m, batch, recurrence));
     try {
       await tally(t, out, batch, recall);
     } finally {
@@ -193,7 +195,7 @@ export async function runToy(f: ToyFlags, o: RunOptions = {}): Promise<ToyResult
     const batch = next(f.batch);
     let out: Tensor2D | undefined;
     const { value, grads } = tf.variableGrads(() => {
-      out = tf.keep(toyForward(params(), model, batch));
+      out = tf.keep(toyForward(params(), model, batch, f.recurrence));
       return toyLoss(model, out, batch) as tf.Scalar;
     }, Object.values(vars));
     const loss = (await value.data())[0]!;
@@ -245,7 +247,7 @@ export async function runToy(f: ToyFlags, o: RunOptions = {}): Promise<ToyResult
   const trainSeconds = (performance.now() - start) / 1000;
   const evalStart = performance.now();
   const heldOut = heldOutSet(task, f.seed, f.heldOut);
-  const metrics = await evaluateToy(params(), model, task, heldOut, f.evalBatch);
+  const metrics = await evaluateToy(params(), model, task, heldOut, f.evalBatch, f.recurrence);
   const evalSeconds = (performance.now() - evalStart) / 1000;
   progressLine(
     `${label} | held-out (${f.heldOut}): ${describe(metrics)} | train ${

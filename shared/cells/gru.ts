@@ -18,6 +18,7 @@ const BLOCKS = ["U_r", "U_z", "U_n"] as const;
 
 function makeGru(orthogonal: boolean): CellDef {
   return {
+    family: "gru",
     gates: 3,
     hasCell: false,
     orthogonal: orthogonal ? BLOCKS : [],

@@ -11,6 +11,7 @@ import { recurrentMatrix, uniform } from "../orthogonal_init.ts";
 import type { CellDef } from "./types.ts";
 
 export const lstm: CellDef = {
+  family: "lstm",
   gates: 4,
   hasCell: true,
   orthogonal: [],

@@ -12,6 +12,7 @@ import type { CellDef } from "./types.ts";
 
 function makeRnn(orthogonal: boolean): CellDef {
   return {
+    family: "rnn",
     gates: 1,
     hasCell: false,
     orthogonal: orthogonal ? ["U"] : [],

@@ -2,6 +2,7 @@ import type { Tensor1D, Tensor2D } from "../tf.ts";
 import type { Activation } from "../activations.ts";
 import type { Prng } from "../prng.ts";
 import type { RecurrentInit } from "../orthogonal_init.ts";
+import type { Family } from "../recurrence/spec.ts";
 
 /** A cell's parameters: plain named tensors (names follow the papers: W, U, b). */
 export type CellParams = Record<string, Tensor2D | Tensor1D>;
@@ -26,6 +27,8 @@ export interface CellOptions {
  * `prepare` builds per-sequence constants (concatenated and transposed recurrent blocks).
  */
 export interface CellDef {
+  /** The step's shape, for the recurrence op (shared/recurrence/): σ(a), GRU or LSTM gates. */
+  family: Family;
   /** Parameter shapes, by name. */
   shapes(o: CellOptions): Record<string, number[]>;
   /** Names of the H×H parameters that the optimizer keeps orthogonal. */

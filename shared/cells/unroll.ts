@@ -21,7 +21,9 @@ export function unroll(
   state: CellState,
   afterStep?: (s: CellState, t: number) => CellState,
 ): { hs: Tensor2D[]; state: CellState } {
-  const steps = tf.unstack(xw, 0) as Tensor2D[]; // T × [B, gates·H]
+  // One step is a reshape: tfjs's gradient of a one-output unstack hands stack a lone tensor.
+  const [T, B, G] = xw.shape;
+  const steps = (T === 1 ? [tf.reshape(xw, [B, G])] : tf.unstack(xw, 0)) as Tensor2D[]; // T × [B,G]
   const hs: Tensor2D[] = [];
   let s = state;
   for (let t = 0; t < steps.length; t++) {

@@ -1,0 +1,197 @@
+/**
+ * WGSL for the recurrence kernels on webgpu: one dispatch per time step, each thread one
+ * (row b, unit j) of the batch, fusing that step's recurrent product (a dot product of h_{t−1}
+ * with U's columns j of every gate) with the gate math. The backward shader does the same in
+ * reverse: a thread takes ∂(h_t·U)'s row b times Uᵀ's column j, adds ∂h_t from the layers
+ * above, and writes its step's gradients; a last dispatch (t = −1) forms ∂h of the initial state.
+ *
+ * Sizes are compiled in (they and the cell make the shader key); the step t is a uniform.
+ * `result` (the output) holds h_{t−1} in the forward pass and ∂(h_t·U) in the backward pass,
+ * read by the next dispatch: storage writes of one dispatch are visible to the next.
+ */
+import type { Activation } from "../activations.ts";
+import { type Dims, forwardLayout, gradLayout, type RecurrenceAttrs } from "./spec.ts";
+
+const HELPERS = `
+fn rr_sigmoid(x : f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
+// tanh saturates to ±1 in float32 beyond ±10; clamping keeps exp out of overflow.
+fn rr_tanh(x : f32) -> f32 { return tanh(clamp(x, -15.0, 15.0)); }
+`;
+
+const lit = (x: number) => `f32(${x})`;
+
+/**
+ * Phony reads of every input: a binding the entry point never touches drops out of the
+ * pipeline's automatic layout, and binding it anyway fails validation.
+ */
+const touch = (names: string[]) => names.map((n) => `_ = ${n}[0];`).join(" ");
+
+function activation(kind: Activation, slope: number): string {
+  switch (kind) {
+    case "tanh":
+      return "rr_tanh(z)";
+    case "relu":
+      return "max(z, 0.0)";
+    case "abs":
+      return "abs(z)";
+    case "leaky_relu":
+      return `select(z, ${lit(slope)} * z, z < 0.0)`;
+    case "linear":
+      return "z";
+    case "modrelu":
+      return "sign(z) * max(0.0, abs(z) + v[j])";
+  }
+}
+
+/** dσ/dz · dh as `dz`, and modReLU's ∂b_mod as `db` (0 elsewhere); h_t is ys[out]. */
+function activationBack(kind: Activation, slope: number): string {
+  switch (kind) {
+    case "tanh":
+      return "let h = ys[out]; let dz = dh * (1.0 - h * h); let db = 0.0;";
+    case "relu":
+      return "let dz = select(0.0, dh, z > 0.0); let db = 0.0;";
+    case "abs":
+      return "let dz = select(-dh, dh, z > 0.0); let db = 0.0;";
+    case "leaky_relu":
+      return `let dz = select(dh * ${lit(slope)}, dh, z > 0.0); let db = 0.0;`;
+    case "linear":
+      return "let dz = dh; let db = 0.0;";
+    case "modrelu":
+      // h = sign(z)·relu(|z| + b): tfjs gives sign no gradient and |z| the slope ±1.
+      return `let db = select(0.0, dh * sign(z), abs(z) + v[j] > 0.0);
+        let dz = db * select(-1.0, 1.0, z > 0.0);`;
+  }
+}
+
+/** The shader key: everything compiled into the code. */
+export const shaderKey = (pass: string, a: RecurrenceAttrs, d: Dims) =>
+  `rotorRecurrence_${pass}_${a.family}_${a.activation}_${a.slope}_${d.T}_${d.B}_${d.H}`;
+
+/**
+ * Forward step t: inputs xw [T,B,G], u [H,G], s0 [S,B,H], v [H]; result y, spec.ts's
+ * ForwardLayout (h, the LSTM's c, and the products h_{t−1}·U the backward pass reads).
+ */
+export function forwardShader(a: RecurrenceAttrs, d: Dims): string {
+  const { B, H, G } = d, BH = B * H;
+  const F = forwardLayout(d), TBH = F.c;
+  const gates = G / H;
+  const acc = Array.from({ length: gates }, (_, g) => `var a${g} = 0.0;`).join(" ");
+  const madd = (src: string) =>
+    Array.from({ length: gates }, (_, g) => `a${g} += ${src} * u[k * ${G} + ${g * H} + j];`)
+      .join(" ");
+  let body: string;
+  if (a.family === "rnn") {
+    body = `let z = xw[x] + a0; result[out] = ${activation(a.activation, a.slope)};`;
+  } else if (a.family === "gru") {
+    body = `let r = rr_sigmoid(xw[x] + a0);
+      let z = rr_sigmoid(xw[x + ${H}] + a1);
+      let n = rr_tanh(xw[x + ${2 * H}] + r * (a2 + v[j]));
+      var hp = 0.0;
+      if (t == 0) { hp = s0[index]; } else { hp = result[out - ${BH}]; }
+      result[out] = (1.0 - z) * n + z * hp;`;
+  } else {
+    body = `let i = rr_sigmoid(xw[x] + a0);
+      let f = rr_sigmoid(xw[x + ${H}] + a1);
+      let g = rr_tanh(xw[x + ${2 * H}] + a2);
+      let o = rr_sigmoid(xw[x + ${3 * H}] + a3);
+      var cp = 0.0;
+      if (t == 0) { cp = s0[${BH} + index]; } else { cp = result[${TBH} + out - ${BH}]; }
+      let c = f * cp + i * g;
+      result[${TBH} + out] = c;
+      result[out] = o * rr_tanh(c);`;
+  }
+  return `${HELPERS}
+    fn main(index : i32) {
+      ${touch(["xw", "u", "s0", "v"])}
+      if (index >= ${BH}) { return; }
+      let b = index / ${H};
+      let j = index - b * ${H};
+      let t = uniforms.t;
+      ${acc}
+      if (t == 0) {
+        for (var k = 0; k < ${H}; k++) { let hp = s0[b * ${H} + k]; ${madd("hp")} }
+      } else {
+        let base = ((t - 1) * ${B} + b) * ${H};
+        for (var k = 0; k < ${H}; k++) { let hp = result[base + k]; ${madd("hp")} }
+      }
+      let x = (t * ${B} + b) * ${G} + j;
+      let out = t * ${BH} + index;
+      ${Array.from({ length: gates }, (_, g) => `result[${F.hu + g * H} + x] = a${g};`).join(" ")}
+      ${body}
+    }`;
+}
+
+/**
+ * Backward step t (T−1 down to 0, then −1): inputs xw [T,B,G], ut [G,H], s0 [S,B,H], ys and
+ * dys (ForwardLayout), v [H]; result the flat gradients of spec.ts's GradLayout, whose ∂state
+ * block carries the part of ∂h_{t−1} (and ∂c_{t−1}) that skips U from one dispatch to the next.
+ */
+export function backwardShader(a: RecurrenceAttrs, d: Dims): string {
+  const { B, H, G, T } = d, BH = B * H;
+  const F = forwardLayout(d), TBH = F.c;
+  const L = gradLayout(a.family, d);
+  const hu = (k: number) => `ys[${F.hu + k * H} + x]`;
+  let body: string;
+  if (a.family === "rnn") {
+    body = `let z = xw[x] + ${hu(0)};
+      ${activationBack(a.activation, a.slope)}
+      result[${L.dxw} + x] = dz;
+      result[${L.dstate} + index] = 0.0;`;
+  } else if (a.family === "gru") {
+    body = `let r = rr_sigmoid(xw[x] + ${hu(0)});
+      let z = rr_sigmoid(xw[x + ${H}] + ${hu(1)});
+      let hn = ${hu(2)} + v[j];
+      let n = rr_tanh(xw[x + ${2 * H}] + r * hn);
+      var hp = 0.0;
+      if (t == 0) { hp = s0[index]; } else { hp = ys[out - ${BH}]; }
+      let dan = dh * (1.0 - z) * (1.0 - n * n);
+      let dar = dan * hn * r * (1.0 - r);
+      let daz = dh * (hp - n) * z * (1.0 - z);
+      result[${L.dxw} + x] = dar;
+      result[${L.dxw} + x + ${H}] = daz;
+      result[${L.dxw} + x + ${2 * H}] = dan;
+      result[${L.dhu} + x] = dar;
+      result[${L.dhu} + x + ${H}] = daz;
+      result[${L.dhu} + x + ${2 * H}] = dan * r;
+      result[${L.dstate} + index] = dh * z;
+      let db = dan * r;`;
+  } else {
+    body = `var dc = dys[${TBH} + out];
+      if (t < ${T - 1}) { dc += result[${L.dstate + BH} + index]; }
+      let i = rr_sigmoid(xw[x] + ${hu(0)});
+      let f = rr_sigmoid(xw[x + ${H}] + ${hu(1)});
+      let g = rr_tanh(xw[x + ${2 * H}] + ${hu(2)});
+      let o = rr_sigmoid(xw[x + ${3 * H}] + ${hu(3)});
+      var cp = 0.0;
+      if (t == 0) { cp = s0[${BH} + index]; } else { cp = ys[${TBH} + out - ${BH}]; }
+      let tc = rr_tanh(ys[${TBH} + out]);
+      dc += dh * o * (1.0 - tc * tc);
+      result[${L.dxw} + x] = dc * g * i * (1.0 - i);
+      result[${L.dxw} + x + ${H}] = dc * cp * f * (1.0 - f);
+      result[${L.dxw} + x + ${2 * H}] = dc * i * (1.0 - g * g);
+      result[${L.dxw} + x + ${3 * H}] = dh * tc * o * (1.0 - o);
+      result[${L.dstate + BH} + index] = dc * f;
+      result[${L.dstate} + index] = 0.0;
+      let db = 0.0;`;
+  }
+  return `${HELPERS}
+    fn main(index : i32) {
+      ${touch(["xw", "ut", "s0", "ys", "dys", "v"])}
+      if (index >= ${BH}) { return; }
+      let b = index / ${H};
+      let j = index - b * ${H};
+      let t = uniforms.t;
+      var carried = 0.0;
+      if (t < ${T - 1}) {
+        let base = ${L.dhu} + ((t + 1) * ${B} + b) * ${G};
+        for (var k = 0; k < ${G}; k++) { carried += result[base + k] * ut[k * ${H} + j]; }
+        carried += result[${L.dstate} + index];
+      }
+      if (t < 0) { result[${L.dstate} + index] = carried; return; }
+      let dh = dys[t * ${BH} + index] + carried;
+      let x = (t * ${B} + b) * ${G} + j;
+      let out = t * ${BH} + index;
+      ${body}
+      if (t == ${T - 1}) { result[${L.dv} + index] = db; } else { result[${L.dv} + index] += db; }
+    }`;
+}
