@@ -4,7 +4,9 @@
  * language model at each BPTT length, in one process and with the data-parallel workers of
  * `train --workers` — with the orthogonal step's overhead per batch, beside the roofline of
  * the same run: the GFLOPS of a plain [B·T×H]·[H×V] matMul. `--json FILE` also writes the
- * results for the benchmark suite (bench/bench.ts).
+ * results for the benchmark suite (bench/bench.ts). Each row also counts one step's kernel
+ * dispatches and device reads (shared/dispatch_count.ts): on a GPU they, not the arithmetic,
+ * set the step time of a small model.
  */
 import { writeFile } from "node:fs/promises";
 import { z } from "zod";
@@ -97,7 +99,9 @@ export async function benchTrain(argv: string[]): Promise<TrainBench | undefined
           `  ${r.label.padEnd(5)} ${r.stepMs.toFixed(1).padStart(8)} ms/batch ` +
             `${tokensPerS.toFixed(0).padStart(7)} tokens/s  (${
               (100 * tokensPerS / roof).toFixed(0)
-            } % of the matMul roofline; forward+backward ${r.fwdBwdMs.toFixed(1)} ms)`,
+            } % of the matMul roofline; forward+backward ${r.fwdBwdMs.toFixed(1)} ms; ` +
+            `${r.dispatches.dispatches} dispatches, ${r.dispatches.kernels} kernels, ` +
+            `${r.dispatches.reads} reads per step)`,
         );
         return {
           cell: r.label,
@@ -106,6 +110,7 @@ export async function benchTrain(argv: string[]): Promise<TrainBench | undefined
           tokensPerS,
           rooflineTokensPerS: roof,
           stepSamples: r.stepSamples,
+          dispatches: r.dispatches,
         };
       });
       for (const o of orthOverheads(rows)) {

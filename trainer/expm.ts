@@ -57,3 +57,40 @@ export function expmTimes(a: Tensor2D, w: Tensor2D, norm?: number): Tensor2D {
     return y === w ? tf.clone(w) : y;
   });
 }
+
+/** Squarings the device-planned exponential allows: ‖A‖₁ up to 2⁴ keeps its error bound. */
+export const DEVICE_SQUARINGS = 4;
+
+/**
+ * exp(A)·W with the scaling decided on the device, so nothing is read back: s =
+ * clamp(⌈log₂‖A‖₁⌉, 0, S) and X = A/2^s are computed there, the Taylor degree is the one
+ * `expmPlan` gives for ‖X‖₁ = 1 after S squarings, and all S squarings run, the ones past s
+ * multiplied by a zero mask. That is more products than `expmTimes` (whose plan reads ‖A‖₁
+ * first), the price of not waiting for the GPU at every step; it is used where a read is a
+ * round trip (webgpu). Past ‖A‖₁ = 2^S the error bound no longer holds (the optimizer logs
+ * the largest ‖A‖₁ it saw).
+ */
+export function expmTimesOnDevice(
+  a: Tensor2D,
+  w: Tensor2D,
+  maxSquarings = DEVICE_SQUARINGS,
+): Tensor2D {
+  const { degree } = expmPlan(2 ** maxSquarings);
+  return tf.tidy(() => {
+    const n = a.shape[0];
+    const eye = tf.eye(n) as Tensor2D;
+    const norm = tf.max(tf.sum(tf.abs(a), 0));
+    // ⌈log₂ 0⌉ is −∞, which the clamp turns into no squaring.
+    const s = tf.clipByValue(tf.ceil(tf.div(tf.log(norm), Math.LN2)), 0, maxSquarings);
+    const x = tf.mul(a, tf.pow(tf.scalar(2), tf.neg(s))) as Tensor2D;
+    // F = exp(X) − I by Horner, as in `expm`.
+    let p = eye;
+    for (let k = degree; k >= 2; k--) p = tf.add(eye, tf.mul(tf.matMul(x, p), 1 / k)) as Tensor2D;
+    let f = tf.matMul(x, p) as Tensor2D;
+    for (let i = 0; i < maxSquarings; i++) {
+      const on = tf.step(tf.sub(s, i + 0.5)); // 1 while i < s
+      f = tf.add(f, tf.mul(on, tf.add(f, tf.matMul(f, f)))) as Tensor2D; // (I+F)² = I + 2F + F²
+    }
+    return tf.add(w, tf.matMul(f, w)) as Tensor2D; // (I + F)·W
+  });
+}

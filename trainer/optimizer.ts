@@ -7,7 +7,7 @@
  */
 import { tf } from "../shared/tf.ts";
 import type { Tensor, Tensor2D, Variable } from "../shared/tf.ts";
-import { expmTimes } from "./expm.ts";
+import { expmTimes, expmTimesOnDevice } from "./expm.ts";
 import { skewGenerator } from "./orthogonal.ts";
 
 export type OptimizerKind = "sgd" | "adam";
@@ -20,6 +20,13 @@ export interface OptimizerConfig {
   eps: number;
   /** Clip the global gradient norm to this (0: no clipping). */
   clip: number;
+  /**
+   * Where the matrix exponential's plan is made: "host" reads ‖ηA‖₁ of every generator
+   * (one read per step, exact plan: the fewest products), "device" decides the scaling on
+   * the device (no read; more products; expm.ts). Default "host"; the trainer takes
+   * "device" on webgpu, where a read waits for the GPU.
+   */
+  expmPlan?: "host" | "device";
 }
 
 /** Adam's moment decays and ε, as in Kingma & Ba (2015). */
@@ -33,6 +40,11 @@ export interface OptState {
 
 export function initOptState(): OptState {
   return { step: 0, m: {}, v: {} };
+}
+
+/** The exponential's plan for the current backend: on webgpu a read waits for the GPU. */
+export function defaultExpmPlan(): "host" | "device" {
+  return tf.getBackend() === "webgpu" ? "device" : "host";
 }
 
 /** ‖g‖ over all gradients, on the device. */
@@ -60,12 +72,8 @@ function adamDirection(
 
 /**
  * Apply one step in place (variables are assigned). Returns the gradient norm before clipping.
- * `lr` applies to ordinary parameters, `lrOrth` to the orthogonal ones.
- *
- * The clipping scale stays on the device, and the gradient norm and each orthogonal
- * generator's 1-norm (the matrix exponential's plan needs it) come back to the host in one
- * read: on a GPU every read is a round trip that waits for all queued work, so a step makes
- * one however many parameters there are.
+ * `lr` applies to ordinary parameters, `lrOrth` to the orthogonal ones. The same step as
+ * `applyStepOnDevice`, with the norm read back.
  */
 export async function applyStep(
   vars: Record<string, Variable>,
@@ -76,11 +84,36 @@ export async function applyStep(
   lr: number,
   lrOrth: number,
 ): Promise<number> {
+  const norm = await applyStepOnDevice(vars, grads, orthogonal, c, st, lr, lrOrth);
+  const value = (await norm.data())[0]!;
+  norm.dispose();
+  return value;
+}
+
+/**
+ * One step in place, returning the gradient norm before clipping as a kept scalar tensor
+ * (the caller disposes it) so that a caller that logs every N steps reads it only then.
+ *
+ * Clipping, Adam's moments and the generators stay on the device. With `expmPlan: "device"`
+ * nothing is read back: on a GPU every read is a round trip that waits for all queued work.
+ * With "host" the generators' 1-norms (the exponential's plan needs them) come back in one
+ * read however many orthogonal matrices there are.
+ */
+export async function applyStepOnDevice(
+  vars: Record<string, Variable>,
+  grads: Record<string, Tensor>,
+  orthogonal: ReadonlySet<string>,
+  c: OptimizerConfig,
+  st: OptState,
+  lr: number,
+  lrOrth: number,
+): Promise<Tensor> {
   st.step++;
   const names = Object.keys(vars).filter((name) => grads[name]);
   const orth = names.filter((name) => orthogonal.has(name));
+  const onDevice = c.expmPlan === "device";
   // Device: the clipped gradients, Adam moments and generators A = −η·(D·Wᵀ − W·Dᵀ).
-  const { clipped, generators, norms } = tf.tidy(() => {
+  const { clipped, generators, norm, oneNorms } = tf.tidy(() => {
     const norm = globalNormTensor(Object.fromEntries(names.map((n) => [n, grads[n]!])));
     const scale = c.clip > 0 ? tf.minimum(tf.div(c.clip, norm), 1) : undefined;
     // Without clipping these are the caller's gradients themselves (not disposed here).
@@ -91,16 +124,21 @@ export async function applyStep(
       const d = c.orthKind === "adam" ? adamDirection(n, clipped[n]!, st, c) : clipped[n]!;
       return tf.keep(tf.mul(skewGenerator(vars[n] as Tensor2D, d as Tensor2D), -lrOrth));
     });
-    const oneNorms = generators.map((a) => tf.max(tf.sum(tf.abs(a), 0)));
-    return { clipped, generators, norms: tf.keep(tf.stack([norm, ...oneNorms])) };
+    const oneNorms = onDevice || orth.length === 0
+      ? undefined
+      : tf.keep(tf.stack(generators.map((a) => tf.max(tf.sum(tf.abs(a), 0)))));
+    return { clipped, generators, norm: tf.keep(norm), oneNorms };
   });
-  const values = await norms.data(); // [‖g‖, ‖A_1‖₁, …]
+  const plans = oneNorms ? await oneNorms.data() : undefined; // [‖A_1‖₁, …]
   for (const name of names) {
     const v = vars[name]!;
     tf.tidy(() => {
       const i = orth.indexOf(name);
       if (i >= 0) {
-        v.assign(expmTimes(generators[i]! as Tensor2D, v as Tensor2D, values[i + 1]!));
+        const a = generators[i]! as Tensor2D;
+        v.assign(
+          plans ? expmTimes(a, v as Tensor2D, plans[i]!) : expmTimesOnDevice(a, v as Tensor2D),
+        );
       } else if (c.kind === "adam") {
         v.assign(tf.sub(v, tf.mul(adamDirection(name, clipped[name]!, st, c), lr)));
       } else {
@@ -108,6 +146,7 @@ export async function applyStep(
       }
     });
   }
-  tf.dispose([norms, ...generators, ...(c.clip > 0 ? Object.values(clipped) : [])]);
-  return values[0]!;
+  tf.dispose([...(oneNorms ? [oneNorms] : []), ...generators]);
+  if (c.clip > 0) tf.dispose(Object.values(clipped));
+  return norm;
 }

@@ -11,8 +11,9 @@ import { CELLS } from "../shared/cells/mod.ts";
 import type { ModelConfig } from "../shared/config.ts";
 import { initParams, orthogonalParams } from "../shared/model.ts";
 import { createPrng } from "../shared/prng.ts";
+import { countDispatches, type DispatchCount } from "../shared/dispatch_count.ts";
 import { createGradEngine } from "./grad_pool.ts";
-import { applyStep, initOptState } from "./optimizer.ts";
+import { applyStepOnDevice, defaultExpmPlan, initOptState } from "./optimizer.ts";
 
 export interface StepTimeRow {
   label: string;
@@ -23,6 +24,8 @@ export interface StepTimeRow {
   /** Every repetition's ms, in order; repetition i of every model ran in the same round. */
   fwdBwdSamples: number[];
   stepSamples: number[];
+  /** Kernels, dispatches and reads of one whole step after the timed rounds. */
+  dispatches: DispatchCount;
 }
 
 /** The q-quantile (nearest rank) of xs. */
@@ -77,6 +80,7 @@ export async function timeSteps(
       beta2: 0.999,
       eps: 1e-8,
       clip: 1,
+      expmPlan: defaultExpmPlan(),
     };
     const run = {
       fwdBwd: async () => {
@@ -85,18 +89,28 @@ export async function timeSteps(
         Object.values(grads).forEach((g) => g.dispose());
       },
       step: async () => {
-        const { grads } = await engine.step(vars, x, y, o.bptt);
-        await applyStep(vars, grads, orth, optCfg, opt, 1e-3, 1e-4);
-        Object.values(grads).forEach((g) => g.dispose());
+        await work();
         await settle(Object.values(vars));
       },
+    };
+    // The trainer's step (train_loop.ts) less its device-side tally: nothing read back.
+    const work = async () => {
+      const { loss, grads } = await engine.stepOnDevice(vars, x, y, o.bptt);
+      const norm = await applyStepOnDevice(vars, grads, orth, optCfg, opt, 1e-3, 1e-4);
+      tf.dispose([loss, norm, ...Object.values(grads)]);
     };
     const dispose = () => {
       engine.close();
       Object.values(vars).forEach((v) => v.dispose());
       [...Object.values(opt.m), ...Object.values(opt.v)].forEach((t) => t.dispose());
     };
-    setups.push({ label, run, dispose, times: { fwdBwd: [] as number[], step: [] as number[] } });
+    setups.push({
+      label,
+      run,
+      work,
+      dispose,
+      times: { fwdBwd: [] as number[], step: [] as number[] },
+    });
   }
   try {
     for (let i = 0; i <= o.reps; i++) {
@@ -111,13 +125,20 @@ export async function timeSteps(
       }
       o.onRound?.(i, o.reps + 1);
     }
-    return setups.map((s) => ({
-      label: s.label,
-      fwdBwdMs: median(s.times.fwdBwd),
-      stepMs: median(s.times.step),
-      fwdBwdSamples: s.times.fwdBwd,
-      stepSamples: s.times.step,
-    }));
+    const rows: StepTimeRow[] = [];
+    for (const s of setups) {
+      const { count } = await countDispatches(s.work);
+      await s.run.step(); // lets the counted step's queued work finish
+      rows.push({
+        label: s.label,
+        fwdBwdMs: median(s.times.fwdBwd),
+        stepMs: median(s.times.step),
+        fwdBwdSamples: s.times.fwdBwd,
+        stepSamples: s.times.step,
+        dispatches: count,
+      });
+    }
+    return rows;
   } finally {
     setups.forEach((s) => s.dispose());
   }

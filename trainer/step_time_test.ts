@@ -43,7 +43,11 @@ Deno.test("timeSteps() times every model in every round", async () => {
     assert.equal(r.fwdBwdSamples.length, 3);
     assert.ok(r.stepMs > 0 && r.fwdBwdMs > 0);
     assert.equal(r.stepMs, quantile(r.stepSamples, 0.5));
+    assert.ok(r.dispatches.kernels > 50, JSON.stringify(r.dispatches));
   }
+  // On wasm the exponential's plan reads ‖ηA‖₁ (a read is free there); nothing else is read.
+  assert.deepEqual(rows.map((r) => r.dispatches.reads), [0, 1]);
+  assert.ok(rows[1]!.dispatches.kernels > rows[0]!.dispatches.kernels, "urnn adds its step");
 });
 
 Deno.test("trainFlopsPerToken() counts the forward and both backward products of each matMul", () => {
