@@ -6,6 +6,7 @@
 #   bash bench/gpu_run.sh            # do what is left, within one call's budget
 #   bash bench/gpu_run.sh status     # print what is done and what is left
 #   bash bench/gpu_run.sh dry-run    # the same stages at toy sizes, on any adapter (tests)
+#   bash bench/gpu_run.sh kit        # here, before: .gpu-kit/ (Deno, node_modules, PTB) and .gl/
 #
 # State lives in $ROTOR_GPU_STATE (default runs/gpu): a stage that finished leaves
 # done/<stage>, a training stage its checkpoint, so the next call resumes. At the end of
@@ -17,12 +18,36 @@ cd "$(dirname "$0")/.."
 
 MODE="${1:-run}"
 case "$MODE" in
-run | dry-run | status) ;;
+run | dry-run | status | kit) ;;
 *)
-  echo "usage: bash bench/gpu_run.sh [run|dry-run|status] (got \"$MODE\")" >&2
+  echo "usage: bash bench/gpu_run.sh [run|dry-run|status|kit] (got \"$MODE\")" >&2
   exit 2
   ;;
 esac
+KIT=.gpu-kit
+if [ "$MODE" = kit ]; then
+  # What a bare machine lacks, packed to travel with the working tree (the device's copy of
+  # it takes 64 MiB): Deno (xz: ~31 MB of 96), the npm packages the trainer and benchmarks
+  # load (no Bun, Playwright, Vega, source maps or type declarations), PTB, and Debian's
+  # Vulkan loader. Both folders must be ignored (.git/info/exclude) and carried.
+  set -e
+  mkdir -p "$KIT" .gl
+  src="$(readlink -f node_modules)"
+  xz -T0 -6 -c "$src/deno/deno" >"$KIT/deno.xz"
+  tar -C "$src/.." -cf - --exclude='*.map' --exclude='*.d.ts' --exclude='*.min.js' \
+    --exclude='*.html' --exclude='*.md' --exclude=node_modules/deno --exclude=node_modules/bun \
+    --exclude='node_modules/@deno' --exclude='node_modules/@oven' \
+    --exclude=node_modules/playwright-core \
+    --exclude=node_modules/.bin "$(basename "$src")" |
+    xz -T0 -6 >"$KIT/node_modules.tar.xz"
+  if [ -n "${PTB_DIR:-}" ]; then tar -C "$PTB_DIR" -cJf "$KIT/ptb.tar.xz" .; fi
+  for deb in /var/cache/apt/archives/libvulkan1_*.deb; do [ -e "$deb" ] && cp "$deb" .gl/; done
+  ls .gl/libvulkan1_*.deb >/dev/null 2>&1 || (cd .gl && apt-get download libvulkan1) ||
+    echo "no libvulkan1 .deb found or downloaded: the GPU machine must have the loader" >&2
+  du -ch "$KIT"/* .gl/* | tail -n 1
+  exit 0
+fi
+
 STATE="${ROTOR_GPU_STATE:-runs/gpu}"
 # A call starts no stage after this many seconds and every training chunk ends by then.
 CALL_S="${ROTOR_GPU_CALL_SECONDS:-540}"
@@ -74,6 +99,21 @@ if [ "$MODE" = status ]; then
 fi
 
 # --- Deno, the Vulkan loader and the driver's ICD -----------------------------------------
+# A copy of the working tree has node_modules only as a link to where it was made: unpack the
+# kit in its place (bash bench/gpu_run.sh kit).
+if ! [ -e node_modules/@tensorflow/tfjs ] && [ -e "$KIT/node_modules.tar.xz" ]; then
+  if [ -L node_modules ]; then rm node_modules; fi
+  tar -xJf "$KIT/node_modules.tar.xz" --transform 's|^[^/]*|node_modules|' &&
+    log "node_modules unpacked from $KIT"
+fi
+if [ -z "${DENO:-}" ] && ! [ -x node_modules/.bin/deno ] && [ -e "$KIT/deno.xz" ]; then
+  mkdir -p /tmp/rotor-kit
+  [ -x /tmp/rotor-kit/deno ] || { xz -dc "$KIT/deno.xz" >/tmp/rotor-kit/deno && chmod +x /tmp/rotor-kit/deno; }
+  DENO=/tmp/rotor-kit/deno
+fi
+if [ -z "${PTB_DIR:-}" ] && ! [ -e data/ptb/ptb.train.txt ] && [ -e "$KIT/ptb.tar.xz" ]; then
+  mkdir -p data/ptb && tar -xJf "$KIT/ptb.tar.xz" -C data/ptb && log "PTB unpacked from $KIT"
+fi
 DENO="${DENO:-node_modules/.bin/deno}"
 if ! [ -x "$DENO" ]; then DENO="$(command -v deno || true)"; fi
 if [ -z "$DENO" ]; then
@@ -166,8 +206,10 @@ train_chunk() {
   shift
   local run="$STATE/runs/$name" out="$STATE/models/$name"
   local minutes
-  # The end-of-chunk scoring and writing need a margin inside the call.
-  minutes=$(awk -v l="$(left)" -v c="$CHUNK_MIN" 'BEGIN { m = (l - 90) / 60; if (m > c) m = c;
+  # Every chunk ends by scoring validation and test on wasm (the stream protocol) and writing
+  # the model folder: that needs a margin inside the call (ROTOR_GPU_MARGIN_S).
+  minutes=$(awk -v l="$(left)" -v c="$CHUNK_MIN" -v g="${ROTOR_GPU_MARGIN_S:-150}" \
+    'BEGIN { m = (l - g) / 60; if (m > c) m = c;
     if (m < 0.001) m = 0.001; print m }')
   if [ -e "$run/checkpoint.bin" ]; then
     echo "resuming $run for $minutes min"
@@ -184,7 +226,7 @@ train_stage() {
   local name="$1"
   shift
   if [ -e "$STATE/done/$name" ]; then return 0; fi
-  if [ "$(left)" -lt 120 ]; then
+  if [ "$(left)" -lt $((${ROTOR_GPU_MARGIN_S:-150} + 60)) ]; then
     log "$name: $(left) s left in this call: next call"
     return 1
   fi
