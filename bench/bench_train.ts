@@ -100,7 +100,8 @@ export async function benchTrain(argv: string[]): Promise<TrainBench | undefined
             `${tokensPerS.toFixed(0).padStart(7)} tokens/s  (${
               (100 * tokensPerS / roof).toFixed(0)
             } % of the matMul roofline; forward+backward ${r.fwdBwdMs.toFixed(1)} ms; ` +
-            `${r.dispatches.dispatches} dispatches, ${r.dispatches.kernels} kernels, ` +
+            `${r.dispatches.dispatches} dispatches (optimizer ${r.optimizerDispatches}), ` +
+            `${r.dispatches.kernels} kernels, ` +
             `${r.dispatches.reads} reads per step)`,
         );
         return {
@@ -111,6 +112,7 @@ export async function benchTrain(argv: string[]): Promise<TrainBench | undefined
           rooflineTokensPerS: roof,
           stepSamples: r.stepSamples,
           dispatches: r.dispatches,
+          optimizerDispatches: r.optimizerDispatches,
         };
       });
       for (const o of orthOverheads(rows)) {

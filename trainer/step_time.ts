@@ -26,6 +26,8 @@ export interface StepTimeRow {
   stepSamples: number[];
   /** Kernels, dispatches and reads of one whole step after the timed rounds. */
   dispatches: DispatchCount;
+  /** The optimizer's share of those dispatches (clipping, Adam, the orthogonal step). */
+  optimizerDispatches: number;
 }
 
 /** The q-quantile (nearest rank) of xs. */
@@ -94,11 +96,12 @@ export async function timeSteps(
       },
     };
     // The trainer's step (train_loop.ts) less its device-side tally: nothing read back.
-    const work = async () => {
-      const { loss, grads } = await engine.stepOnDevice(vars, x, y, o.bptt);
-      const norm = await applyStepOnDevice(vars, grads, orth, optCfg, opt, 1e-3, 1e-4);
-      tf.dispose([loss, norm, ...Object.values(grads)]);
+    const gradients = () => engine.stepOnDevice(vars, x, y, o.bptt);
+    const optimize = async (g: Awaited<ReturnType<typeof gradients>>) => {
+      const norm = await applyStepOnDevice(vars, g.grads, orth, optCfg, opt, 1e-3, 1e-4);
+      tf.dispose([g.loss, norm, ...Object.values(g.grads)]);
     };
+    const work = async () => await optimize(await gradients());
     const dispose = () => {
       engine.close();
       Object.values(vars).forEach((v) => v.dispose());
@@ -107,7 +110,8 @@ export async function timeSteps(
     setups.push({
       label,
       run,
-      work,
+      gradients,
+      optimize,
       dispose,
       times: { fwdBwd: [] as number[], step: [] as number[] },
     });
@@ -127,7 +131,14 @@ export async function timeSteps(
     }
     const rows: StepTimeRow[] = [];
     for (const s of setups) {
-      const { count } = await countDispatches(s.work);
+      // Counted apart: the gradients (forward and backward), then the optimizer.
+      const g = await countDispatches(s.gradients);
+      const op = await countDispatches(() => s.optimize(g.result));
+      const count: DispatchCount = {
+        kernels: g.count.kernels + op.count.kernels,
+        dispatches: g.count.dispatches + op.count.dispatches,
+        reads: g.count.reads + op.count.reads,
+      };
       await s.run.step(); // lets the counted step's queued work finish
       rows.push({
         label: s.label,
@@ -136,6 +147,7 @@ export async function timeSteps(
         fwdBwdSamples: s.times.fwdBwd,
         stepSamples: s.times.step,
         dispatches: count,
+        optimizerDispatches: op.count.dispatches,
       });
     }
     return rows;
