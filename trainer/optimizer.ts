@@ -6,7 +6,7 @@
  * Moments live in `OptState` so checkpoints can save and restore them exactly.
  */
 import { tf } from "../shared/tf.ts";
-import type { Tensor, Tensor2D, Variable } from "../shared/tf.ts";
+import type { Tensor, Tensor2D, Tensor3D, Variable } from "../shared/tf.ts";
 import { expmTimes, expmTimesOnDevice } from "./expm.ts";
 import { skewGenerator } from "./orthogonal.ts";
 
@@ -71,6 +71,32 @@ function adamDirection(
 }
 
 /**
+ * W_i ← exp(A_i)·W_i for every orthogonal matrix, with the exponential planned on the device:
+ * matrices of one shape go through it as one stack, so each product of the Taylor polynomial
+ * is one batched dispatch for all of them (a uGRU's three).
+ */
+function rotateTogether(ws: Variable[], generators: Tensor[]) {
+  const groups = new Map<string, number[]>();
+  ws.forEach((w, i) => {
+    const key = w.shape.join("x");
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  for (const idx of groups.values()) {
+    tf.tidy(() => {
+      if (idx.length === 1) {
+        const i = idx[0]!;
+        ws[i]!.assign(expmTimesOnDevice(generators[i] as Tensor2D, ws[i] as Tensor2D));
+        return;
+      }
+      const a = tf.stack(idx.map((i) => generators[i]!)) as Tensor3D; // [k,H,H]
+      const w = tf.stack(idx.map((i) => ws[i]!)) as Tensor3D; // [k,H,H]
+      const out = tf.unstack(expmTimesOnDevice(a, w));
+      idx.forEach((i, j) => ws[i]!.assign(out[j]!));
+    });
+  }
+}
+
+/**
  * Apply one step in place (variables are assigned). Returns the gradient norm before clipping.
  * `lr` applies to ordinary parameters, `lrOrth` to the orthogonal ones. The same step as
  * `applyStepOnDevice`, with the norm read back.
@@ -130,15 +156,13 @@ export async function applyStepOnDevice(
     return { clipped, generators, norm: tf.keep(norm), oneNorms };
   });
   const plans = oneNorms ? await oneNorms.data() : undefined; // [‖A_1‖₁, …]
+  if (onDevice && orth.length > 0) rotateTogether(orth.map((n) => vars[n]!), generators);
   for (const name of names) {
     const v = vars[name]!;
     tf.tidy(() => {
       const i = orth.indexOf(name);
       if (i >= 0) {
-        const a = generators[i]! as Tensor2D;
-        v.assign(
-          plans ? expmTimes(a, v as Tensor2D, plans[i]!) : expmTimesOnDevice(a, v as Tensor2D),
-        );
+        if (plans) v.assign(expmTimes(generators[i]! as Tensor2D, v as Tensor2D, plans[i]!));
       } else if (c.kind === "adam") {
         v.assign(tf.sub(v, tf.mul(adamDirection(name, clipped[name]!, st, c), lr)));
       } else {

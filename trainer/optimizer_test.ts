@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { tf } from "../shared/tf.ts";
-import type { Tensor, Tensor2D, Variable } from "../shared/tf.ts";
+import type { Tensor, Tensor2D, Tensor3D, Variable } from "../shared/tf.ts";
 import { add, expmReference, mat, matmul, maxAbs, orthogonalityError } from "../shared/linalg.ts";
 import { countDispatches } from "../shared/dispatch_count.ts";
 import { createPrng } from "../shared/prng.ts";
@@ -109,4 +109,23 @@ Deno.test("applyStepOnDevice() with the device plan equals applyStep() over 5 st
     assert.ok(err < 1e-5, `${k}: relative difference ${err}`);
   }
   assert.ok(orthogonalityError(mat(16, 16, device.out.U!)) < 1e-5);
+});
+
+Deno.test("expmTimesOnDevice() scales each matrix of a stack by its own norm", async () => {
+  await useWasm();
+  const n = 32;
+  const norms = [0.01, 10, 0];
+  const as = norms.map((v, i) => skew(n, v, 60 + i));
+  const ws = norms.map((_, i) => haarOrthogonal(n, createPrng(70 + i)));
+  const got = tf.tidy(() =>
+    expmTimesOnDevice(
+      tf.stack(as.map((a) => tf.tensor2d(Float32Array.from(a.data), [n, n]))) as Tensor3D,
+      tf.stack(ws.map((w) => tf.tensor2d(Float32Array.from(w.data), [n, n]))) as Tensor3D,
+    ).dataSync()
+  );
+  for (const [i, v] of norms.entries()) {
+    const want = matmul(expmReference(as[i]!), ws[i]!);
+    const err = maxAbs(add(mat(n, n, got.slice(i * n * n, (i + 1) * n * n)), want, -1));
+    assert.ok(err < 5e-6, `matrix ${i} (‖A‖₁ = ${v}): max |exp(A)·W − ref| = ${err}`);
+  }
 });
