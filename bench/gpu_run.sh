@@ -49,6 +49,7 @@ if [ "$MODE" = kit ]; then
 fi
 
 STATE="${ROTOR_GPU_STATE:-runs/gpu}"
+case "$STATE" in /*) ;; *) STATE="$PWD/$STATE" ;; esac
 # A call starts no stage after this many seconds and every training chunk ends by then.
 CALL_S="${ROTOR_GPU_CALL_SECONDS:-540}"
 START=$(date +%s)
@@ -131,7 +132,7 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1'; then
       dpkg -x "$deb" / && ldconfig && log "Vulkan loader unpacked from $deb" && break
     else
       dpkg -x "$deb" "$STATE/vulkan" &&
-        export LD_LIBRARY_PATH="$PWD/$STATE/vulkan/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}" &&
+        export LD_LIBRARY_PATH="$STATE/vulkan/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}" &&
         log "Vulkan loader unpacked from $deb under $STATE/vulkan" && break
     fi
   done
@@ -139,16 +140,21 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1'; then
     log "no Vulkan loader (libvulkan.so.1) and no .gl/libvulkan1_*.deb: only a software adapter can appear"
 fi
 # The driver's ICD: NVIDIA containers mount it under /usr/local/nvidia, outside the loader's
-# search path.
-if [ -z "${VK_DRIVER_FILES:-}" ]; then
-  for icd in /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json \
-    /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json \
-    /usr/local/nvidia/etc/vulkan/icd.d/nvidia_icd.json; do
-    if [ -e "$icd" ]; then
-      case "$icd" in /usr/local/*) export VK_DRIVER_FILES="$icd" VK_ICD_FILENAMES="$icd" ;; esac
-      break
+# search path; where no ICD file exists at all but the driver's library does, write one.
+if [ -z "${VK_DRIVER_FILES:-}" ] &&
+  ! ls /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json >/dev/null 2>&1; then
+  icd="$(find /usr/local/nvidia /usr/share /etc -maxdepth 6 -name nvidia_icd.json 2>/dev/null |
+    head -n 1)"
+  if [ -z "$icd" ]; then
+    glx="$(find /usr/local/nvidia /usr/lib /usr/lib64 -maxdepth 4 -name 'libGLX_nvidia.so.0' \
+      2>/dev/null | head -n 1)"
+    if [ -n "$glx" ]; then
+      icd="$STATE/nvidia_icd.json"
+      printf '{"file_format_version": "1.0.0", "ICD": {"library_path": "%s", "api_version": "1.3"}}\n' \
+        "$glx" >"$icd"
     fi
-  done
+  fi
+  if [ -n "$icd" ]; then export VK_DRIVER_FILES="$icd" VK_ICD_FILENAMES="$icd"; fi
 fi
 
 "$DENO" eval 'import { probeAdapter } from "./shared/webgpu.ts";
