@@ -6,7 +6,9 @@
  * the same run: the GFLOPS of a plain [B·T×H]·[H×V] matMul. `--recurrence fused,composed`
  * times each layer's unroll both as the recurrence op and as per-step tfjs ops, in the same
  * rounds, and prints the op's speed-up. `--json FILE` also writes the results for the
- * benchmark suite (bench/bench.ts).
+ * benchmark suite (bench/bench.ts). Each row also counts one step's kernel dispatches and
+ * device reads (shared/dispatch_count.ts): on a GPU they, not the arithmetic, set the step
+ * time of a small model.
  */
 import { writeFile } from "node:fs/promises";
 import { z } from "zod";
@@ -115,7 +117,10 @@ export async function benchTrain(argv: string[]): Promise<TrainBench | undefined
           `  ${r.label.padEnd(5)} ${r.stepMs.toFixed(1).padStart(8)} ms/batch ` +
             `${tokensPerS.toFixed(0).padStart(7)} tokens/s  (${
               (100 * tokensPerS / roof).toFixed(0)
-            } % of the matMul roofline; forward+backward ${r.fwdBwdMs.toFixed(1)} ms)`,
+            } % of the matMul roofline; forward+backward ${r.fwdBwdMs.toFixed(1)} ms; ` +
+            `${r.dispatches.dispatches} dispatches (optimizer ${r.optimizerDispatches}), ` +
+            `${r.dispatches.kernels} kernels, ` +
+            `${r.dispatches.reads} reads per step)`,
         );
         return {
           cell: models[i]!.cell,
@@ -125,6 +130,8 @@ export async function benchTrain(argv: string[]): Promise<TrainBench | undefined
           tokensPerS,
           rooflineTokensPerS: roof,
           stepSamples: r.stepSamples,
+          dispatches: r.dispatches,
+          optimizerDispatches: r.optimizerDispatches,
         };
       });
       const byKind = (k: string) =>

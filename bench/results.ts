@@ -25,6 +25,10 @@ const TrainCellSchema = z.object({
   rooflineTokensPerS: num,
   /** Every round's step ms, in round order (round i of every cell ran together). */
   stepSamples: z.array(num),
+  /** One whole step's tfjs kernels, GPU dispatches (webgpu; else = kernels) and reads. */
+  dispatches: z.object({ kernels: int, dispatches: int, reads: int }).optional(),
+  /** The optimizer's share of those dispatches. */
+  optimizerDispatches: int.optional(),
 });
 
 export const TrainBenchSchema = z.object({

@@ -16,7 +16,8 @@ import {
   defaultRecurrentInit,
 } from "./cells/mod.ts";
 import { type RecurrenceKind, unrollLayer } from "./recurrence/mod.ts";
-import { embed, matMul, softmaxCrossEntropy } from "./ops.ts";
+import { embed, matMul } from "./ops.ts";
+import { blockedCrossEntropy } from "./blocked_loss.ts";
 import { createPrng, type Prng } from "./prng.ts";
 import { uniform } from "./orthogonal_init.ts";
 
@@ -158,7 +159,8 @@ export function project(params: Params, cfg: ModelConfig, hidden: Tensor2D): Ten
 
 /**
  * Mean cross-entropy of predicting `targets` [B,T] from `tokens` [B,T], and the final state.
- * This is the training and evaluation entry point; the state carries across windows.
+ * This is the training and evaluation entry point; the state carries across windows. The
+ * output layer and the loss run in blocks of rows (blocked_loss.ts): no [B·T, V] softmax.
  */
 export function forwardLoss(
   params: Params,
@@ -170,7 +172,8 @@ export function forwardLoss(
 ): { loss: Tensor; state: ModelState } {
   const { hidden, state: next } = forwardHidden(params, cfg, tokens, state, opts);
   const y = tf.reshape(tf.transpose(targets), [-1]) as Tensor1D; // [T·B], time-major like hidden
-  return { loss: softmaxCrossEntropy(project(params, cfg, hidden), y), state: next };
+  const b = params["output/b"] as Tensor1D;
+  return { loss: blockedCrossEntropy(hidden, outputMatrix(params, cfg), b, y), state: next };
 }
 
 /** Logits for every position, time-major [T·B, V], and the final state. */

@@ -5,7 +5,7 @@
  * small ‖ηA‖, so they need few terms: that is what keeps the orthogonal step cheap.
  */
 import { tf } from "../shared/tf.ts";
-import type { Tensor2D } from "../shared/tf.ts";
+import type { Tensor2D, Tensor3D } from "../shared/tf.ts";
 
 /** Squarings s and Taylor degree m for a matrix of 1-norm `norm`: ‖A/2^s‖ ≤ 1, error < 2⁻²⁶
  * (each squaring also doubles float32 rounding, so fewer squarings and more terms win). */
@@ -55,5 +55,46 @@ export function expmTimes(a: Tensor2D, w: Tensor2D, norm?: number): Tensor2D {
     let y = w;
     for (let k = degree; k >= 1; k--) y = tf.add(w, tf.mul(tf.matMul(a, y), 1 / k)) as Tensor2D;
     return y === w ? tf.clone(w) : y;
+  });
+}
+
+/** Squarings the device-planned exponential allows: ‖A‖₁ up to 2⁴ keeps its error bound. */
+export const DEVICE_SQUARINGS = 4;
+
+/**
+ * exp(A)·W with the scaling decided on the device, so nothing is read back: s =
+ * clamp(⌈log₂‖A‖₁⌉, 0, S) and X = A/2^s are computed there, the Taylor degree is the one
+ * `expmPlan` gives for ‖X‖₁ = 1 after S squarings, and all S squarings run, the ones past s
+ * multiplied by a zero mask. That is more products than `expmTimes` (whose plan reads ‖A‖₁
+ * first), the price of not waiting for the GPU at every step; it is used where a read is a
+ * round trip (webgpu). Past ‖A‖₁ = 2^S the error bound no longer holds.
+ *
+ * A and W are [n,n], or stacks [k,n,n] of k matrices each with its own scaling: one batched
+ * product per term then serves every orthogonal matrix of a model (a dispatch each on a GPU).
+ */
+export function expmTimesOnDevice<T extends Tensor2D | Tensor3D>(
+  a: T,
+  w: T,
+  maxSquarings = DEVICE_SQUARINGS,
+): T {
+  const { degree } = expmPlan(2 ** maxSquarings);
+  return tf.tidy(() => {
+    const n = a.shape[1]!;
+    const eye = tf.eye(n);
+    // 1-norm of each matrix (the largest column sum), kept as [..,1,1] to broadcast.
+    const norm = tf.max(tf.sum(tf.abs(a), -2, true), -1, true);
+    // ⌈log₂ 0⌉ is −∞, which the clamp turns into no squaring.
+    const s = tf.clipByValue(tf.ceil(tf.div(tf.log(norm), Math.LN2)), 0, maxSquarings);
+    const x = tf.mul(a, tf.pow(tf.scalar(2), tf.neg(s)));
+    // F = exp(X) − I by Horner, as in `expm`; the innermost term I + X/m needs no product.
+    if (degree === 0) return tf.clone(w) as T;
+    let p = tf.add(eye, tf.mul(x, 1 / degree));
+    for (let k = degree - 1; k >= 2; k--) p = tf.add(eye, tf.mul(tf.matMul(x, p), 1 / k));
+    let f = degree === 1 ? x : tf.matMul(x, p);
+    for (let i = 0; i < maxSquarings; i++) {
+      const on = tf.step(tf.sub(s, i + 0.5)); // 1 while i < s
+      f = tf.add(f, tf.mul(on, tf.add(f, tf.matMul(f, f)))); // (I+F)² = I + 2F + F²
+    }
+    return tf.add(w, tf.matMul(f, w)) as T; // (I + F)·W
   });
 }

@@ -17,7 +17,7 @@ import {
 } from "../shared/model.ts";
 import { createPrng, type Prng } from "../shared/prng.ts";
 import type { RecurrenceKind } from "../shared/recurrence/mod.ts";
-import { rowSlice, shardStep } from "./shard_step.ts";
+import { rowSlice, shardStep, shardStepOnDevice } from "./shard_step.ts";
 
 export type StateArrays = { h: Float32Array; c?: Float32Array }[];
 
@@ -72,6 +72,17 @@ export interface GradEngine {
     y: Int32Array,
     len: number,
   ): Promise<{ loss: number; grads: Record<string, Tensor> }>;
+  /**
+   * As `step`, with the loss a kept scalar tensor (the caller disposes it): with one shard
+   * nothing is read back, and the hidden state moves on even if the loss is not finite
+   * (the caller checks the loss when it reads it, and stops).
+   */
+  stepOnDevice(
+    vars: Record<string, Variable>,
+    x: Int32Array,
+    y: Int32Array,
+    len: number,
+  ): Promise<{ loss: Tensor; grads: Record<string, Tensor> }>;
   /** The whole batch's hidden state (new tensors). */
   getState(): Promise<ModelState>;
   setState(s: ModelState): Promise<void>;
@@ -135,7 +146,27 @@ export async function createGradEngine(
       h: tf.slice(l.h, [i * rows, 0], [rows, -1]) as Tensor2D,
       ...(l.c ? { c: tf.slice(l.c, [i * rows, 0], [rows, -1]) as Tensor2D } : {}),
     }));
-  return {
+  const engine: GradEngine = {
+    async stepOnDevice(vars, x, y, len) {
+      if (pool.length) {
+        const { loss, grads } = await engine.step(vars, x, y, len);
+        return { loss: tf.scalar(loss), grads };
+      }
+      const own = shardStepOnDevice(
+        vars as unknown as Params,
+        model,
+        x,
+        y,
+        rows,
+        len,
+        hidden,
+        dropout,
+        prng,
+      );
+      disposeState(hidden);
+      hidden = own.state;
+      return { loss: own.loss, grads: own.grads };
+    },
     async step(vars, x, y, len) {
       const params = vars as unknown as Params;
       const current = pool.length ? values(vars) : {};
@@ -219,4 +250,5 @@ export async function createGradEngine(
       for (const w of pool) w.terminate();
     },
   };
+  return engine;
 }

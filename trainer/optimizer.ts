@@ -6,8 +6,8 @@
  * Moments live in `OptState` so checkpoints can save and restore them exactly.
  */
 import { tf } from "../shared/tf.ts";
-import type { Tensor, Tensor2D, Variable } from "../shared/tf.ts";
-import { expmTimes } from "./expm.ts";
+import type { Tensor, Tensor2D, Tensor3D, Variable } from "../shared/tf.ts";
+import { expmTimes, expmTimesOnDevice } from "./expm.ts";
 import { skewGenerator } from "./orthogonal.ts";
 
 export type OptimizerKind = "sgd" | "adam";
@@ -20,6 +20,13 @@ export interface OptimizerConfig {
   eps: number;
   /** Clip the global gradient norm to this (0: no clipping). */
   clip: number;
+  /**
+   * Where the matrix exponential's plan is made: "host" reads ‖ηA‖₁ of every generator
+   * (one read per step, exact plan: the fewest products), "device" decides the scaling on
+   * the device (no read; more products; expm.ts). Default "host"; the trainer takes
+   * "device" on webgpu, where a read waits for the GPU.
+   */
+  expmPlan?: "host" | "device";
 }
 
 /** Adam's moment decays and ε, as in Kingma & Ba (2015). */
@@ -33,6 +40,11 @@ export interface OptState {
 
 export function initOptState(): OptState {
   return { step: 0, m: {}, v: {} };
+}
+
+/** The exponential's plan for the current backend: on webgpu a read waits for the GPU. */
+export function defaultExpmPlan(): "host" | "device" {
+  return tf.getBackend() === "webgpu" ? "device" : "host";
 }
 
 /** ‖g‖ over all gradients, on the device. */
@@ -59,13 +71,35 @@ function adamDirection(
 }
 
 /**
+ * W_i ← exp(A_i)·W_i for every orthogonal matrix, with the exponential planned on the device:
+ * matrices of one shape go through it as one stack, so each product of the Taylor polynomial
+ * is one batched dispatch for all of them (a uGRU's three).
+ */
+function rotateTogether(ws: Variable[], generators: Tensor[]) {
+  const groups = new Map<string, number[]>();
+  ws.forEach((w, i) => {
+    const key = w.shape.join("x");
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  for (const idx of groups.values()) {
+    tf.tidy(() => {
+      if (idx.length === 1) {
+        const i = idx[0]!;
+        ws[i]!.assign(expmTimesOnDevice(generators[i] as Tensor2D, ws[i] as Tensor2D));
+        return;
+      }
+      const a = tf.stack(idx.map((i) => generators[i]!)) as Tensor3D; // [k,H,H]
+      const w = tf.stack(idx.map((i) => ws[i]!)) as Tensor3D; // [k,H,H]
+      const out = tf.unstack(expmTimesOnDevice(a, w));
+      idx.forEach((i, j) => ws[i]!.assign(out[j]!));
+    });
+  }
+}
+
+/**
  * Apply one step in place (variables are assigned). Returns the gradient norm before clipping.
- * `lr` applies to ordinary parameters, `lrOrth` to the orthogonal ones.
- *
- * The clipping scale stays on the device, and the gradient norm and each orthogonal
- * generator's 1-norm (the matrix exponential's plan needs it) come back to the host in one
- * read: on a GPU every read is a round trip that waits for all queued work, so a step makes
- * one however many parameters there are.
+ * `lr` applies to ordinary parameters, `lrOrth` to the orthogonal ones. The same step as
+ * `applyStepOnDevice`, with the norm read back.
  */
 export async function applyStep(
   vars: Record<string, Variable>,
@@ -76,11 +110,36 @@ export async function applyStep(
   lr: number,
   lrOrth: number,
 ): Promise<number> {
+  const norm = await applyStepOnDevice(vars, grads, orthogonal, c, st, lr, lrOrth);
+  const value = (await norm.data())[0]!;
+  norm.dispose();
+  return value;
+}
+
+/**
+ * One step in place, returning the gradient norm before clipping as a kept scalar tensor
+ * (the caller disposes it) so that a caller that logs every N steps reads it only then.
+ *
+ * Clipping, Adam's moments and the generators stay on the device. With `expmPlan: "device"`
+ * nothing is read back: on a GPU every read is a round trip that waits for all queued work.
+ * With "host" the generators' 1-norms (the exponential's plan needs them) come back in one
+ * read however many orthogonal matrices there are.
+ */
+export async function applyStepOnDevice(
+  vars: Record<string, Variable>,
+  grads: Record<string, Tensor>,
+  orthogonal: ReadonlySet<string>,
+  c: OptimizerConfig,
+  st: OptState,
+  lr: number,
+  lrOrth: number,
+): Promise<Tensor> {
   st.step++;
   const names = Object.keys(vars).filter((name) => grads[name]);
   const orth = names.filter((name) => orthogonal.has(name));
+  const onDevice = c.expmPlan === "device";
   // Device: the clipped gradients, Adam moments and generators A = −η·(D·Wᵀ − W·Dᵀ).
-  const { clipped, generators, norms } = tf.tidy(() => {
+  const { clipped, generators, norm, oneNorms } = tf.tidy(() => {
     const norm = globalNormTensor(Object.fromEntries(names.map((n) => [n, grads[n]!])));
     const scale = c.clip > 0 ? tf.minimum(tf.div(c.clip, norm), 1) : undefined;
     // Without clipping these are the caller's gradients themselves (not disposed here).
@@ -91,16 +150,19 @@ export async function applyStep(
       const d = c.orthKind === "adam" ? adamDirection(n, clipped[n]!, st, c) : clipped[n]!;
       return tf.keep(tf.mul(skewGenerator(vars[n] as Tensor2D, d as Tensor2D), -lrOrth));
     });
-    const oneNorms = generators.map((a) => tf.max(tf.sum(tf.abs(a), 0)));
-    return { clipped, generators, norms: tf.keep(tf.stack([norm, ...oneNorms])) };
+    const oneNorms = onDevice || orth.length === 0
+      ? undefined
+      : tf.keep(tf.stack(generators.map((a) => tf.max(tf.sum(tf.abs(a), 0)))));
+    return { clipped, generators, norm: tf.keep(norm), oneNorms };
   });
-  const values = await norms.data(); // [‖g‖, ‖A_1‖₁, …]
+  const plans = oneNorms ? await oneNorms.data() : undefined; // [‖A_1‖₁, …]
+  if (onDevice && orth.length > 0) rotateTogether(orth.map((n) => vars[n]!), generators);
   for (const name of names) {
     const v = vars[name]!;
     tf.tidy(() => {
       const i = orth.indexOf(name);
       if (i >= 0) {
-        v.assign(expmTimes(generators[i]! as Tensor2D, v as Tensor2D, values[i + 1]!));
+        if (plans) v.assign(expmTimes(generators[i]! as Tensor2D, v as Tensor2D, plans[i]!));
       } else if (c.kind === "adam") {
         v.assign(tf.sub(v, tf.mul(adamDirection(name, clipped[name]!, st, c), lr)));
       } else {
@@ -108,6 +170,7 @@ export async function applyStep(
       }
     });
   }
-  tf.dispose([norms, ...generators, ...(c.clip > 0 ? Object.values(clipped) : [])]);
-  return values[0]!;
+  tf.dispose([...(oneNorms ? [oneNorms] : []), ...generators]);
+  if (c.clip > 0) tf.dispose(Object.values(clipped));
+  return norm;
 }

@@ -33,6 +33,28 @@ export async function shardStep(
   prng: Prng,
   recurrence: RecurrenceKind = "composed",
 ): Promise<ShardResult> {
+  const r = shardStepOnDevice(params, model, x, y, rows, len, hidden, dropout, prng);
+  const loss = (await r.loss.data())[0]!;
+  r.loss.dispose();
+  if (!Number.isFinite(loss)) {
+    Object.values(r.grads).forEach((g) => g.dispose());
+    return { loss, grads: {}, state: r.state };
+  }
+  return { loss, grads: r.grads, state: r.state };
+}
+
+/** As `shardStep`, reading nothing: the loss is a kept scalar tensor the caller disposes. */
+export function shardStepOnDevice(
+  params: Params,
+  model: ModelConfig,
+  x: Int32Array,
+  y: Int32Array,
+  rows: number,
+  len: number,
+  hidden: ModelState,
+  dropout: number,
+  prng: Prng,
+): Omit<ShardResult, "loss"> & { loss: Tensor } {
   const { value, grads, state } = scoped(() => {
     const names = Object.keys(params);
     const xt = tf.tensor2d(x, [rows, len], "int32") as Tensor2D;
@@ -48,13 +70,7 @@ export async function shardStep(
     names.forEach((n, i) => (kept[n] = tf.keep(grads[i]!)));
     return { value: tf.keep(value), grads: kept, state };
   });
-  const loss = (await value.data())[0]!;
-  value.dispose();
-  if (!Number.isFinite(loss)) {
-    Object.values(grads).forEach((g) => g.dispose());
-    return { loss, grads: {}, state };
-  }
-  return { loss, grads, state };
+  return { loss: value, grads, state };
 }
 
 /** Rows [from, from+count) of a [rows, len] row-major array. */

@@ -12,8 +12,9 @@ import type { ModelConfig } from "../shared/config.ts";
 import { initParams, orthogonalParams } from "../shared/model.ts";
 import { createPrng } from "../shared/prng.ts";
 import type { RecurrenceKind } from "../shared/recurrence/mod.ts";
+import { countDispatches, type DispatchCount } from "../shared/dispatch_count.ts";
 import { createGradEngine } from "./grad_pool.ts";
-import { applyStep, initOptState } from "./optimizer.ts";
+import { applyStepOnDevice, defaultExpmPlan, initOptState } from "./optimizer.ts";
 
 export interface StepTimeRow {
   label: string;
@@ -24,6 +25,10 @@ export interface StepTimeRow {
   /** Every repetition's ms, in order; repetition i of every model ran in the same round. */
   fwdBwdSamples: number[];
   stepSamples: number[];
+  /** Kernels, dispatches and reads of one whole step after the timed rounds. */
+  dispatches: DispatchCount;
+  /** The optimizer's share of those dispatches (clipping, Adam, the orthogonal step). */
+  optimizerDispatches: number;
 }
 
 /** The q-quantile (nearest rank) of xs. */
@@ -80,6 +85,7 @@ export async function timeSteps(
       beta2: 0.999,
       eps: 1e-8,
       clip: 1,
+      expmPlan: defaultExpmPlan(),
     };
     const run = {
       fwdBwd: async () => {
@@ -88,18 +94,30 @@ export async function timeSteps(
         Object.values(grads).forEach((g) => g.dispose());
       },
       step: async () => {
-        const { grads } = await engine.step(vars, x, y, o.bptt);
-        await applyStep(vars, grads, orth, optCfg, opt, 1e-3, 1e-4);
-        Object.values(grads).forEach((g) => g.dispose());
+        await work();
         await settle(Object.values(vars));
       },
     };
+    // The trainer's step (train_loop.ts) less its device-side tally: nothing read back.
+    const gradients = () => engine.stepOnDevice(vars, x, y, o.bptt);
+    const optimize = async (g: Awaited<ReturnType<typeof gradients>>) => {
+      const norm = await applyStepOnDevice(vars, g.grads, orth, optCfg, opt, 1e-3, 1e-4);
+      tf.dispose([g.loss, norm, ...Object.values(g.grads)]);
+    };
+    const work = async () => await optimize(await gradients());
     const dispose = () => {
       engine.close();
       Object.values(vars).forEach((v) => v.dispose());
       [...Object.values(opt.m), ...Object.values(opt.v)].forEach((t) => t.dispose());
     };
-    setups.push({ label, run, dispose, times: { fwdBwd: [] as number[], step: [] as number[] } });
+    setups.push({
+      label,
+      run,
+      gradients,
+      optimize,
+      dispose,
+      times: { fwdBwd: [] as number[], step: [] as number[] },
+    });
   }
   try {
     for (let i = 0; i <= o.reps; i++) {
@@ -114,13 +132,28 @@ export async function timeSteps(
       }
       o.onRound?.(i, o.reps + 1);
     }
-    return setups.map((s) => ({
-      label: s.label,
-      fwdBwdMs: median(s.times.fwdBwd),
-      stepMs: median(s.times.step),
-      fwdBwdSamples: s.times.fwdBwd,
-      stepSamples: s.times.step,
-    }));
+    const rows: StepTimeRow[] = [];
+    for (const s of setups) {
+      // Counted apart: the gradients (forward and backward), then the optimizer.
+      const g = await countDispatches(s.gradients);
+      const op = await countDispatches(() => s.optimize(g.result));
+      const count: DispatchCount = {
+        kernels: g.count.kernels + op.count.kernels,
+        dispatches: g.count.dispatches + op.count.dispatches,
+        reads: g.count.reads + op.count.reads,
+      };
+      await s.run.step(); // lets the counted step's queued work finish
+      rows.push({
+        label: s.label,
+        fwdBwdMs: median(s.times.fwdBwd),
+        stepMs: median(s.times.step),
+        fwdBwdSamples: s.times.fwdBwd,
+        stepSamples: s.times.step,
+        dispatches: count,
+        optimizerDispatches: op.count.dispatches,
+      });
+    }
+    return rows;
   } finally {
     setups.forEach((s) => s.dispose());
   }

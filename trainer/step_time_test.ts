@@ -43,7 +43,15 @@ Deno.test("timeSteps() times every model in every round", async () => {
     assert.equal(r.fwdBwdSamples.length, 3);
     assert.ok(r.stepMs > 0 && r.fwdBwdMs > 0);
     assert.equal(r.stepMs, quantile(r.stepSamples, 0.5));
+    assert.ok(r.dispatches.kernels > 50, JSON.stringify(r.dispatches));
   }
+  // On wasm the exponential's plan reads ‖ηA‖₁ (a read is free there); nothing else is read.
+  assert.deepEqual(rows.map((r) => r.dispatches.reads), [0, 1]);
+  assert.ok(rows[1]!.dispatches.kernels > rows[0]!.dispatches.kernels, "urnn adds its step");
+  for (const r of rows) {
+    assert.ok(r.optimizerDispatches > 0 && r.optimizerDispatches < r.dispatches.dispatches);
+  }
+  assert.ok(rows[1]!.optimizerDispatches > rows[0]!.optimizerDispatches, "the orthogonal step");
 });
 
 Deno.test("trainFlopsPerToken() counts the forward and both backward products of each matMul", () => {

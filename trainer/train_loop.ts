@@ -16,12 +16,18 @@ import { batchify, window } from "../shared/ptb.ts";
 import { scoreStreamAsync } from "../shared/perplexity.ts";
 import { createPrng, type Prng } from "../shared/prng.ts";
 import { createGradEngine, type GradEngine } from "./grad_pool.ts";
-import { ADAM_DEFAULTS, applyStep, initOptState, type OptState } from "./optimizer.ts";
+import {
+  ADAM_DEFAULTS,
+  applyStepOnDevice,
+  defaultExpmPlan,
+  initOptState,
+  type OptState,
+} from "./optimizer.ts";
 import { checkAndRepair, type Reorth } from "./orthogonal.ts";
 import type { Corpus } from "./corpus.ts";
 import { evalOptionsOf, type TrainConfig } from "./train_config.ts";
 import { formatDuration, progressLine } from "./progress.ts";
-import { inputGradNorms, Tally } from "./train_tally.ts";
+import { DeviceTally, inputGradNorms, Tally } from "./train_tally.ts";
 import { appendLine, type FileIo, NODE_IO } from "./run_files.ts";
 import {
   type EpochRecord,
@@ -63,6 +69,8 @@ interface Run {
   batches: ReturnType<typeof batchify>;
   engine: GradEngine;
   tally: Tally;
+  /** The loss and gradient norms since the last read, on the device (see readTally). */
+  device: DeviceTally;
   log: (rec: Record<string, unknown>) => Promise<void>;
   totalSteps: number;
   /** performance.now() at the run's start, moved back by the seconds of earlier sessions. */
@@ -97,12 +105,13 @@ export async function trainLoop(o: LoopOptions): Promise<TrainResult> {
   );
   const opt = initOptState();
   if (o.resume) await restoreTensors(o.resume.tensors, st, opt, engine, model, cfg.batch);
+  let run: Run | undefined;
   try {
     await mkdir(dir, { recursive: true });
     const metricsPath = join(dir, "metrics.jsonl");
     const windowsPerEpoch = Math.ceil((batches.n - 1) / cfg.bptt);
     const now = performance.now();
-    const run: Run = {
+    run = {
       o,
       vars,
       orth: new Set(orthogonalParams(model)),
@@ -112,6 +121,7 @@ export async function trainLoop(o: LoopOptions): Promise<TrainResult> {
       batches,
       engine,
       tally: new Tally(),
+      device: new DeviceTally(),
       log: (rec) =>
         appendLine(
           metricsPath,
@@ -136,6 +146,7 @@ export async function trainLoop(o: LoopOptions): Promise<TrainResult> {
     };
   } finally {
     engine.close();
+    run?.device.dispose();
   }
 }
 
@@ -189,7 +200,12 @@ function stopReason(run: Run): TrainResult["stopped"] | undefined {
   return undefined;
 }
 
-/** Prepare the next window, take its gradients and one optimizer step, and count it. */
+/**
+ * Prepare the next window, take its gradients and one optimizer step, and count it. Nothing
+ * is read back: the loss and the gradient norm are summed on the device and read by
+ * `readTally` when the loop logs, checkpoints or ends an epoch (on a GPU a read waits for
+ * all queued work); the embedding and input gradient norms are sampled on logged steps.
+ */
 async function trainStep(run: Run): Promise<void> {
   const { st, o } = run;
   const cfg = o.cfg;
@@ -198,32 +214,45 @@ async function trainStep(run: Run): Promise<void> {
   // A state reset at every window bounds ‖h‖ for norm-preserving activations (|x| with an
   // orthogonal U) that otherwise grow along the whole epoch.
   if (cfg.stateReset === "window") await run.engine.reset();
-  const { loss, grads } = await run.engine.step(run.vars, w.x, w.y, w.len);
-  const input = Number.isFinite(loss) ? await inputGradNorms(grads) : undefined;
+  const { loss, grads } = await run.engine.stepOnDevice(run.vars, w.x, w.y, w.len);
+  const logged = (st.step + 1) % cfg.logEvery === 0 || cfg.dryRun;
+  const input = logged && grads["embedding"] ? inputGradNorms(grads) : undefined;
   const optConfig = {
     kind: cfg.optimizer,
     orthKind: cfg.orthOptimizer,
     ...ADAM_DEFAULTS,
     clip: cfg.clip,
+    expmPlan: defaultExpmPlan(),
   };
-  const gradNorm = Number.isFinite(loss)
-    ? await applyStep(run.vars, grads, run.orth, optConfig, run.opt, lr, lrOrth)
-    : NaN;
+  // No gradients: a gradient worker's loss was not finite (readTally stops the run).
+  const gradNorm = Object.keys(grads).length
+    ? await applyStepOnDevice(run.vars, grads, run.orth, optConfig, run.opt, lr, lrOrth)
+    : tf.scalar(NaN);
   Object.values(grads).forEach((g) => g.dispose());
-  if (!Number.isFinite(loss)) {
-    throw new NonFiniteLoss(
-      `Loss became ${loss} at step ${st.step + 1} (epoch ${
-        st.epoch + 1
-      }); stopping. The last good checkpoint ` +
-        `in "${o.dir}" is kept: resume it with a lower --lr or a tighter --clip`,
-    );
-  }
   st.step++;
   st.position += w.len;
   const ntok = cfg.batch * w.len;
   st.tokens += ntok;
   run.runTokens += ntok;
-  run.tally.add(loss, ntok, gradNorm, input);
+  run.device.add(st.step, loss, ntok, gradNorm, input);
+}
+
+/**
+ * Read the device's sums into the host tally, and stop the run if a loss was not finite:
+ * before every log line, checkpoint and validation, so no checkpoint follows a blow-up.
+ */
+async function readTally(run: Run): Promise<void> {
+  const sums = await run.device.flush();
+  if (!Number.isFinite(sums.lossSum)) {
+    const where = sums.first === sums.last
+      ? `at step ${sums.last}`
+      : `between steps ${sums.first} and ${sums.last}`;
+    throw new NonFiniteLoss(
+      `Loss became ${sums.lossSum} ${where} (epoch ${run.st.epoch + 1}); stopping. The last ` +
+        `good checkpoint in "${run.o.dir}" is kept: resume it with a lower --lr or a tighter --clip`,
+    );
+  }
+  run.tally.addInterval(sums);
 }
 
 /** Every orthCheckEvery steps (and in dry runs): the drift check of orthogonal.ts. */
@@ -248,11 +277,12 @@ async function logReorth(run: Run, fixes: Reorth[]) {
 }
 
 async function logInterval(run: Run, drift: number | undefined) {
+  await readTally(run);
   const { st, tally: t, o } = run;
   const elapsed = (performance.now() - run.runStart) / 1000;
   const tokS = run.runTokens / elapsed;
   const avg = t.lossSum / t.lossCount;
-  const n = Math.max(1, t.gradCount);
+  const n = Math.max(1, t.gradCount), ni = Math.max(1, t.inputCount);
   await run.log({
     type: "batch",
     step: st.step,
@@ -264,8 +294,8 @@ async function logInterval(run: Run, drift: number | undefined) {
     grad_norm: t.gradLast,
     grad_norm_mean: t.gradSum / n,
     grad_norm_max: t.gradMax,
-    grad_norm_embedding: t.embedSum / n,
-    grad_norm_input: t.inputSum / n,
+    grad_norm_embedding: t.embedSum / ni,
+    grad_norm_input: t.inputSum / ni,
     ...(drift !== undefined ? { orth_drift: drift } : {}),
     lr: st.lr,
     lr_orth: st.lrOrth,
@@ -296,6 +326,7 @@ async function maybeCheckpoint(run: Run) {
 
 /** Validate, keep the best parameters or halve the learning rates, and checkpoint. */
 async function endEpoch(run: Run, epochStart: number) {
+  await readTally(run);
   const { st, o, tally } = run;
   const stream = o.cfg.dryRun ? o.corpus.valid.subarray(0, 200) : o.corpus.valid;
   const valid =
@@ -347,6 +378,7 @@ async function endEpoch(run: Run, epochStart: number) {
 
 /** Save parameters, moments, hidden state and counters (see train_state.ts). */
 async function checkpoint(run: Run) {
+  await readTally(run);
   run.st.prng = run.prng.state();
   await saveCheckpoint(run.o.dir, {
     model: run.o.model,

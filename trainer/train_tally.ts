@@ -20,18 +20,25 @@ export class Tally {
   inputSum = 0;
   gradCount = 0;
 
-  add(loss: number, ntok: number, gradNorm: number, input?: { embedding: number; input: number }) {
-    this.lossSum += loss * ntok;
-    this.lossCount += ntok;
-    this.epochLossSum += loss * ntok;
-    this.epochLossCount += ntok;
-    this.gradLast = gradNorm;
-    this.gradMax = Math.max(this.gradMax, gradNorm);
-    if (input) {
-      this.gradSum += gradNorm;
-      this.embedSum += input.embedding;
-      this.inputSum += input.input;
-      this.gradCount++;
+  // Steps whose global gradient norm is in gradSum, and those whose embedding and input
+  // norms were sampled (embedSum, inputSum).
+  inputCount = 0;
+
+  /** One interval's sums from the device (see DeviceTally.flush). */
+  addInterval(s: IntervalSums) {
+    this.lossSum += s.lossSum;
+    this.lossCount += s.tokens;
+    this.epochLossSum += s.lossSum;
+    this.epochLossCount += s.tokens;
+    if (s.steps === 0) return;
+    this.gradLast = s.gradLast;
+    this.gradMax = Math.max(this.gradMax, s.gradMax);
+    this.gradSum += s.gradSum;
+    this.gradCount += s.steps;
+    if (s.inputCount > 0) {
+      this.embedSum += s.embedSum;
+      this.inputSum += s.inputSum;
+      this.inputCount += s.inputCount;
     }
   }
   resetInterval() {
@@ -41,6 +48,7 @@ export class Tally {
       this.embedSum =
       this.inputSum =
       this.gradCount =
+      this.inputCount =
         0;
   }
   resetEpoch() {
@@ -48,18 +56,127 @@ export class Tally {
   }
 }
 
+/** What a DeviceTally read gives: sums over the steps since the last read. */
+export interface IntervalSums {
+  steps: number;
+  tokens: number;
+  /** Σ loss·tokens. */
+  lossSum: number;
+  gradLast: number;
+  gradMax: number;
+  gradSum: number;
+  /** Steps whose embedding and input gradient norms were sampled. */
+  inputCount: number;
+  embedSum: number;
+  inputSum: number;
+  /** The first and last step in the interval. */
+  first: number;
+  last: number;
+}
+
 /**
- * ‖∂L/∂embedding‖ and ‖∂L/∂W‖ of the first layer's input matrix, before clipping, read from
- * the device together.
+ * The same sums kept on the device between reads, so a training step reads nothing: each
+ * step adds its loss and gradient norm there, and the loop reads all of it at once when it
+ * logs, checkpoints or ends an epoch.
  */
-export async function inputGradNorms(
-  grads: Record<string, Tensor>,
-): Promise<{ embedding: number; input: number }> {
+export class DeviceTally {
+  #loss?: Tensor;
+  #gradSum?: Tensor;
+  #gradMax?: Tensor;
+  #gradLast?: Tensor;
+  #input?: Tensor; // [2]: Σ‖∂L/∂embedding‖, Σ‖∂L/∂W₀‖
+  #steps = 0;
+  #tokens = 0;
+  #inputCount = 0;
+  #first = 0;
+  #last = 0;
+
+  /** Add step `step`'s loss and gradient norm (kept scalars, taken over and disposed). */
+  add(step: number, loss: Tensor, tokens: number, gradNorm: Tensor, input?: Tensor) {
+    if (this.#steps === 0) this.#first = step;
+    this.#last = step;
+    this.#steps++;
+    this.#tokens += tokens;
+    const acc = (old: Tensor | undefined, f: (o: Tensor) => Tensor, fresh: () => Tensor) => {
+      const next = tf.tidy(() => (old ? f(old) : fresh()));
+      old?.dispose();
+      return next;
+    };
+    this.#loss = acc(
+      this.#loss,
+      (o) => tf.add(o, tf.mul(loss, tokens)),
+      () => tf.mul(loss, tokens),
+    );
+    this.#gradSum = acc(this.#gradSum, (o) => tf.add(o, gradNorm), () => tf.clone(gradNorm));
+    this.#gradMax = acc(this.#gradMax, (o) => tf.maximum(o, gradNorm), () => tf.clone(gradNorm));
+    this.#gradLast?.dispose();
+    this.#gradLast = gradNorm;
+    if (input) {
+      this.#input = acc(this.#input, (o) => tf.add(o, input), () => tf.clone(input));
+      this.#inputCount++;
+      input.dispose();
+    }
+    loss.dispose();
+  }
+
+  /** Read every sum in one read and start a new interval. */
+  async flush(): Promise<IntervalSums> {
+    const sums: IntervalSums = {
+      steps: this.#steps,
+      tokens: this.#tokens,
+      lossSum: 0,
+      gradLast: NaN,
+      gradMax: 0,
+      gradSum: 0,
+      inputCount: this.#inputCount,
+      embedSum: 0,
+      inputSum: 0,
+      first: this.#first,
+      last: this.#last,
+    };
+    if (this.#steps > 0) {
+      const all = tf.tidy(() =>
+        tf.concat([
+          tf.stack([this.#loss!, this.#gradSum!, this.#gradMax!, this.#gradLast!]),
+          this.#input ?? tf.zeros([2]),
+        ])
+      );
+      const v = await all.data();
+      all.dispose();
+      Object.assign(sums, {
+        lossSum: v[0]!,
+        gradSum: v[1]!,
+        gradMax: v[2]!,
+        gradLast: v[3]!,
+        embedSum: v[4]!,
+        inputSum: v[5]!,
+      });
+    }
+    this.dispose();
+    return sums;
+  }
+
+  dispose() {
+    tf.dispose([this.#loss, this.#gradSum, this.#gradMax, this.#gradLast, this.#input].filter(
+      (t): t is Tensor => t !== undefined,
+    ));
+    this.#loss =
+      this.#gradSum =
+      this.#gradMax =
+      this.#gradLast =
+      this.#input =
+        undefined;
+    this.#steps = this.#tokens = this.#inputCount = 0;
+  }
+}
+
+/**
+ * [‖∂L/∂embedding‖, ‖∂L/∂W‖] of the first layer's input matrix, before clipping, on the
+ * device (NaN for one the model lacks).
+ */
+export function inputGradNorms(grads: Record<string, Tensor>): Tensor {
   const names = ["embedding", "layer0/W"];
-  const norms = tf.tidy(() =>
+  return tf.tidy(() =>
     tf.stack(names.map((n) => (grads[n] ? tf.norm(grads[n]!) : tf.scalar(NaN))))
   );
-  const [embedding, input] = await norms.data();
-  norms.dispose();
-  return { embedding: embedding!, input: input! };
 }
