@@ -162,6 +162,7 @@ export async function createGradEngine(
         hidden,
         dropout,
         prng,
+        recurrence,
       );
       disposeState(hidden);
       hidden = own.state;

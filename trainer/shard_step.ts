@@ -33,7 +33,7 @@ export async function shardStep(
   prng: Prng,
   recurrence: RecurrenceKind = "composed",
 ): Promise<ShardResult> {
-  const r = shardStepOnDevice(params, model, x, y, rows, len, hidden, dropout, prng);
+  const r = shardStepOnDevice(params, model, x, y, rows, len, hidden, dropout, prng, recurrence);
   const loss = (await r.loss.data())[0]!;
   r.loss.dispose();
   if (!Number.isFinite(loss)) {
@@ -54,6 +54,7 @@ export function shardStepOnDevice(
   hidden: ModelState,
   dropout: number,
   prng: Prng,
+  recurrence: RecurrenceKind = "composed",
 ): Omit<ShardResult, "loss"> & { loss: Tensor } {
   const { value, grads, state } = scoped(() => {
     const names = Object.keys(params);
