@@ -283,7 +283,7 @@ stage bench-torch 30 bench_torch
 # One flagship at a time, so that one checkpoint at most travels between calls.
 train_stage train-ugru "${UGRU_FLAGS[@]}" &&
   train_stage train-urnn "${URNN_FLAGS[@]}" &&
-  stage toy-copy 300 timeout "$(($(left) - 20))" "$DENO" run -A trainer/toy/toy.ts \
+  stage toy-copy 300 timeout "$(($(left) - 20))" "$DENO" run -A research/toy/toy.ts \
     "${COPY_FLAGS[@]}" --backend "$BACKEND" --out "$STATE/toy-copy.json" &&
   stage eval 30 evaluate
 left_stages=0
