@@ -11,7 +11,7 @@
  * state, batch_rows.ts samples each row of a step's logits.
  */
 import { disposeState, type ModelState } from "../shared/model.ts";
-import { tf } from "../shared/tf.ts";
+import { readsAreSync } from "../shared/tf.ts";
 import type { Params } from "../shared/model.ts";
 import { createPrng } from "../shared/prng.ts";
 import { type BatchRows, readRows, readRowsAsync } from "./batch_rows.ts";
@@ -68,9 +68,6 @@ export interface Engine {
  */
 export const PREFILL_TOKENS = 128;
 
-/** Backends whose dataSync() returns the values (WebGPU's and WebGL's need data()). */
-export const SYNC_READ_BACKENDS: readonly string[] = ["wasm", "cpu", "tensorflow"];
-
 export function createEngine(
   params: Params,
   decoder: Decoder,
@@ -126,7 +123,7 @@ export function createEngine(
     active = [...stayed, ...joiners];
   };
 
-  const asyncReads = opts.asyncReads ?? !SYNC_READ_BACKENDS.includes(tf.getBackend());
+  const asyncReads = opts.asyncReads ?? !readsAreSync();
 
   /** One batched step; a promise when its logits are read asynchronously. */
   const tick = (): void | Promise<void> => {
