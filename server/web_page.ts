@@ -2,7 +2,7 @@
  * The in-browser page from the server itself: `/web/` serves web/dist/ (built by web/build.ts:
  * the page, its bundle and the wasm backend's binaries) and `/models/:name/:file` the files of a
  * served model folder, so the page loads a model from the server that serves it and runs it in
- * the tab. Only named files leave the server: the page's four, and for each model loaded from a
+ * the tab. Only named files leave the server: the page's (and its bundle's chunks), and for each model loaded from a
  * folder the three model.json names (read through the model loader, which keeps links inside the
  * folder); nothing else of either folder is reachable.
  */
@@ -18,6 +18,18 @@ export const WEB_FILES: Readonly<Record<string, string>> = {
   "tfjs-backend-wasm.wasm": "application/wasm",
   "tfjs-backend-wasm-simd.wasm": "application/wasm",
 };
+
+/** The bundle's chunks (web/build.ts splits the webgpu backend off), named by content hash. */
+const CHUNK = /^chunk-[A-Z0-9]{8}\.js$/;
+
+/** The content type of a file of the built page, or undefined for a name not served. */
+export function webFileType(name: string): string | undefined {
+  return Object.hasOwn(WEB_FILES, name)
+    ? WEB_FILES[name]
+    : CHUNK.test(name)
+    ? WEB_FILES["rotor.js"]
+    : undefined;
+}
 
 /** Reads a file of the built page by name; throws when it is missing. */
 export type WebFileReader = (name: string) => Promise<Uint8Array>;
@@ -63,7 +75,7 @@ export function webPageHandler(read: WebFileReader = distReader()): Handler {
   let policy: Promise<string> | undefined;
   return async function webPage(c) {
     const name = c.req.param("file") ?? "index.html";
-    const type = WEB_FILES[name];
+    const type = webFileType(name);
     if (type === undefined) return notFound(c, `No file ${JSON.stringify(preview(name))} in /web/`);
     let body: Uint8Array;
     try {

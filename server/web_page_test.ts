@@ -15,6 +15,7 @@ const PAGE = `<!doctype html><style>p{color:red}</style><p>hi</p>
 const files: Record<string, string> = {
   "index.html": PAGE,
   "rotor.js": "export const openModel = 1;",
+  "chunk-B2F7CKFN.js": "export const x = 1;",
   "tfjs-backend-wasm.wasm": "\0asm",
 };
 const reader: WebFileReader = (name) =>
@@ -53,6 +54,8 @@ Deno.test("GET /web/ serves the built page with a policy that allows its inline 
   assert.equal(js.headers.get("content-type"), "text/javascript; charset=utf-8");
   assert.equal(await js.text(), files["rotor.js"]);
   assert.equal((await app.request("/web/tfjs-backend-wasm.wasm")).headers.get("content-type"), "application/wasm");
+  const chunk = await app.request("/web/chunk-B2F7CKFN.js");
+  assert.equal(chunk.headers.get("content-type"), "text/javascript; charset=utf-8");
   const bare = await app.request("/web");
   assert.equal(bare.status, 301);
   assert.equal(bare.headers.get("location"), "/web/");
@@ -60,7 +63,15 @@ Deno.test("GET /web/ serves the built page with a policy that allows its inline 
 
 Deno.test("GET /web/ serves only the page's own files, and says how to build a missing one", async () => {
   const { app } = await appWithFolder();
-  for (const path of ["/web/build.ts", "/web/..%2Fdeno.json", "/web/%2e%2e/server/app.ts"]) {
+  for (
+    const path of [
+      "/web/build.ts",
+      "/web/..%2Fdeno.json",
+      "/web/%2e%2e/server/app.ts",
+      "/web/chunk-..%2F..%2Fx.js",
+      "/web/constructor",
+    ]
+  ) {
     const res = await app.request(path);
     assert.equal(res.status, 404, path);
     assert.equal((await res.json()).error.type, "not_found_error");

@@ -45,6 +45,8 @@ export interface GenerateArgs {
 
 /** What one visit measured: the model's opening, a generation's tokens, a text's score. */
 export interface PageRun {
+  /** The backend the tab chose. */
+  backend: string;
   cached: boolean;
   /** openModel's call to the model ready. */
   loadMs: number;
@@ -73,6 +75,7 @@ export async function visit(
       (t: { id: number }) => ids.push(t.id),
     );
     return {
+      backend: m.backend,
       cached: m.cached,
       loadMs: m.loadMs,
       ids,

@@ -16,6 +16,7 @@ import { scoreTokens } from "../server/routes/perplexity.ts";
 import { fetchLoader, loadModelFrom } from "../shared/model_read.ts";
 import { tokenize } from "../shared/tokenize.ts";
 import { startWasm } from "../shared/wasm_backend.ts";
+import { probeAdapter, startWebGpu } from "../shared/webgpu.ts";
 
 /** The Cache API cache the model files are kept in. */
 export const CACHE = "rotor-models-v1";
@@ -30,8 +31,13 @@ export interface GenerateRequest {
   seed: number;
 }
 
+/** "auto": WebGPU where `navigator.gpu` gives a hardware adapter, wasm otherwise. */
+export type WebBackend = "auto" | "wasm" | "webgpu";
+
 export interface OpenedModel {
   name: string;
+  /** The tfjs backend the model runs on: "webgpu" or "wasm". */
+  backend: string;
   /** Whether every file came from the cache (no download). */
   cached: boolean;
   /** Milliseconds from openModel's call to the model ready to generate. */
@@ -56,14 +62,35 @@ function cachedFetch(misses: string[]) {
   };
 }
 
-let backend: Promise<void> | undefined;
+let backend: Promise<string> | undefined;
 
-/** Load the model folder at `url` (relative to the page), from the cache where it is there. */
-export async function openModel(url: string): Promise<OpenedModel> {
+/**
+ * Start the tab's one backend. A software adapter (SwiftShader, llvmpipe) runs WebGPU's shaders
+ * on the CPU, slower than wasm, so "auto" takes only a hardware one. The webgpu backend is its
+ * own chunk of the bundle, fetched only when it is used.
+ */
+async function startBackend(want: WebBackend): Promise<string> {
+  if (want !== "wasm") {
+    const probe = await probeAdapter();
+    if (probe.ok && (!probe.adapter.software || want === "webgpu")) {
+      await startWebGpu();
+      return "webgpu";
+    }
+    if (!probe.ok && want === "webgpu") throw new Error(`WebGPU is not available: ${probe.reason}`);
+  }
+  // The .wasm files lie beside this script (web/build.ts copies them).
+  await startWasm({ wasmPaths: new URL("./", import.meta.url).href });
+  return "wasm";
+}
+
+/**
+ * Load the model folder at `url` (relative to the page), from the cache where it is there. The
+ * tab's backend is chosen by the first call; later calls share it.
+ */
+export async function openModel(url: string, want: WebBackend = "auto"): Promise<OpenedModel> {
   const t0 = performance.now();
   const base = new URL(url, location.href).href;
-  // The .wasm files lie beside this script (web/build.ts copies them).
-  await (backend ??= startWasm({ wasmPaths: new URL("./", import.meta.url).href }));
+  const backendName = await (backend ??= startBackend(want));
   const misses: string[] = [];
   const loaded = await loadModelFrom(fetchLoader(base, cachedFetch(misses)));
   const name = base.replace(/\/+$/, "").split("/").at(-1) ?? "model";
@@ -82,6 +109,7 @@ export async function openModel(url: string): Promise<OpenedModel> {
   } as Omit<ServedModel, "card"> as ServedModel;
   return {
     name,
+    backend: backendName,
     cached: misses.length === 0,
     loadMs: performance.now() - t0,
     async generate(req, onToken) {

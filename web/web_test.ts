@@ -53,6 +53,8 @@ Deno.test({
       page.setDefaultTimeout(30_000);
       const first = await visit(page, pageUrl, GENERATE, TEXT);
       assert.equal(first.cached, false);
+      // Chromium here has no hardware WebGPU adapter (at most a software one): wasm.
+      assert.equal(first.backend, "wasm");
       assert.deepEqual(first.ids, deno.tokens.map((t: { id: number }) => t.id));
       assert.deepEqual(first.score, {
         perplexity: denoScore.perplexity,
