@@ -50,6 +50,7 @@ export interface PageRun {
   cached: boolean;
   /** openModel's call to the model ready. */
   loadMs: number;
+  phases: { backendMs: number; filesMs: number; buildMs: number };
   ids: number[];
   /** The generation's start to its first token. */
   firstTokenMs: number;
@@ -78,6 +79,7 @@ export async function visit(
       backend: m.backend,
       cached: m.cached,
       loadMs: m.loadMs,
+      phases: m.phases,
       ids,
       firstTokenMs: r.firstTokenMs,
       tokensPerS: r.tokensPerS,
