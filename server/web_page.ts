@@ -34,11 +34,15 @@ export function webFileType(name: string): string | undefined {
 /** Reads a file of the built page by name; throws when it is missing. */
 export type WebFileReader = (name: string) => Promise<Uint8Array>;
 
-/** web/dist/ beside this server, read with node:fs (imported only here, as for the playground). */
-export function distReader(dist = new URL("../web/dist/", import.meta.url)): WebFileReader {
+/**
+ * web/dist/ beside this server, read with node:fs (imported only here, as for the playground).
+ * The folder's URL is made on first read, not before: a bundle (edge/) has no file URL to
+ * build it from, and answers 404 for /web/.
+ */
+export function distReader(dist?: URL): WebFileReader {
   return async (name) => {
     const fs = await import("node:fs/promises");
-    return await fs.readFile(new URL(name, dist));
+    return await fs.readFile(new URL(name, dist ?? new URL("../web/dist/", import.meta.url)));
   };
 }
 
