@@ -61,6 +61,11 @@ Deno.test({
         nll: denoScore.nll,
         tokens: denoScore.tokens,
       });
+      // The checked files' hashes are recorded: the next load from the cache skips hashing.
+      const verified = await page.evaluate(() =>
+        Object.keys(localStorage).filter((k) => k.startsWith("rotor-verified:")).sort()
+      );
+      assert.deepEqual(verified.map((k) => k.split("/").at(-1)), ["vocab.txt", "weights.bin"]);
       const again = await visit(page, pageUrl, GENERATE, TEXT);
       assert.equal(again.cached, true, "the second visit reads the model from the Cache API");
       assert.deepEqual(again.ids, first.ids);
