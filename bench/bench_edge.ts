@@ -120,7 +120,9 @@ const wasm = await gzipBytes(join(EDGE_DIST, WASM_FILE));
 // The page loads rotor.js and the chunks it imports statically; the webgpu chunk only on use.
 const rotorJs = await readFile(join(WEB_DIST, "rotor.js"), "utf8");
 const eager = [...rotorJs.matchAll(/from\s*"\.\/(chunk-[A-Z0-9]+\.js)"/g)].map((m) => m[1]!);
-const lazy = [...rotorJs.matchAll(/import\(\s*"\.\/(chunk-[A-Z0-9]+\.js)"\s*\)/g)].map((m) => m[1]!);
+const lazy = [...rotorJs.matchAll(/import\(\s*"\.\/(chunk-[A-Z0-9]+\.js)"\s*\)/g)].map((m) =>
+  m[1]!
+);
 let page = 0, gpu = 0;
 for (const f of ["rotor.js", ...eager]) page += await gzipBytes(join(WEB_DIST, f));
 for (const f of lazy) gpu += await gzipBytes(join(WEB_DIST, f));

@@ -22,7 +22,7 @@ import { healthHandler, metricsHandler, modelHandler, modelsHandler } from "./ro
 import { perplexityHandler } from "./routes/perplexity.ts";
 import { detokenizeHandler, tokenizeHandler } from "./routes/tokenize.ts";
 import { hfTokenizerHandler, tokenizerInfoHandler } from "./routes/tokenizer_info.ts";
-import { modelFileHandler, webPageHandler, type WebFileReader } from "./web_page.ts";
+import { modelFileHandler, type WebFileReader, webPageHandler } from "./web_page.ts";
 
 export interface AppOptions {
   /** Served models by name; may fill in after the app starts (health says 503 until then). */

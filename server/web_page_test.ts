@@ -53,7 +53,10 @@ Deno.test("GET /web/ serves the built page with a policy that allows its inline 
   const js = await app.request("/web/rotor.js");
   assert.equal(js.headers.get("content-type"), "text/javascript; charset=utf-8");
   assert.equal(await js.text(), files["rotor.js"]);
-  assert.equal((await app.request("/web/tfjs-backend-wasm.wasm")).headers.get("content-type"), "application/wasm");
+  assert.equal(
+    (await app.request("/web/tfjs-backend-wasm.wasm")).headers.get("content-type"),
+    "application/wasm",
+  );
   const chunk = await app.request("/web/chunk-B2F7CKFN.js");
   assert.equal(chunk.headers.get("content-type"), "text/javascript; charset=utf-8");
   const bare = await app.request("/web");

@@ -83,5 +83,8 @@ Deno.test("loadModelFrom() skips the hash only of a file its verified() vouches 
     [meta.weights.file, meta.weights.sha256],
     [meta.weights.file, meta.weights.sha256],
   ]);
-  assert.notEqual(m.params.embedding!.dataSync()[0], (await loadModel(DIR)).params.embedding!.dataSync()[0]);
+  assert.notEqual(
+    m.params.embedding!.dataSync()[0],
+    (await loadModel(DIR)).params.embedding!.dataSync()[0],
+  );
 });
