@@ -117,11 +117,21 @@ await buildEdge();
 await buildWeb();
 const worker = await gzipBytes(join(EDGE_DIST, "worker.js"));
 const wasm = await gzipBytes(join(EDGE_DIST, WASM_FILE));
-const page = await gzipBytes(join(WEB_DIST, "rotor.js"));
+// The page loads rotor.js and the chunks it imports statically; the webgpu chunk only on use.
+const rotorJs = await readFile(join(WEB_DIST, "rotor.js"), "utf8");
+const eager = [...rotorJs.matchAll(/from\s*"\.\/(chunk-[A-Z0-9]+\.js)"/g)].map((m) => m[1]!);
+const lazy = [...rotorJs.matchAll(/import\(\s*"\.\/(chunk-[A-Z0-9]+\.js)"\s*\)/g)].map((m) =>
+  m[1]!
+);
+let page = 0, gpu = 0;
+for (const f of ["rotor.js", ...eager]) page += await gzipBytes(join(WEB_DIST, f));
+for (const f of lazy) gpu += await gzipBytes(join(WEB_DIST, f));
 say(
   `bundle (gzip): worker.js ${(worker / 1024).toFixed(0)} KiB + ${WASM_FILE} ${
     (wasm / 1024).toFixed(0)
-  } KiB = ${((worker + wasm) / 1024).toFixed(0)} KiB; web rotor.js ${(page / 1024).toFixed(0)} KiB`,
+  } KiB = ${((worker + wasm) / 1024).toFixed(0)} KiB; web rotor.js + ${eager.length} chunk ${
+    (page / 1024).toFixed(0)
+  } KiB (webgpu chunk, loaded on use: ${(gpu / 1024).toFixed(0)} KiB)`,
 );
 
 // Cold starts: a fresh workerd (or Deno server) each time, to its first streamed token.
@@ -190,6 +200,7 @@ say(
 if (haveChromium("browser measurements")) {
   const server = serveStatic();
   const url = `http://127.0.0.1:${server.addr.port}/web/dist/`;
+  say(`load average before the browser part: ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
   const browser = await launch(await tempDir("rotor-chromium-"));
   try {
     const tab = await browser.newPage();
@@ -198,10 +209,13 @@ if (haveChromium("browser measurements")) {
     const text = "The U.S. economy grew 3.5% in 1989.";
     for (const label of ["downloaded", "cached", "cached"]) {
       const r = await visit(tab, url, g, text);
+      const ph = r.phases;
       say(
-        `browser (${label}${r.cached ? "" : ", not cached"}): model ready ${
+        `browser (${label}${r.cached ? "" : ", not cached"}, ${r.backend}): model ready ${
           r.loadMs.toFixed(0)
-        } ms, ` +
+        } ms (backend ${ph.backendMs.toFixed(0)} ms and files ${
+          ph.filesMs.toFixed(0)
+        } ms side by side, then checks and tensors ${ph.buildMs.toFixed(0)} ms), ` +
           `first token ${r.firstTokenMs.toFixed(0)} ms after, ${
             (r.loadMs + r.firstTokenMs).toFixed(0)
           } ms in all; ` +

@@ -22,6 +22,7 @@ import { healthHandler, metricsHandler, modelHandler, modelsHandler } from "./ro
 import { perplexityHandler } from "./routes/perplexity.ts";
 import { detokenizeHandler, tokenizeHandler } from "./routes/tokenize.ts";
 import { hfTokenizerHandler, tokenizerInfoHandler } from "./routes/tokenizer_info.ts";
+import { modelFileHandler, type WebFileReader, webPageHandler } from "./web_page.ts";
 
 export interface AppOptions {
   /** Served models by name; may fill in after the app starts (health says 503 until then). */
@@ -42,6 +43,8 @@ export interface AppOptions {
   browser?: BrowserPolicy;
   /** The playground page's HTML (default: playground.html beside this file, read on first use). */
   playground?: string;
+  /** Where /web/ reads the built in-browser page from (default: web/dist/ of this checkout). */
+  webFiles?: WebFileReader;
 }
 
 let playgroundHtml: Promise<string> | undefined;
@@ -99,6 +102,12 @@ export function createApp(options: AppOptions): Hono {
     healthHandler(deps, options.backend ?? "unknown", options.ready ?? (() => true)),
   );
   app.get("/metrics", metricsHandler(deps));
+  // The in-browser page, and the served models' files for it to load.
+  const webPage = webPageHandler(options.webFiles);
+  app.get("/web", (c) => c.redirect("/web/", 301));
+  app.get("/web/", webPage);
+  app.get("/web/:file", webPage);
+  app.get("/models/:name/:file", modelFileHandler(deps));
   app.get("/v1/models", modelsHandler(deps));
   app.get("/v1/models/:id", modelHandler(deps));
   app.post("/v1/generate", generateHandler(deps));

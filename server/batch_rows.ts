@@ -23,7 +23,37 @@ export interface BatchRows {
  * as do rows whose allowed weights all underflowed (a very low temperature with `<unk>` on top).
  */
 export function readRows(logits: Tensor2D, active: Stream[]): BatchRows {
-  const [b, v] = logits.shape;
+  const { inv, t } = rowTensors(logits, active);
+  const [p, lseT] = t.map((x) => x.dataSync() as Float32Array) as [Float32Array, Float32Array?];
+  tf.dispose(t);
+  // Read on first use; the caller keeps `logits` alive until every row is sampled.
+  let raw: Float32Array | undefined;
+  return rowsOf(logits.shape[1], inv, p, lseT, () => raw ??= logits.dataSync() as Float32Array);
+}
+
+/**
+ * `readRows` for a backend whose reads are asynchronous (WebGPU: its dataSync returns zeros in
+ * a browser tab, and blocks the event loop elsewhere). Every read is started at once, the raw
+ * logits included: a row may need them (another temperature, alternatives, underflowed
+ * weights) and sampling cannot wait for a read.
+ */
+export async function readRowsAsync(logits: Tensor2D, active: Stream[]): Promise<BatchRows> {
+  const { inv, t } = rowTensors(logits, active);
+  try {
+    const [raw, p, lseT] = (await Promise.all([logits, ...t].map((x) => x.data()))) as [
+      Float32Array,
+      Float32Array,
+      Float32Array?,
+    ];
+    return rowsOf(logits.shape[1], inv, p, lseT, () => raw);
+  } finally {
+    tf.dispose(t);
+  }
+}
+
+/** Each row's inverse temperature, and the batch's weights [B,V] (and log Σ exp [B] if needed). */
+function rowTensors(logits: Tensor2D, active: Stream[]) {
+  const b = logits.shape[0];
   const inv = Float32Array.from(active, (s) => {
     const t = s.job.sampling.temperature;
     return t > 0 ? 1 / t : 1;
@@ -35,12 +65,17 @@ export function readRows(logits: Tensor2D, active: Stream[]): BatchRows {
     tf.softmax(allOnes ? logits : tf.mul(logits, tf.tensor2d(inv, [b, 1]))),
     ...(allOnes ? [] : [tf.logSumExp(logits, 1)]),
   ]);
-  const [p, lseT] = t.map((x) => x.dataSync() as Float32Array) as [Float32Array, Float32Array?];
-  tf.dispose(t);
-  // Read on first use; the caller keeps `logits` alive until every row is sampled.
-  let raw: Float32Array | undefined;
-  const rawRow = (i: number) =>
-    (raw ??= logits.dataSync() as Float32Array).subarray(i * v, (i + 1) * v);
+  return { inv, t };
+}
+
+function rowsOf(
+  v: number,
+  inv: Float32Array,
+  p: Float32Array,
+  lseT: Float32Array | undefined,
+  rawAll: () => Float32Array,
+): BatchRows {
+  const rawRow = (i: number) => rawAll().subarray(i * v, (i + 1) * v);
   const lse = (i: number) => lseT?.[i] ?? logSumExp(rawRow(i));
   return {
     sample(i, s) {

@@ -11,9 +11,10 @@
  * state, batch_rows.ts samples each row of a step's logits.
  */
 import { disposeState, type ModelState } from "../shared/model.ts";
+import { readsAreSync } from "../shared/tf.ts";
 import type { Params } from "../shared/model.ts";
 import { createPrng } from "../shared/prng.ts";
-import { readRows } from "./batch_rows.ts";
+import { type BatchRows, readRows, readRowsAsync } from "./batch_rows.ts";
 import type { Job, JobEnd, Stream } from "./stream.ts";
 import { prefill, regroup } from "./batch_state.ts";
 import { ApiError } from "./errors.ts";
@@ -42,6 +43,12 @@ export interface EngineOptions {
   maxActive: number;
   /** Requests waiting for a place in the batch; past this, submit throws EngineBusyError. */
   maxQueue: number;
+  /**
+   * Read each step's logits with `data()` rather than `dataSync()`: needed on WebGPU (in a
+   * browser tab a synchronous read returns zeros). Default: on any backend but wasm, cpu and
+   * tensorflow, whose reads are synchronous.
+   */
+  asyncReads?: boolean;
   /** Called after each step with the batch size and its duration. */
   onStep?: (batch: number, seconds: number) => void;
 }
@@ -116,7 +123,10 @@ export function createEngine(
     active = [...stayed, ...joiners];
   };
 
-  const tick = (): void => {
+  const asyncReads = opts.asyncReads ?? !readsAreSync();
+
+  /** One batched step; a promise when its logits are read asynchronously. */
+  const tick = (): void | Promise<void> => {
     regroupActive(true);
     if (active.length === 0) return;
     // Step: one batched product for every active stream.
@@ -125,8 +135,7 @@ export function createEngine(
     const out = decoder.step(ids, state!);
     disposeState(state!);
     state = out.state;
-    try {
-      const rows = readRows(out.logits, active);
+    const sampleAll = (rows: BatchRows) => {
       for (const [i, s] of active.entries()) {
         try {
           const token = rows.sample(i, s);
@@ -136,12 +145,27 @@ export function createEngine(
           end(s, err as Error);
         }
       }
-    } finally {
-      out.logits.dispose();
+    };
+    const after = () => {
+      opts.onStep?.(active.length, (performance.now() - t0) / 1000);
+      // Free finished streams' rows now, before their callers look at the engine again.
+      regroupActive(false);
+    };
+    if (!asyncReads) {
+      try {
+        sampleAll(readRows(out.logits, active));
+      } finally {
+        out.logits.dispose();
+      }
+      return after();
     }
-    opts.onStep?.(active.length, (performance.now() - t0) / 1000);
-    // Free finished streams' rows now, before their callers look at the engine again.
-    regroupActive(false);
+    const batch = active;
+    return readRowsAsync(out.logits, batch).then((rows) => {
+      // close() may have ended every stream while the read was under way.
+      if (closed || batch !== active) return;
+      sampleAll(rows);
+      after();
+    }).finally(() => out.logits.dispose());
   };
 
   const loop = async (): Promise<void> => {
@@ -149,7 +173,8 @@ export function createEngine(
     try {
       while (active.length > 0 || queue.length > 0) {
         try {
-          tick();
+          const stepped = tick();
+          if (stepped) await stepped;
         } catch (err) {
           // A failed step fails every stream in it; the engine itself carries on.
           for (const s of [...active, ...queue]) end(s, err as Error);

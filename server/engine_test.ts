@@ -183,3 +183,50 @@ Deno.test("createEngine() alternatives leave out the ids sampling excludes (<unk
     }
   }
 });
+
+Deno.test("createEngine() with asyncReads draws the same tokens, log-probabilities and alternatives as with dataSync", async () => {
+  const sync = await smallServedModel({ maxActive: 8, maxQueue: 8, asyncReads: false });
+  const async = await smallServedModel({ maxActive: 8, maxQueue: 8, asyncReads: true });
+  const samplings = [
+    { temperature: 1 },
+    { temperature: 0.7, topK: 5 },
+    { temperature: 0 },
+    { temperature: 1.3, topP: 0.9, exclude: [0] },
+  ];
+  const runAll = async (m: typeof sync) => {
+    const outs = samplings.map(() => [] as SampledToken[]);
+    // All four in one batch: rows at T = 1 and at other temperatures side by side.
+    await Promise.all(samplings.map((sampling, i) =>
+      m.engine.submit({
+        ...job(20 + i, 0, []),
+        sampling,
+        topLogprobs: 3,
+        onToken: (t) => (outs[i]!.push(t), outs[i]!.length < 15),
+      })
+    ));
+    return outs;
+  };
+  const want = await runAll(sync);
+  const idle = tf.memory().numTensors;
+  const got = await runAll(async);
+  assert.deepEqual(got, want);
+  assert.ok(want.every((o) => o.length === 15));
+  assert.equal(tf.memory().numTensors, idle);
+});
+
+Deno.test("createEngine() with asyncReads ends every stream on close() while a read is under way", async () => {
+  const m = await smallServedModel({ maxActive: 2, maxQueue: 2, asyncReads: true });
+  await run(m.engine, [1], 2);
+  const idle = tf.memory().numTensors;
+  let tokens = 0;
+  const ending = m.engine.submit(job(1, 0, [], { onToken: () => (++tokens, true) }));
+  while (tokens < 3) await new Promise((r) => setTimeout(r, 0));
+  m.engine.close(new Error("Backend lost"));
+  await assert.rejects(ending, /Backend lost/);
+  const after = tokens;
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(tokens, after, "no token after close()");
+  // The step's logits are freed; the batch's state (h of the one layer) is left as close()
+  // leaves it, untouched in a heap that may be corrupt.
+  assert.equal(tf.memory().numTensors, idle + 1);
+});

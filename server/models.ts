@@ -2,7 +2,13 @@
 import { readdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { ModelConfig } from "../shared/config.ts";
-import { type LoadedModel, loadModel } from "../shared/model_format.ts";
+import {
+  fileLoader,
+  type LoadedModel,
+  loadModel,
+  MAX_WEIGHTS_BYTES,
+  type ModelFile,
+} from "../shared/model_format.ts";
 import type { Params } from "../shared/model.ts";
 import type { Vocab } from "../shared/vocab.ts";
 import { createDecoder } from "./decoder.ts";
@@ -36,6 +42,23 @@ export interface ServedModel {
   stateResetEvery?: number;
   /** Workers that score long texts (set by the server's startup; none in tests). */
   scorers?: ScoreHelper[];
+  /** For a model loaded from a folder: the files model.json names, which /models/ serves. */
+  folder?: ModelFolder;
+}
+
+export interface ModelFolder {
+  /** model.json and the vocabulary and weights files it names. */
+  files: string[];
+  read(file: string): Promise<Uint8Array>;
+}
+
+/** The files of the model folder at `dir` that `meta` names, read through the folder's loader. */
+export function modelFolder(dir: string, meta: ModelFile): ModelFolder {
+  const loader = fileLoader(dir);
+  return {
+    files: ["model.json", meta.vocab.file, meta.weights.file],
+    read: (file) => loader.read(file, file, MAX_WEIGHTS_BYTES),
+  };
 }
 
 export function serveModel(name: string, m: LoadedModel, engine: EngineOptions): ServedModel {
@@ -132,7 +155,10 @@ export async function loadModelsSkipping(
   const failures: ModelFailure[] = [];
   for (const [name, location] of locations) {
     try {
-      models.set(name, serveModel(name, await loadModel(location), engine));
+      const loaded = await loadModel(location);
+      const model = serveModel(name, loaded, engine);
+      if (!/^https?:\/\//.test(location)) model.folder = modelFolder(location, loaded.meta);
+      models.set(name, model);
     } catch (err) {
       const message = (err as Error).message;
       log(`model ${name} skipped: ${message.slice(0, 300)}`);

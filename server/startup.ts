@@ -146,7 +146,7 @@ export function readServeEnv(env: Record<string, string | undefined>): ServeEnv 
  * when it is a link to a shared install, since Deno checks the path a link resolves to). A
  * MODELS_DIR elsewhere needs its own --allow-read: start-up fails naming the folder.
  */
-export const DENO_SERVE_READ = ["models", "server", "shared", "node_modules"];
+export const DENO_SERVE_READ = ["models", "server", "shared", "node_modules", "web/dist"];
 
 /**
  * The temporary folder the Deno server may write: the private socket behind its connection

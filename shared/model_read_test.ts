@@ -58,3 +58,33 @@ Deno.test("fetchLoader() names the URL and status of a file the origin does not 
     /^Error: https:\/\/models\.example\/none\/model\.json: Cannot fetch "https:\/\/models\.example\/none\/model\.json": HTTP 404$/,
   );
 });
+
+Deno.test("loadModelFrom() skips the hash only of a file its verified() vouches for at that sha256", async () => {
+  await useWasm();
+  const meta = JSON.parse(await readFile(join(DIR, "model.json"), "utf8"));
+  const weights = new Uint8Array(await readFile(join(DIR, meta.weights.file)));
+  weights[0]! ^= 1; // one bit of the first weight flipped: same size, other hash
+  const loader = {
+    where: "memory",
+    read: async (file: string) =>
+      file === meta.weights.file ? weights : new Uint8Array(await readFile(join(DIR, file))),
+  };
+  await assert.rejects(loadModelFrom(loader), /weights\.bin: sha256 does not match/);
+  await assert.rejects(
+    loadModelFrom(loader, { verified: (_, sha) => sha === "0".repeat(64) }),
+    /weights\.bin: sha256 does not match/,
+  );
+  const asked: string[][] = [];
+  const m = await loadModelFrom(loader, {
+    verified: (file, sha) => (asked.push([file, sha]), file === meta.weights.file),
+  });
+  assert.deepEqual(asked, [
+    [meta.vocab.file, meta.vocab.sha256],
+    [meta.weights.file, meta.weights.sha256],
+    [meta.weights.file, meta.weights.sha256],
+  ]);
+  assert.notEqual(
+    m.params.embedding!.dataSync()[0],
+    (await loadModel(DIR)).params.embedding!.dataSync()[0],
+  );
+});

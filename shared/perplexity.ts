@@ -2,7 +2,7 @@
  * Perplexity = exp(mean negative log-likelihood) over every target token of a stream,
  * `<eos>` included (the standard PTB convention); the first token is context only.
  */
-import { tf } from "./tf.ts";
+import { readsAreSync, tf } from "./tf.ts";
 import type { Tensor, Tensor1D, Tensor2D } from "./tf.ts";
 import type { ModelConfig } from "./config.ts";
 import {
@@ -84,13 +84,17 @@ export async function runAsync<R>(g: Reads<R>): Promise<R> {
   }
 }
 
-/** `runSync` that lets the event loop run (a timer turn) after each `sliceMs` of reads. */
+/**
+ * `runSync` that lets the event loop run (a timer turn) after each `sliceMs` of reads; on a
+ * backend whose reads are asynchronous (WebGPU) every read is awaited.
+ */
 export async function runYielding<R>(g: Reads<R>, sliceMs: number): Promise<R> {
   let t0 = performance.now();
+  const sync = readsAreSync();
   try {
     let r = g.next();
     while (!r.done) {
-      const values = r.value.dataSync() as Float32Array;
+      const values = (sync ? r.value.dataSync() : await r.value.data()) as Float32Array;
       if (performance.now() - t0 >= sliceMs) {
         await new Promise((resolve) => setTimeout(resolve, 0));
         t0 = performance.now();

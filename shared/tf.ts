@@ -24,3 +24,12 @@ export function scoped<T>(f: () => T): T {
     tfjs.engine().endScope();
   }
 }
+
+/**
+ * Whether the active backend's dataSync() returns the values: wasm, cpu and tensorflow do;
+ * WebGPU's (and WebGL's) reads must be awaited with data() (in a browser tab, WebGPU's
+ * dataSync returns zeros).
+ */
+export function readsAreSync(): boolean {
+  return ["wasm", "cpu", "tensorflow"].includes(tfjs.getBackend());
+}

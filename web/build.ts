@@ -1,6 +1,7 @@
 /**
  * Bundles the in-browser page: `web/dist/` holds index.html, rotor.js (web/rotor_web.ts with
- * tfjs-core and the wasm backend) and the backend's `.wasm` files, which a browser may compile
+ * tfjs-core and the wasm backend), `chunk-*.js` (the webgpu backend, loaded on use, and what
+ * it shares with rotor.js) and the wasm backend's `.wasm` files, which a browser may compile
  * from fetched bytes. Serve the repository root with any static file server and open
  * /web/dist/ (the page's default model is ../../models/ptb-ugru/).
  *
@@ -20,8 +21,11 @@ export async function buildWeb(outdir = WEB_DIST): Promise<string> {
   await mkdir(outdir, { recursive: true });
   await esbuild.build({
     ...commonOptions(),
-    entryPoints: [join(ROOT, "web/rotor_web.ts")],
-    outfile: join(outdir, "rotor.js"),
+    entryPoints: { rotor: join(ROOT, "web/rotor_web.ts") },
+    outdir,
+    // The webgpu backend is imported only when a tab uses it: a chunk of its own.
+    splitting: true,
+    chunkNames: "chunk-[hash]",
   });
   await copyFile(join(ROOT, "web/index.html"), join(outdir, "index.html"));
   const wasmDir = dirname(fileURLToPath(import.meta.resolve("@tensorflow/tfjs-backend-wasm")));

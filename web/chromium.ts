@@ -45,9 +45,12 @@ export interface GenerateArgs {
 
 /** What one visit measured: the model's opening, a generation's tokens, a text's score. */
 export interface PageRun {
+  /** The backend the tab chose. */
+  backend: string;
   cached: boolean;
   /** openModel's call to the model ready. */
   loadMs: number;
+  phases: { backendMs: number; filesMs: number; buildMs: number };
   ids: number[];
   /** The generation's start to its first token. */
   firstTokenMs: number;
@@ -73,8 +76,10 @@ export async function visit(
       (t: { id: number }) => ids.push(t.id),
     );
     return {
+      backend: m.backend,
       cached: m.cached,
       loadMs: m.loadMs,
+      phases: m.phases,
       ids,
       firstTokenMs: r.firstTokenMs,
       tokensPerS: r.tokensPerS,
