@@ -34,11 +34,32 @@ async function filesUnder(dir: string): Promise<string[]> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Steps the run has logged so far (a line being written may be cut; it is not counted). */
+async function stepsLogged(dir: string): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, "metrics.jsonl"), "utf8");
+  } catch {
+    return 0;
+  }
+  let n = 0;
+  for (const l of text.split("\n")) if (l.includes('"type":"batch"') && l.endsWith("}")) n++;
+  return n;
+}
+
 /**
- * Start the trainer; kill it after `delayMs`, or (when `onWrite`) as soon as a checkpoint's
- * temporary file appears. Returns whether it was killed (false: it finished first).
+ * Start the trainer; kill it once it has logged `step` steps (then after `jitterMs` more), or
+ * (when `onWrite`) as soon as a checkpoint's temporary file appears after that. Progress, not a
+ * clock, decides, so kills land on a fast machine as on a slow one. Returns whether it was
+ * killed (false: it finished first).
  */
-async function runAndKill(args: string[], dir: string, delayMs: number, onWrite: boolean) {
+async function runAndKill(
+  args: string[],
+  dir: string,
+  step: number,
+  jitterMs: number,
+  onWrite: boolean,
+) {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", TRAIN, ...args],
     stdout: "null",
@@ -47,15 +68,20 @@ async function runAndKill(args: string[], dir: string, delayMs: number, onWrite:
   let exited = false;
   const status = child.status.then((s) => (exited = true, s));
   const stderr = new Response(child.stderr).text();
-  const deadline = performance.now() + delayMs;
   let duringWrite = false;
+  let reached: number | undefined;
   while (!exited) {
     const now = performance.now();
-    if (now < deadline) {
-      await sleep(5);
+    if (reached === undefined) {
+      if (await stepsLogged(dir) >= step) reached = now;
+      else await sleep(2);
       continue;
     }
-    if (!onWrite || now > deadline + 20_000) break;
+    if (now < reached + jitterMs) {
+      await sleep(1);
+      continue;
+    }
+    if (!onWrite || now > reached + jitterMs + 20_000) break;
     // Poll as fast as the event loop turns: a checkpoint of this size is written in ~1 ms.
     const names = existsSync(dir) ? await readdir(dir) : [];
     if (names.some((n) => n.startsWith("checkpoint.bin.") && isTmpFile(n))) {
@@ -97,9 +123,10 @@ Deno.test("a run killed at random moments, mid-checkpoint too, resumes with noth
   for (let i = 0; i < KILLS && !finished; i++) {
     const ck = join(dir, "checkpoint.bin");
     const args = existsSync(ck) ? ["--resume", dir] : first;
-    // Process start-up (Deno, then TensorFlow.js) takes most of a second; kill after it.
-    const delay = 600 + prng.next() * 2500;
-    const r = await runAndKill(args, dir, delay, i % 2 === 1);
+    // A few steps past what the run has logged (a resume goes back to its checkpoint), then
+    // up to 30 ms more: the kills land early in the run, on any machine's speed.
+    const step = (await stepsLogged(dir)) + 1 + Math.floor(prng.next() * 4);
+    const r = await runAndKill(args, dir, step, prng.next() * 30, i % 2 === 1);
     finished = !r.killed;
     if (r.killed) kills++;
     if (r.duringWrite) duringWrite++;

@@ -169,15 +169,17 @@ export async function gridPtb(argv: string[]): Promise<void> {
     return writing;
   };
   // Gradient flow of a trained run, measured here (the backend and corpus load on first use).
-  let gf: GradflowOptions | undefined;
+  // One promise, started by the first run to finish: two runs finishing together must not
+  // start the backend twice (tfjs fails the first of two overlapping initialisations).
+  let gf: Promise<GradflowOptions> | undefined;
   const gradflowOf = async (res: GridRunResult) => {
-    if (!gf) {
+    gf ??= (async () => {
       await initBackend(f.backend, { threads: 1 });
       const corpus = await loadCorpus(f.data, f.skipMd5);
       const size = f.dryRun ? { k: 10, batch: 2, batches: 1 } : {};
-      gf = { ...GRID_GRADFLOW, ...size, stream: corpus.valid };
-    }
-    return await runGradflow(res, f.runs, gf);
+      return { ...GRID_GRADFLOW, ...size, stream: corpus.valid };
+    })();
+    return await runGradflow(res, f.runs, await gf);
   };
   if (f.refresh) {
     for (const r of finished.filter((r) => r.status !== "running")) {
