@@ -81,7 +81,10 @@ export function createApp(options: AppOptions): Hono {
     const key = labels({ route });
     const done = () => observe(deps.metrics.requestSeconds, key, (performance.now() - t0) / 1000);
     const res = c.res;
-    if (res.body && res.headers.get("content-type")?.startsWith("text/event-stream")) {
+    // The content type first: reading `body` turns a buffered answer into a stream, and Deno
+    // then holds the connection (its descriptor and native memory) of an answer sent while the
+    // request's body was still being read, e.g. a 408, until the process ends.
+    if (res.headers.get("content-type")?.startsWith("text/event-stream") && res.body) {
       // A stream's latency runs to its last byte.
       c.res = new Response(res.body.pipeThrough(new TransformStream({ flush: done })), res);
     } else done();

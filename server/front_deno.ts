@@ -76,9 +76,12 @@ export function serveFrontDeno(
         }
         await writeAll(backend, chunk);
       }
-      // The client has sent all it will, and the answer may still come: the HTTP server is not
-      // told (it would drop the answer), and the idle timeout closes the connection after.
-      if (backend && t.head === undefined) return;
+      // The client has sent all it will. While its request still waits for the first bytes of
+      // an answer, the answer may yet come: the HTTP server is not told (it would drop the
+      // answer), and the idle timeout closes the connection after. Once answered, the client
+      // is gone (a client that ends its side in the middle of an answer is not served): the
+      // HTTP server may hold the relay open for ever, e.g. after a 408 with the body unread.
+      if (backend && t.head === undefined && t.waiting) return;
     } catch {
       // either side went away
     }

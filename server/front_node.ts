@@ -30,9 +30,9 @@ export function serveFrontNode(
     client.on("error", () => table.remove(t));
     client.on("close", () => table.remove(t));
     client.on("end", () => {
-      // The client has sent all it will, and the answer may still come: the HTTP server is not
-      // told (it would drop the answer), and the idle timeout closes the connection after.
-      if (!backend || t.head !== undefined) table.remove(t);
+      // As in front_deno.ts: kept only while the request waits for the first bytes of its
+      // answer (the HTTP server is not told, it would drop the answer).
+      if (!backend || t.head !== undefined || !t.waiting) table.remove(t);
     });
     client.on("data", (chunk: Uint8Array) => {
       if (!table.fromClient(t, chunk)) return table.remove(t);
