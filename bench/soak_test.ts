@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type SoakResult, soakTable } from "./soak.ts";
+import { peakGrowth, type SoakResult, soakTable } from "./soak.ts";
 
 const result: SoakResult = {
   runtime: "deno",
@@ -33,4 +33,13 @@ Deno.test("soakTable() shows each quarter, round and growth against the bound", 
   );
   const failed = soakTable([{ ...result, failures: ["RSS grew 25.9 MB"] }], 20);
   assert.match(failed, /\| RSS grew 25\.9 MB \|$/);
+});
+
+Deno.test("peakGrowth() tells a lazily collected heap from a leak", () => {
+  // Deno's RSS over 12 rounds of slow bodies: up while the heap fills, down after a full GC.
+  const lazy = [184, 207, 220, 229, 241, 251, 258, 267, 276, 271, 271, 272];
+  assert.equal(peakGrowth(lazy), 25);
+  assert.equal(peakGrowth([...lazy, 230, 250, 260, 270, 275, 240]), -1);
+  const leak = Array.from({ length: 16 }, (_, i) => 200 + 15 * i);
+  assert.equal(peakGrowth(leak), 120);
 });

@@ -240,6 +240,9 @@ export function privateSocketPath(tempDir: string): string {
  * written its last answer, but the front still has to relay those bytes to the client: exiting
  * before this cut the answers short.
  */
-export async function relaysDone(table: ConnectionTable, everyMs = 20): Promise<void> {
-  while (table.open() > 0) await new Promise((r) => setTimeout(r, everyMs));
+export async function relaysDone(
+  open: () => number | Promise<number>,
+  everyMs = 20,
+): Promise<void> {
+  while (await open() > 0) await new Promise((r) => setTimeout(r, everyMs));
 }

@@ -1,6 +1,6 @@
 /** `deno task start`: serve every model under MODELS_DIR (or MODEL_URL) with Deno.serve. */
 import { privateSocketPath, relaysDone } from "./connections.ts";
-import { serveFrontDeno } from "./front_deno.ts";
+import { startFrontThread } from "./front_thread.ts";
 import {
   POISONED_EXIT,
   POISONED_GRACE_MS,
@@ -18,7 +18,7 @@ try {
   // holds the connection budget (connections.ts).
   const backendPath = privateSocketPath(env.tempDir);
   const server = Deno.serve({ path: backendPath, onListen: () => {} }, app.fetch);
-  const front = await serveFrontDeno({
+  const front = await startFrontThread({
     port: env.port,
     host: env.host,
     backendPath,
@@ -30,7 +30,7 @@ try {
     stopAccepting: async () => {
       await front.close();
       await server.shutdown();
-      await relaysDone(front.table);
+      await relaysDone(front.open);
     },
     endStreams: (err) => models.forEach((m) => m.engine.close(err)),
     exit: Deno.exit,

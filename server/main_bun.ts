@@ -1,6 +1,6 @@
 /** `bun server/main_bun.ts`: the same server on Bun. */
 import { privateSocketPath, relaysDone } from "./connections.ts";
-import { serveFrontNode } from "./front_node.ts";
+import { startFrontThread } from "./front_thread.ts";
 import {
   POISONED_EXIT,
   POISONED_GRACE_MS,
@@ -52,7 +52,7 @@ try {
   // at most 255) would otherwise cut long quiet answers at 10 s.
   const backendPath = privateSocketPath(env.tempDir);
   const server = Bun.serve({ unix: backendPath, idleTimeout: 255, fetch: app.fetch });
-  const front = await serveFrontNode({
+  const front = await startFrontThread({
     port: env.port,
     host: env.host,
     backendPath,
@@ -60,12 +60,11 @@ try {
   });
   const stop = createShutdown({
     graceMs: env.shutdownGraceMs,
-    // The front stops accepting (its close waits for every client connection, idle ones too, so
-    // it is not awaited); requests already relayed finish through the server.
+    // The front stops accepting; requests already relayed finish through the server.
     stopAccepting: async () => {
-      void front.close();
+      await front.close();
       await server.stop(false);
-      await relaysDone(front.table);
+      await relaysDone(front.open);
     },
     endStreams: (err) => models.forEach((m) => m.engine.close(err)),
     exit: (code) => process.exit(code),
