@@ -18,6 +18,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import process from "node:process";
 import { join } from "node:path";
+import { readIntEnv } from "./env_ints.ts";
 
 export interface ConnectionLimits {
   /** Client connections open at once (MAX_CONNECTIONS). */
@@ -72,19 +73,7 @@ export function readConnectionEnv(
   env: Record<string, string | undefined>,
   fdLimit = openFileLimit(),
 ): ConnectionLimits {
-  const out = defaultConnectionLimits(fdLimit);
-  for (const [key, name] of Object.entries(CONNECTION_ENV) as [keyof ConnectionLimits, string][]) {
-    const raw = env[name];
-    if (raw === undefined || raw === "") continue;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1) {
-      throw new Error(
-        `Environment variable ${name} must be a positive integer, got "${raw.slice(0, 40)}"`,
-      );
-    }
-    out[key] = n;
-  }
-  return out;
+  return readIntEnv(env, CONNECTION_ENV, defaultConnectionLimits(fdLimit));
 }
 
 /** A connection waiting for an answer is closed after this many idle timeouts of silence. */

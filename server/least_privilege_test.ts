@@ -9,6 +9,7 @@ import { cp, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { saveSmallModel, tempDir, useWasm } from "../shared/testing.ts";
 import { DENO_SERVE_FLAGS, DENO_SERVE_READ, denoServePermissions } from "./startup.ts";
+import { killServer, spawnServer } from "./testing.ts";
 
 const MARK = "SECRET-4b1d";
 const bin = (name: string) => join(Deno.cwd(), "node_modules", ".bin", name);
@@ -84,25 +85,8 @@ async function askEverywhere(url: string, secret: string): Promise<string[]> {
 }
 
 async function serveAndAsk(cmd: string[], models: string, secret: string): Promise<string[]> {
-  const child = new Deno.Command(cmd[0]!, {
-    args: cmd.slice(1),
-    env: { MODELS_DIR: models, PORT: "0", HOST: "127.0.0.1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const { child, url, stderr } = await spawnServer(cmd, { MODELS_DIR: models });
   try {
-    let log = "", url: string | undefined;
-    while (!url) {
-      const { value, done } = await lines.read();
-      if (done) assert.fail(`the server did not start:\n${log}\n${await stderr}`);
-      log += value;
-      url = /listening on (http:\/\/[\d.]+:\d+)\//.exec(log)?.[1];
-    }
-    void (async () => {
-      while (!(await lines.read()).done);
-    })();
     const answers = await askEverywhere(url, secret);
     child.kill("SIGTERM");
     await child.status;
@@ -120,12 +104,7 @@ async function serveAndAsk(cmd: string[], models: string, secret: string): Promi
     assert.doesNotMatch(err, new RegExp(MARK));
     return answers;
   } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-    await child.status;
+    await killServer(child);
   }
 }
 

@@ -3,6 +3,7 @@
  * (tokenizing is linear in a body that is itself bounded), and each has an environment
  * variable (`LIMIT_ENV`) that the README lists.
  */
+import { readIntEnv } from "./env_ints.ts";
 import { DEFAULT_PROMPT_TOKENS } from "../shared/hf_tokenizer.ts";
 import { ApiError } from "./errors.ts";
 
@@ -69,17 +70,5 @@ export function overLimit(
 
 /** The limits set in the environment (by LIMIT_ENV's names), over the defaults. */
 export function readLimitsEnv(env: Record<string, string | undefined>): Limits {
-  const out = { ...DEFAULT_LIMITS };
-  for (const [key, name] of Object.entries(LIMIT_ENV) as [keyof Limits, string][]) {
-    const raw = env[name];
-    if (raw === undefined || raw === "") continue;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1) {
-      throw new Error(
-        `Environment variable ${name} must be a positive integer, got "${raw.slice(0, 40)}"`,
-      );
-    }
-    out[key] = n;
-  }
-  return out;
+  return readIntEnv(env, LIMIT_ENV, DEFAULT_LIMITS);
 }

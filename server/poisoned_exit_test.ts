@@ -4,6 +4,7 @@ import { rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { saveSmallModel, tempDir, useWasm } from "../shared/testing.ts";
 import { DENO_SERVE_FLAGS, POISONED_EXIT } from "./startup.ts";
+import { killServer, spawnServer } from "./testing.ts";
 
 const bin = (name: string) => join(Deno.cwd(), "node_modules", ".bin", name);
 const post = (url: string, body: unknown) =>
@@ -18,25 +19,8 @@ async function poisonedExit(cmd: string[]): Promise<void> {
   const dir = await tempDir("rotor-fault-");
   await rename(await saveSmallModel({}, 5), join(dir, "tiny"));
   const flag = join(dir, "fault");
-  const child = new Deno.Command(cmd[0]!, {
-    args: cmd.slice(1),
-    env: { MODELS_DIR: dir, PORT: "0", HOST: "127.0.0.1", FAULT_FILE: flag },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const { child, url, stderr } = await spawnServer(cmd, { MODELS_DIR: dir, FAULT_FILE: flag });
   try {
-    let log = "", url: string | undefined;
-    while (!url) {
-      const { value, done } = await lines.read();
-      if (done) assert.fail(`the server did not start:\n${log}\n${await stderr}`);
-      log += value;
-      url = /listening on (http:\/\/[\d.]+:\d+)\//.exec(log)?.[1];
-    }
-    void (async () => {
-      while (!(await lines.read()).done);
-    })();
     const ok = await post(`${url}/v1/perplexity`, { text: "the said" });
     assert.equal(ok.status, 200);
     await ok.body?.cancel();
@@ -62,12 +46,7 @@ async function poisonedExit(cmd: string[]): Promise<void> {
     assert.equal(status.code, POISONED_EXIT, `exit status ${status.code}`);
     assert.match(await stderr, /The backend failed \(memory access out of bounds\)/);
   } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-    await child.status;
+    await killServer(child);
     await rm(dir, { recursive: true });
   }
 }

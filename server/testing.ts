@@ -43,3 +43,53 @@ export function post(path: string, body: unknown): Request {
 export function frames(text: string): string[] {
   return text.split("\n\n").filter((f) => f.length > 0);
 }
+
+/** A server started as a subprocess by spawnServer(). */
+export interface SpawnedServer {
+  child: Deno.ChildProcess;
+  url: string;
+  /** Everything it wrote to stderr, once it has exited. */
+  stderr: Promise<string>;
+}
+
+/**
+ * Start a server subprocess and wait for its "listening on" line; its stdout is read to the end
+ * after that so the pipe never fills. Fails the test, with its output, when it exits first.
+ */
+export async function spawnServer(
+  cmd: string[],
+  env: Record<string, string>,
+): Promise<SpawnedServer> {
+  const child = new Deno.Command(cmd[0]!, {
+    args: cmd.slice(1),
+    env: { PORT: "0", HOST: "127.0.0.1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let log = "", url: string | undefined;
+  while (!url) {
+    const { value, done } = await lines.read();
+    if (done) {
+      await child.status;
+      throw new Error(`The server did not start:\n${log}\n${await stderr}`);
+    }
+    log += value;
+    url = /listening on (http:\/\/[\d.]+:\d+)\//.exec(log)?.[1];
+  }
+  void (async () => {
+    while (!(await lines.read()).done);
+  })();
+  return { child, url, stderr };
+}
+
+/** Kill a spawned server if it still runs, and wait for it. */
+export async function killServer(child: Deno.ChildProcess): Promise<void> {
+  try {
+    child.kill("SIGKILL");
+  } catch {
+    // already gone
+  }
+  await child.status;
+}
