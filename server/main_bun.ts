@@ -1,14 +1,6 @@
 /** `bun server/main_bun.ts`: the same server on Bun. */
-import { privateSocketPath, relaysDone } from "./connections.ts";
-import { startFrontThread } from "./front_thread.ts";
-import {
-  POISONED_EXIT,
-  POISONED_GRACE_MS,
-  prepare,
-  readServeEnv,
-  serveEnvFrom,
-} from "./startup.ts";
-import { createShutdown } from "./shutdown.ts";
+import process from "node:process";
+import { runServer } from "./run_server.ts";
 
 declare const Bun: {
   serve(o: {
@@ -43,38 +35,14 @@ setInterval(() => {
   } else if (heap < heapAtGc) heapAtGc = heap;
 }, 2000).unref();
 
-const env = readServeEnv(serveEnvFrom((name) => process.env[name]));
-try {
-  const { app, health, models } = await prepare(env);
-  health.onPoisoned(() => setTimeout(() => process.exit(POISONED_EXIT), POISONED_GRACE_MS));
-  // Bun.serve answers HTTP on a private socket; clients connect through the front, which holds
-  // the connection budget and the idle timeout (connections.ts). Its own idleTimeout (seconds,
-  // at most 255) would otherwise cut long quiet answers at 10 s.
-  const backendPath = privateSocketPath(env.tempDir);
-  const server = Bun.serve({ unix: backendPath, idleTimeout: 255, fetch: app.fetch });
-  const front = await startFrontThread({
-    port: env.port,
-    host: env.host,
-    backendPath,
-    limits: env.connections,
-  });
-  const stop = createShutdown({
-    graceMs: env.shutdownGraceMs,
-    // The front stops accepting; requests already relayed finish through the server.
-    stopAccepting: async () => {
-      await front.close();
-      await server.stop(false);
-      await relaysDone(front.open);
-    },
-    endStreams: (err) => models.forEach((m) => m.engine.close(err)),
-    exit: (code) => process.exit(code),
-    log: console.log,
-  });
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
-  // Only now: a supervisor that signals as soon as it reads this line finds the handlers set.
-  console.log(`listening on http://${front.hostname}:${front.port}/`);
-} catch (err) {
-  console.error((err as Error).message);
-  process.exit(1);
-}
+await runServer({
+  env: (name) => process.env[name],
+  // Bun.serve's own idleTimeout (seconds, at most 255) would otherwise cut long quiet answers at
+  // 10 s: the front holds the idle timeout.
+  serve: (unix, fetch) => {
+    const server = Bun.serve({ unix, idleTimeout: 255, fetch });
+    return { stop: () => server.stop(false) };
+  },
+  onSignal: (signal, f) => process.on(signal, f),
+  exit: (code) => process.exit(code),
+});
