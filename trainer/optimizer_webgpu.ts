@@ -10,15 +10,29 @@ import { tf } from "../shared/tf.ts";
 import type { Tensor, Variable } from "../shared/tf.ts";
 import { adamMomentsWebGpu, adamWebGpu, globalNormWebGpu, sgdWebGpu } from "./adam_webgpu.ts";
 import { orthStepWebGpu } from "./expm_webgpu.ts";
-import type { OptimizerConfig, OptState } from "./optimizer.ts";
+
+/** The parts of optimizer.ts's OptimizerConfig and OptState the step reads (no import back). */
+interface StepConfig {
+  kind: "sgd" | "adam";
+  orthKind: "sgd" | "adam";
+  beta1: number;
+  beta2: number;
+  eps: number;
+  clip: number;
+}
+interface Moments {
+  step: number;
+  m: Record<string, Tensor>;
+  v: Record<string, Tensor>;
+}
 
 /** One step in place after `st.step` has moved on; returns ‖g‖ before clipping, kept. */
 export function applyStepWebGpu(
   vars: Record<string, Variable>,
   grads: Record<string, Tensor>,
   orthogonal: ReadonlySet<string>,
-  c: OptimizerConfig,
-  st: OptState,
+  c: StepConfig,
+  st: Moments,
   lr: number,
   lrOrth: number,
 ): Tensor {
