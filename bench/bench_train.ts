@@ -51,6 +51,10 @@ export const TRAIN_BENCH_FLAGS = {
   seed: { schema: z.number().int().default(1), help: "Seed for weights and tokens" },
   backend: { schema: z.enum(BACKENDS).default("wasm"), help: "TensorFlow.js backend" },
   json: { schema: z.string().optional(), help: "Also write the results to this JSON file" },
+  kernels: {
+    schema: z.boolean().default(false),
+    help: "Also print each row's dispatches by pass and kernel",
+  },
 };
 
 export async function benchTrain(argv: string[]): Promise<TrainBench | undefined> {
@@ -122,6 +126,7 @@ export async function benchTrain(argv: string[]): Promise<TrainBench | undefined
             `${r.dispatches.kernels} kernels, ` +
             `${r.dispatches.reads} reads per step)`,
         );
+        if (f.kernels) console.log(kernelTable(r.byKernel));
         return {
           cell: models[i]!.cell,
           recurrence: models[i]!.recurrence,
@@ -170,6 +175,15 @@ export async function benchTrain(argv: string[]): Promise<TrainBench | undefined
   };
   if (f.json) await writeFile(f.json, JSON.stringify(result, null, 2) + "\n");
   return result;
+}
+
+/** Dispatches by pass and kernel, most first, two to a line. */
+export function kernelTable(byKernel: Record<string, number>): string {
+  const rows = Object.entries(byKernel).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const cells = rows.map(([k, n]) => `${String(n).padStart(5)} ${k.padEnd(34)}`);
+  const lines = [];
+  for (let i = 0; i < cells.length; i += 2) lines.push(`      ${cells.slice(i, i + 2).join("")}`);
+  return lines.join("\n");
 }
 
 if (import.meta.main) runCli(async () => void (await benchTrain(Deno.args)));

@@ -35,6 +35,7 @@ Deno.test("bench:train --recurrence fused,composed times both unrolls of every c
     benchTrain([
       ...["--cells", "gru,lstm", "--bptt", "3", "--workers", "1", "--reps", "2"],
       ...["--hidden", "4", "--vocab", "20", "--batch", "2", "--recurrence", "fused,composed"],
+      "--kernels",
     ])
   );
   const rows = r!.runs[0]!.cells.map((c) => `${c.cell} ${c.recurrence}`);

@@ -20,6 +20,7 @@ export interface DispatchCount {
 
 interface EngineLike {
   runKernelFunc: (p: { kernelName?: string }) => unknown;
+  state: { scopeStack: { name: string }[] };
   read: (id: unknown) => Promise<unknown>;
   readSync: (id: unknown) => unknown;
 }
@@ -28,16 +29,30 @@ interface WebGpuBackendLike {
   recordAndSubmit: (...args: unknown[]) => unknown;
 }
 
+/** Which pass a kernel runs in: the gradient tape's forward or backward scope, else none. */
+function phaseOf(engine: EngineLike): string {
+  const names = engine.state.scopeStack.map((s) => s.name);
+  return names.includes("backward") ? "backward" : names.includes("forward") ? "forward" : "";
+}
+
 /**
  * Run `f` with counting hooks on the tfjs engine (and the webgpu backend's dispatch) and
- * return its result with the counts. Hooks are instance patches, removed afterwards even if
- * `f` throws; counting runs do not nest.
+ * return its result with the counts, and the dispatches by kernel (`byKernel`, keyed
+ * "forward Slice", "backward MatMul", or the bare name outside a gradient; a dispatch made
+ * inside a kernel counts for the innermost named kernel). Hooks are instance patches,
+ * removed afterwards even if `f` throws; counting runs do not nest.
  */
 export async function countDispatches<T>(
   f: () => Promise<T> | T,
-): Promise<{ result: T; count: DispatchCount }> {
+): Promise<{ result: T; count: DispatchCount; byKernel: Record<string, number> }> {
   const engine = tf.engine() as unknown as EngineLike;
   const count: DispatchCount = { kernels: 0, dispatches: 0, reads: 0 };
+  const byKernel: Record<string, number> = {};
+  const running: string[] = []; // named kernels now running, innermost last
+  const tally = () => {
+    const key = running.at(-1) ?? "(outside a kernel)";
+    byKernel[key] = (byKernel[key] ?? 0) + 1;
+  };
   const gpu = tf.getBackend() === "webgpu"
     ? (tf.backend() as unknown as WebGpuBackendLike)
     : undefined;
@@ -50,8 +65,16 @@ export async function countDispatches<T>(
   if (Object.hasOwn(engine, "runKernelFunc")) throw new Error("Dispatch counts do not nest");
   engine.runKernelFunc = function (this: EngineLike, p) {
     // customGrad ops come through here too, without a kernel name: their insides are counted.
-    if (p.kernelName !== undefined) count.kernels++;
-    return saved.run.call(this, p);
+    if (p.kernelName === undefined) return saved.run.call(this, p);
+    count.kernels++;
+    const phase = phaseOf(this);
+    running.push(phase ? `${phase} ${p.kernelName}` : p.kernelName);
+    if (!gpu) tally();
+    try {
+      return saved.run.call(this, p);
+    } finally {
+      running.pop();
+    }
   };
   engine.read = function (this: EngineLike, id) {
     count.reads++;
@@ -64,13 +87,14 @@ export async function countDispatches<T>(
   if (gpu) {
     gpu.recordAndSubmit = function (this: WebGpuBackendLike, ...args) {
       count.dispatches++;
+      tally();
       return saved.record!.apply(this, args);
     };
   }
   try {
     const result = await f();
     if (!gpu) count.dispatches = count.kernels;
-    return { result, count };
+    return { result, count, byKernel };
   } finally {
     // Deleting the own properties uncovers the prototype's methods again.
     delete (engine as Partial<EngineLike>).runKernelFunc;

@@ -34,3 +34,19 @@ Deno.test("countDispatches() removes its hooks when the work throws", async () =
   const { count } = await countDispatches(() => tf.tidy(() => tf.neg(tf.scalar(1)).dataSync()));
   assert.deepEqual(count, { kernels: 1, dispatches: 1, reads: 1 });
 });
+
+Deno.test("countDispatches() tallies the dispatches by pass and kernel", async () => {
+  await useWasm();
+  const x = tf.tensor2d([[1, 2], [3, 4]]);
+  const { byKernel } = await countDispatches(() =>
+    tf.tidy(() => {
+      tf.grads((t: tf.Tensor) => tf.sum(tf.square(t)))([x]);
+      tf.neg(x);
+    })
+  );
+  assert.equal(byKernel["forward Square"], 1);
+  assert.equal(byKernel["forward Sum"], 1);
+  assert.ok(Object.keys(byKernel).some((k) => k.startsWith("backward ")), JSON.stringify(byKernel));
+  assert.equal(byKernel["Neg"], 1);
+  x.dispose();
+});

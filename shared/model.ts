@@ -18,6 +18,7 @@ import {
 import { type RecurrenceKind, unrollLayer } from "./recurrence/mod.ts";
 import { embed, matMul } from "./ops.ts";
 import { blockedCrossEntropy } from "./blocked_loss.ts";
+import { blockedCrossEntropyWebGpu } from "./blocked_loss_webgpu.ts";
 import { createPrng, type Prng } from "./prng.ts";
 import { uniform } from "./orthogonal_init.ts";
 
@@ -160,7 +161,8 @@ export function project(params: Params, cfg: ModelConfig, hidden: Tensor2D): Ten
 /**
  * Mean cross-entropy of predicting `targets` [B,T] from `tokens` [B,T], and the final state.
  * This is the training and evaluation entry point; the state carries across windows. The
- * output layer and the loss run in blocks of rows (blocked_loss.ts): no [B·T, V] softmax.
+ * output layer and the loss run in blocks of rows (blocked_loss.ts; on webgpu its fused
+ * kernels, blocked_loss_webgpu.ts): no [B·T, V] softmax.
  */
 export function forwardLoss(
   params: Params,
@@ -173,6 +175,12 @@ export function forwardLoss(
   const { hidden, state: next } = forwardHidden(params, cfg, tokens, state, opts);
   const y = tf.reshape(tf.transpose(targets), [-1]) as Tensor1D; // [T·B], time-major like hidden
   const b = params["output/b"] as Tensor1D;
+  if (tf.getBackend() === "webgpu") {
+    // The tied embedding [V,H] is read as it is: no transpose dispatched forward or back.
+    const w = (cfg.tieWeights ? params.embedding : params["output/W"]) as Tensor2D;
+    const loss = blockedCrossEntropyWebGpu(hidden, w, cfg.tieWeights ? "VH" : "HV", b, y);
+    return { loss, state: next };
+  }
   return { loss: blockedCrossEntropy(hidden, outputMatrix(params, cfg), b, y), state: next };
 }
 

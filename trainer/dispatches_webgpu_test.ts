@@ -31,3 +31,32 @@ Deno.test("a training step on webgpu reads nothing back, and its dispatches grow
   assert.equal(wide.dispatches, t6.dispatches, "H and V do not change the count");
   assert.equal(t3.optimizer, t6.optimizer, "the optimizer's count does not grow with T");
 });
+
+// The bound of a GPU trainer that dispatches about one kernel per time step forward and one
+// back (the recurrence op) and a fixed number around them: 4·T + 60 at B = 20, T = 35, the
+// size of a PTB step. The count does not depend on H; V = 10,000 keeps the loss's two blocks.
+Deno.test("every cell's training step on webgpu dispatches at most 4·T + 60 (B = 20, T = 35)", async () => {
+  if (!(await useWebGpu())) return;
+  const T = 35, bound = 4 * T + 60;
+  const models = (["rnn", "urnn", "gru", "ugru", "lstm"] as const).map((cell) => ({
+    label: cell,
+    cfg: parseModelConfig({
+      cell,
+      vocabSize: 10000,
+      embedSize: 8,
+      hiddenSize: 8,
+      tieWeights: true,
+    }),
+  }));
+  const rows = await timeSteps(models, { batch: 20, bptt: T, reps: 1, seed: 1 });
+  for (const r of rows) {
+    console.log(
+      `  ${r.label} on webgpu: ${r.dispatches.dispatches} dispatches per step ` +
+        `(optimizer ${r.optimizerDispatches}), bound ${bound}`,
+    );
+  }
+  for (const r of rows) {
+    assert.ok(r.dispatches.dispatches <= bound, `${r.label}: ${r.dispatches.dispatches}`);
+    assert.equal(r.dispatches.reads, 0, `${r.label} reads nothing back`);
+  }
+});

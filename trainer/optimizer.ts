@@ -3,12 +3,15 @@
  * - orthogonal parameters (declared by the cells): W ← exp(−η_orth·A)·W (see orthogonal.ts),
  *   with D = G (sgd) or Adam's m̂/(√v̂+ε) of G (adam), as in expRNN/geotorch practice;
  * - the rest: plain SGD or Adam.
- * Moments live in `OptState` so checkpoints can save and restore them exactly.
+ * Moments live in `OptState` so checkpoints can save and restore them exactly. On webgpu the
+ * device-planned step runs as fused kernels (optimizer_webgpu.ts), the same step in a tenth
+ * of the dispatches; the tfjs ops here are its reference and every other backend's path.
  */
 import { tf } from "../shared/tf.ts";
 import type { Tensor, Tensor2D, Tensor3D, Variable } from "../shared/tf.ts";
 import { expmTimes, expmTimesOnDevice } from "./expm.ts";
 import { skewGenerator } from "./orthogonal.ts";
+import { applyStepWebGpu } from "./optimizer_webgpu.ts";
 
 export type OptimizerKind = "sgd" | "adam";
 
@@ -27,6 +30,11 @@ export interface OptimizerConfig {
    * "device" on webgpu, where a read waits for the GPU.
    */
   expmPlan?: "host" | "device";
+  /**
+   * On webgpu with the device plan, run the step as the fused kernels of
+   * optimizer_webgpu.ts (default true) rather than tfjs's ops; other backends ignore it.
+   */
+  fused?: boolean;
 }
 
 /** Adam's moment decays and ε, as in Kingma & Ba (2015). */
@@ -135,9 +143,12 @@ export async function applyStepOnDevice(
   lrOrth: number,
 ): Promise<Tensor> {
   st.step++;
+  const onDevice = c.expmPlan === "device";
+  if (onDevice && c.fused !== false && tf.getBackend() === "webgpu") {
+    return applyStepWebGpu(vars, grads, orthogonal, c, st, lr, lrOrth);
+  }
   const names = Object.keys(vars).filter((name) => grads[name]);
   const orth = names.filter((name) => orthogonal.has(name));
-  const onDevice = c.expmPlan === "device";
   // Device: the clipped gradients, Adam moments and generators A = −η·(D·Wᵀ − W·Dᵀ).
   const { clipped, generators, norm, oneNorms } = tf.tidy(() => {
     const norm = globalNormTensor(Object.fromEntries(names.map((n) => [n, grads[n]!])));

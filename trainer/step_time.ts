@@ -29,6 +29,8 @@ export interface StepTimeRow {
   dispatches: DispatchCount;
   /** The optimizer's share of those dispatches (clipping, Adam, the orthogonal step). */
   optimizerDispatches: number;
+  /** Those dispatches by pass and kernel ("forward MatMul", "optimizer Sum", …). */
+  byKernel: Record<string, number>;
 }
 
 /** The q-quantile (nearest rank) of xs. */
@@ -151,6 +153,12 @@ export async function timeSteps(
         stepSamples: s.times.step,
         dispatches: count,
         optimizerDispatches: op.count.dispatches,
+        byKernel: {
+          ...g.byKernel,
+          ...Object.fromEntries(
+            Object.entries(op.byKernel).map(([k, n]) => [`optimizer ${k}`, n]),
+          ),
+        },
       });
     }
     return rows;

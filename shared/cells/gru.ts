@@ -9,9 +9,10 @@
  */
 import { tf } from "../tf.ts";
 import type { Tensor1D, Tensor2D } from "../tf.ts";
-import { matMul } from "../ops.ts";
+import { affine, matMul } from "../ops.ts";
 import { canFuse, fusedGruStep } from "../fused_cells.ts";
 import { recurrentMatrix, uniform } from "../orthogonal_init.ts";
+import { prepared } from "./prepared.ts";
 import type { CellDef } from "./types.ts";
 
 const BLOCKS = ["U_r", "U_z", "U_n"] as const;
@@ -36,10 +37,9 @@ function makeGru(orthogonal: boolean): CellDef {
       if (name === "W") return uniform(size, 1 / Math.sqrt(o.hidden), prng);
       return new Float32Array(size);
     },
-    project: (p, x) => tf.add(matMul(x, p.W as Tensor2D), p.b!) as Tensor2D, // [N,In]·[In,3H]
+    project: (p, x) => affine(x, p.W as Tensor2D, p.b as Tensor1D), // [N,In]·[In,3H] + b
     prepare(p) {
-      const U = tf.concat(BLOCKS.map((k) => p[k] as Tensor2D), 1); // [H,3H]
-      return { U, UT: tf.transpose(U) };
+      return prepared(tf.concat(BLOCKS.map((k) => p[k] as Tensor2D), 1) as Tensor2D); // [H,3H]
     },
     recur(p, prep, _o, state, xw) {
       if (canFuse()) {

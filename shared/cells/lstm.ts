@@ -4,10 +4,11 @@
  * The forget-gate bias starts at 1 (Jozefowicz et al. 2015).
  */
 import { tf } from "../tf.ts";
-import type { Tensor2D } from "../tf.ts";
-import { matMul } from "../ops.ts";
+import type { Tensor1D, Tensor2D } from "../tf.ts";
+import { affine, matMul } from "../ops.ts";
 import { canFuse, fusedLstmStep } from "../fused_cells.ts";
 import { recurrentMatrix, uniform } from "../orthogonal_init.ts";
+import { prepared } from "./prepared.ts";
 import type { CellDef } from "./types.ts";
 
 export const lstm: CellDef = {
@@ -37,8 +38,8 @@ export const lstm: CellDef = {
     }
     return uniform(size, lim, prng);
   },
-  project: (p, x) => tf.add(matMul(x, p.W as Tensor2D), p.b!) as Tensor2D, // [N,In]·[In,4H]
-  prepare: (p) => ({ U: p.U as Tensor2D, UT: tf.transpose(p.U as Tensor2D) }),
+  project: (p, x) => affine(x, p.W as Tensor2D, p.b as Tensor1D), // [N,In]·[In,4H] + b
+  prepare: (p) => prepared(p.U as Tensor2D),
   recur(_p, prep, _o, state, xw) {
     if (!state.c) throw new Error("The LSTM state needs its cell c");
     if (canFuse()) return fusedLstmStep(xw, tf.matMul(state.h, prep.U), state.c);

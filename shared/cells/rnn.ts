@@ -5,9 +5,10 @@
 import { tf } from "../tf.ts";
 import type { Tensor1D, Tensor2D } from "../tf.ts";
 import { activate } from "../activations.ts";
-import { matMul } from "../ops.ts";
+import { affine, matMul } from "../ops.ts";
 import { canFuse, fusedRnnStep } from "../fused_cells.ts";
 import { recurrentMatrix, uniform } from "../orthogonal_init.ts";
+import { prepared } from "./prepared.ts";
 import type { CellDef } from "./types.ts";
 
 function makeRnn(orthogonal: boolean): CellDef {
@@ -29,8 +30,8 @@ function makeRnn(orthogonal: boolean): CellDef {
       if (name === "b_mod") return uniform(size, 0.01, prng);
       return new Float32Array(size);
     },
-    project: (p, x) => tf.add(matMul(x, p.W as Tensor2D), p.b!) as Tensor2D, // [N,In]·[In,H] → [N,H]
-    prepare: (p) => ({ U: p.U as Tensor2D, UT: tf.transpose(p.U as Tensor2D) }),
+    project: (p, x) => affine(x, p.W as Tensor2D, p.b as Tensor1D), // [N,In]·[In,H] + b → [N,H]
+    prepare: (p) => prepared(p.U as Tensor2D),
     recur(p, prep, o, state, xw) {
       const act = { slope: o.leakySlope, bMod: p.b_mod as Tensor1D };
       if (canFuse()) return { h: fusedRnnStep(xw, tf.matMul(state.h, prep.U), o.activation, act) };

@@ -42,10 +42,6 @@ function gradFunc(dy: Tensor | Tensor[], saved: Tensor[], attrs: tf.NamedAttrMap
   const d = dimsOf(a.family, xw.shape);
   const { T, B, H, G, S } = d;
   const F = forwardLayout(d), L = gradLayout(a.family, d);
-  // h_{t−1} of every step: the initial h, then h_0 … h_{T−2}.
-  const h0 = tf.reshape(tf.slice(s0, [0, 0, 0], [1, B, H]), [B * H]);
-  const hs = T > 1 ? [tf.slice(y, [F.h], [(T - 1) * B * H])] : [];
-  const hPrev = tf.reshape(tf.concat([h0, ...hs], 0), [T * B, H]) as Tensor2D; // [T·B,H]
   const g = tf.engine().runKernel(
     RECURRENCE_GRAD,
     { xw, UT: tf.transpose(U), s0, y, dy: dy as Tensor, v },
@@ -53,12 +49,25 @@ function gradFunc(dy: Tensor | Tensor[], saved: Tensor[], attrs: tf.NamedAttrMap
   ) as Tensor1D;
   const part = (of: Tensor1D, at: number, shape: number[]) =>
     tf.reshape(tf.slice(of, [at], [shape.reduce((p, q) => p * q, 1)]), shape);
-  const dxw = part(g, L.dxw, [T, B, G]);
-  const dhu = part(g, L.dhu, [T * B, G]) as Tensor2D;
-  const dU = tf.matMul(tf.transpose(hPrev), dhu); // [H,T·B]·[T·B,G]
-  const ds = part(g, L.dstate, [S, B, H]);
-  const dv = tf.sum(part(g, L.dv, [B, H]), 0);
-  return { xw: () => dxw, U: () => dU, s0: () => ds, v: () => dv };
+  // Each gradient is made only if asked for: the initial state (detached in training) and a
+  // constant v need none, and on a GPU every slice is a dispatch.
+  const dU = () => {
+    // h_{t−1} of every step: the initial h, then h_0 … h_{T−2}.
+    const h0 = tf.reshape(tf.slice(s0, [0, 0, 0], [1, B, H]), [B * H]);
+    const hs = T > 1 ? [tf.slice(y, [F.h], [(T - 1) * B * H])] : [];
+    const hPrev = tf.reshape(tf.concat([h0, ...hs], 0), [T * B, H]) as Tensor2D; // [T·B,H]
+    const dhu = part(g, L.dhu, [T * B, G]) as Tensor2D;
+    // [H,T·B]·[T·B,G]; webgpu's product reads hPrev transposed in place.
+    return tf.getBackend() === "webgpu"
+      ? tf.matMul(hPrev, dhu, true, false)
+      : tf.matMul(tf.transpose(hPrev), dhu);
+  };
+  return {
+    xw: () => part(g, L.dxw, [T, B, G]),
+    U: dU,
+    s0: () => part(g, L.dstate, [S, B, H]),
+    v: () => tf.sum(part(g, L.dv, [B, H]), 0),
+  };
 }
 
 let gradientRegistered = false;
