@@ -17,7 +17,7 @@ import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from "../shared/tf.ts";
 import { BACKENDS, describeBackend, initBackend } from "../shared/backend.ts";
 import { type Activation, ACTIVATIONS } from "../shared/activations.ts";
 import { CELL_KINDS, type CellKind, type ModelConfig, parseModelConfig } from "../shared/config.ts";
-import { CELLS, unroll } from "../shared/cells/mod.ts";
+import { CELLS, isComplex, unroll } from "../shared/cells/mod.ts";
 import {
   cellOptions,
   initParams,
@@ -120,6 +120,21 @@ function derivativeRange(a: Activation, slope: number): [number, number] {
   }
 }
 
+/** φ(W) = [[X, Y], [−Y, X]] [2n, 2n] in float64 from a complex W stored [X | Y] [n, 2n]. */
+export function realBlock(u: ArrayLike<number>, n: number): Float64Array {
+  const out = new Float64Array(4 * n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const x = u[i * 2 * n + j]!, y = u[i * 2 * n + n + j]!;
+      out[i * 2 * n + j] = x;
+      out[i * 2 * n + n + j] = y;
+      out[(n + i) * 2 * n + j] = -y;
+      out[(n + i) * 2 * n + n + j] = x;
+    }
+  }
+  return out;
+}
+
 /** Eigenvalue moduli of an H×H matrix, by ml-matrix's eigendecomposition. */
 export function eigenModuli(values: Float32Array | Float64Array | number[], n: number): number[] {
   const rows = Array.from({ length: n }, (_, i) => Array.from(values.slice(i * n, (i + 1) * n)));
@@ -188,18 +203,24 @@ export async function gradflow(argv: string[]): Promise<void> {
         at(K)
       }`,
     );
-    // The bound, for cells with a single recurrent matrix U.
+    // The bound, for cells with a single real recurrent matrix U.
     const cellName = m.cfg.cell;
-    const blocks = cellName === "gru" || cellName === "ugru"
+    const complex = isComplex(cellName);
+    const blocks = complex
+      ? CELLS[cellName].unitary
+      : cellName === "gru" || cellName === "ugru"
       ? ["U_r", "U_z", "U_n"]
       : cellName === "lstm"
       ? []
       : ["U"];
     for (const blk of blocks) {
       const u = (await m.params[`layer0/${blk}`]!.data()) as Float32Array;
-      const mod = eigenModuli(u, m.cfg.hiddenSize);
+      // A complex W's eigenvalues are its real block φ(W)'s, each with its conjugate.
+      const mod = complex
+        ? eigenModuli(realBlock(u, m.cfg.hiddenSize / 2), m.cfg.hiddenSize)
+        : eigenModuli(u, m.cfg.hiddenSize);
       const lo = Math.min(...mod), hi = Math.max(...mod);
-      if (blk === "U") {
+      if (blk === "U" && !complex) {
         const [a, b] = derivativeRange(m.cfg.activation, m.cfg.leakySlope);
         console.log(
           `  ${blk}: |eigenvalues| in [${lo.toFixed(4)}, ${

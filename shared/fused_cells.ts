@@ -5,7 +5,8 @@
  * After its recurrent product a GRU step is 15 small tfjs ops (two strided splits, two
  * sigmoids, a tanh, adds and muls), an LSTM step 12, an RNN step's modReLU 5; each op costs
  * several microseconds of dispatch whatever its size (plus a copy for a strided split), so at
- * batch 10 a good part of a uGRU step's time went there. These kernels compute the same
+ * batch 10 a good part of a uGRU step's time went there (the complex cells' steps are longer
+ * still: splits, moduli and concatenations). These kernels compute the same
  * elementwise math in one pass over views of the wasm heap. tfjs has no fused recurrent-cell op and no npm package adds one, so it is
  * written here. Training runs the recurrence op of shared/recurrence/ (or the composed ops).
  */
@@ -22,6 +23,8 @@ function views<T extends TensorInfo[]>(wasm: WasmHeapBackend, ...ts: T) {
 const GRU_STEP = "RotorGruStep";
 const LSTM_STEP = "RotorLstmStep";
 const RNN_STEP = "RotorRnnStep";
+const COMPLEX_GRU_STEP = "RotorComplexGruStep";
+const COMPLEX_MODRELU = "RotorComplexModRelu";
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
@@ -93,13 +96,65 @@ const ACT: Record<Activation, (z: number, slope: number, bMod: number) => number
   modrelu: (z, _s, bMod) => Math.sign(z) * Math.max(0, Math.fround(Math.abs(z) + bMod)),
 };
 
+/** |v| with cells/complex.ts's ε under the root. */
+const modulus = (re: number, im: number) => Math.sqrt(re * re + im * im + 1e-8);
+
+/** The cuGRU's h' from xw, hu [B,4K] (blocks r | z | Re n | Im n), h [B,2K], c_n [2K]. */
+function complexGruStep({ inputs, backend }: Args): TensorInfo {
+  const { xw, hu, h, cn } = inputs as Record<string, TensorInfo>;
+  const [b, k4] = xw!.shape as [number, number];
+  const k = k4 / 4;
+  const wasm = backend as WasmHeapBackend;
+  const out = wasm.makeOutput([b, 2 * k], "float32");
+  const [X, U, S, C, O] = views(wasm, xw!, hu!, h!, cn!, out);
+  for (let i = 0; i < b; i++) {
+    const g = i * k4, s = i * 2 * k;
+    for (let j = 0; j < k; j++) {
+      const r = sigmoid(X[g + j]! + U[g + j]!);
+      const z = sigmoid(X[g + k + j]! + U[g + k + j]!);
+      const vr = X[g + 2 * k + j]! + r * (U[g + 2 * k + j]! + C[j]!);
+      const vi = X[g + 3 * k + j]! + r * (U[g + 3 * k + j]! + C[k + j]!);
+      const m = modulus(vr, vi), f = Math.tanh(m) / m;
+      O[s + j] = (1 - z) * vr * f + z * S[s + j]!;
+      O[s + k + j] = (1 - z) * vi * f + z * S[s + k + j]!;
+    }
+  }
+  return out;
+}
+
+/** The cuRNN's complex modReLU of xw + hu [B,2K] (Re | Im) with bias b_mod [K]. */
+function complexModRelu({ inputs, backend }: Args): TensorInfo {
+  const { xw, hu, bMod } = inputs as Record<string, TensorInfo>;
+  const [b, k2] = xw!.shape as [number, number];
+  const k = k2 / 2;
+  const wasm = backend as WasmHeapBackend;
+  const out = wasm.makeOutput([b, k2], "float32");
+  const [X, U, M, O] = views(wasm, xw!, hu!, bMod!, out);
+  for (let i = 0; i < b; i++) {
+    for (let j = 0; j < k; j++) {
+      const at = i * k2 + j;
+      const zr = Math.fround(X[at]! + U[at]!), zi = Math.fround(X[at + k]! + U[at + k]!);
+      const m = modulus(zr, zi), f = Math.max(0, m + M[j]!) / m;
+      O[at] = zr * f;
+      O[at + k] = zi * f;
+    }
+  }
+  return out;
+}
+
 let installed = false;
 
 /** Register the kernels on the wasm backend (once; after it is registered). */
 export function installFusedCells(): void {
   if (installed || !tf.findBackend("wasm")) return;
   installed = true;
-  const kernels = [[GRU_STEP, gruStep], [LSTM_STEP, lstmStep], [RNN_STEP, rnnStep]] as const;
+  const kernels = [
+    [GRU_STEP, gruStep],
+    [LSTM_STEP, lstmStep],
+    [RNN_STEP, rnnStep],
+    [COMPLEX_GRU_STEP, complexGruStep],
+    [COMPLEX_MODRELU, complexModRelu],
+  ] as const;
   for (const [kernelName, kernelFunc] of kernels) {
     tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc: kernelFunc as tf.KernelFunc });
   }
@@ -137,4 +192,19 @@ export function fusedRnnStep(
   const inputs: tf.NamedTensorMap = { xw, hu };
   if (activation === "modrelu") inputs.bMod = opts.bMod!;
   return tf.engine().runKernel(RNN_STEP, inputs, { activation, slope: opts.slope }) as Tensor2D;
+}
+
+/** One cuGRU step after its recurrent product (see `canFuse`): h' [B,2K]. */
+export function fusedComplexGruStep(
+  xw: Tensor2D,
+  hu: Tensor2D,
+  h: Tensor2D,
+  cn: Tensor1D,
+): Tensor2D {
+  return tf.engine().runKernel(COMPLEX_GRU_STEP, { xw, hu, h, cn }, {}) as Tensor2D;
+}
+
+/** The cuRNN's complex modReLU of xw + hu in one kernel (see `canFuse`). */
+export function fusedComplexModRelu(xw: Tensor2D, hu: Tensor2D, bMod: Tensor1D): Tensor2D {
+  return tf.engine().runKernel(COMPLEX_MODRELU, { xw, hu, bMod }, {}) as Tensor2D;
 }

@@ -15,6 +15,9 @@ const VARIANTS: ModelConfigInput[] = [
   { cell: "gru", ...SMALL },
   { cell: "ugru", ...SMALL, layers: 2 },
   { cell: "lstm", ...SMALL },
+  { cell: "curnn", activation: "modrelu", ...SMALL, hiddenSize: 10 },
+  { cell: "curnn", activation: "leaky_relu", ...SMALL, hiddenSize: 10 },
+  { cell: "cugru", ...SMALL, hiddenSize: 10, layers: 2 },
 ];
 
 /** f's value computed while a gradient tape records, so the cells take their composed ops. */

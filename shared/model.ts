@@ -59,6 +59,15 @@ export function orthogonalParams(cfg: ModelConfig): string[] {
   return names;
 }
 
+/** Names of the complex parameters the optimizer keeps unitary (declared by the cells). */
+export function unitaryParams(cfg: ModelConfig): string[] {
+  const names: string[] = [];
+  for (let l = 0; l < cfg.layers; l++) {
+    for (const k of CELLS[cfg.cell].unitary) names.push(`layer${l}/${k}`);
+  }
+  return names;
+}
+
 /** Fresh parameters; the same seed gives the same values on every backend. */
 export function initParams(cfg: ModelConfig, seed: number): Params {
   const prng = createPrng(seed);

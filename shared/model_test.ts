@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { tf } from "./tf.ts";
 import type { Tensor, Tensor2D } from "./tf.ts";
 import { type ModelConfigInput, parseModelConfig } from "./config.ts";
-import { forwardLoss, initParams, orthogonalParams, type Params, zeroState } from "./model.ts";
+import {
+  forwardLoss,
+  initParams,
+  orthogonalParams,
+  type Params,
+  unitaryParams,
+  zeroState,
+} from "./model.ts";
 import { createPrng } from "./prng.ts";
 import { useWasm } from "./testing.ts";
 import { ACTIVATIONS } from "./activations.ts";
@@ -17,6 +24,10 @@ const VARIANTS: ModelConfigInput[] = [
   { cell: "ugru", ...SMALL, layers: 2 },
   { cell: "lstm", ...SMALL },
   { cell: "ugru", vocabSize: 11, embedSize: 6, hiddenSize: 6, tieWeights: true },
+  { cell: "curnn", activation: "modrelu", ...SMALL },
+  { cell: "curnn", activation: "tanh", ...SMALL, layers: 2 },
+  { cell: "cugru", ...SMALL },
+  { cell: "cugru", vocabSize: 11, embedSize: 6, hiddenSize: 6, tieWeights: true },
 ];
 
 function batch(seed: number, b: number, t: number, v: number): { x: Tensor2D; y: Tensor2D } {
@@ -40,8 +51,8 @@ for (const variant of VARIANTS) {
     await useWasm();
     const cfg = parseModelConfig(variant);
     // Larger weights than the default init, so the loss moves well above float32 rounding
-    // when a parameter is nudged; orthogonal matrices keep their (Haar) values.
-    const orth = new Set(orthogonalParams(cfg));
+    // when a parameter is nudged; orthogonal and unitary matrices keep their (Haar) values.
+    const orth = new Set([...orthogonalParams(cfg), ...unitaryParams(cfg)]);
     const wprng = createPrng(5);
     const params = Object.fromEntries(
       Object.entries(initParams(cfg, 7)).map(([k, v]) => [
@@ -92,4 +103,19 @@ Deno.test("orthogonalParams() declares U for urnn and the three blocks for ugru"
     "layer1/U_n",
   ]);
   assert.deepEqual(orthogonalParams(parseModelConfig({ cell: "gru", ...SMALL })), []);
+});
+
+Deno.test("unitaryParams() declares U for curnn and the three complex blocks for cugru", () => {
+  assert.deepEqual(unitaryParams(parseModelConfig({ cell: "curnn", ...SMALL })), ["layer0/U"]);
+  assert.deepEqual(unitaryParams(parseModelConfig({ cell: "cugru", ...SMALL })), [
+    "layer0/U_r",
+    "layer0/U_z",
+    "layer0/U_n",
+  ]);
+  assert.deepEqual(orthogonalParams(parseModelConfig({ cell: "cugru", ...SMALL })), []);
+  assert.deepEqual(unitaryParams(parseModelConfig({ cell: "ugru", ...SMALL })), []);
+  assert.throws(
+    () => parseModelConfig({ cell: "curnn", ...SMALL, hiddenSize: 7 }),
+    /even hiddenSize/,
+  );
 });

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { type ModelFile, parseModelFile, writeHfTokenizer } from "../shared/model_format.ts";
 import { vocabFromText } from "../shared/vocab.ts";
 import { paramShapes } from "../shared/model.ts";
+import { isComplex } from "../shared/cells/mod.ts";
 import { readFile } from "node:fs/promises";
 import { helpText, parseFlags, runCli } from "../shared/flags.ts";
 
@@ -20,7 +21,12 @@ export function modelCard(name: string, m: ModelFile): string {
     (n, s) => n + s.reduce((a, b) => a * b, 1),
     0,
   );
-  const act = c.cell === "rnn" || c.cell === "urnn" ? `, σ = ${c.activation}` : "";
+  const act = c.cell === "rnn" || c.cell === "urnn" || c.cell === "curnn"
+    ? `, σ = ${c.activation}`
+    : "";
+  const units = isComplex(c.cell)
+    ? `${c.hiddenSize / 2} complex units, state [Re h | Im h] of ${c.hiddenSize} reals`
+    : `${c.hiddenSize} units`;
   const history = (p.history as
     | { epoch: number; validPpl: number; trainPpl: number; seconds: number }[]
     | undefined) ?? [];
@@ -30,7 +36,7 @@ export function modelCard(name: string, m: ModelFile): string {
   return [
     `# ${name}`,
     "",
-    `A word-level Penn Treebank language model: ${c.layers} × ${c.cell} (${c.hiddenSize} units${act}), ` +
+    `A word-level Penn Treebank language model: ${c.layers} × ${c.cell} (${units}${act}), ` +
     `embedding ${c.embedSize}${c.tieWeights ? ", output tied to the embedding" : ""}, ` +
     `vocabulary ${c.vocabSize}, ${params.toLocaleString("en-US")} parameters.`,
     "",

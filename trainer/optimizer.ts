@@ -2,6 +2,8 @@
  * One optimizer step over all parameters: global-norm clipping, then
  * - orthogonal parameters (declared by the cells): W ← exp(−η_orth·A)·W (see orthogonal.ts),
  *   with D = G (sgd) or Adam's m̂/(√v̂+ε) of G (adam), as in expRNN/geotorch practice;
+ * - unitary parameters (complex, [Re | Im]): the same step on their real block φ(W) with
+ *   direction φ(D), which is the complex step with a skew-Hermitian A (see unitary.ts);
  * - the rest: plain SGD or Adam.
  * Moments live in `OptState` so checkpoints can save and restore them exactly. On webgpu the
  * device-planned step runs as fused kernels (optimizer_webgpu.ts), the same step in a tenth
@@ -12,6 +14,7 @@ import type { Tensor, Tensor2D, Tensor3D, Variable } from "../shared/tf.ts";
 import { expmTimes, expmTimesOnDevice } from "./expm.ts";
 import { skewGenerator } from "./orthogonal.ts";
 import { applyStepWebGpu } from "./optimizer_webgpu.ts";
+import { complexBlock, fromComplexBlock } from "../shared/cells/complex.ts";
 
 export type OptimizerKind = "sgd" | "adam";
 
@@ -78,28 +81,40 @@ function adamDirection(
   return tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), c.eps));
 }
 
+/** The matrix a rotating parameter moves on: itself, or a unitary one's real block φ(W). */
+function onGroup(v: Tensor, isUnitary: boolean): Tensor2D {
+  return isUnitary ? complexBlock(v as Tensor2D) : (v as Tensor2D);
+}
+
+/** Store a rotated matrix: itself, or [Re | Im] read back from a unitary one's block. */
+function assignFromGroup(v: Variable, m: Tensor2D, isUnitary: boolean): void {
+  v.assign(isUnitary ? fromComplexBlock(m) : m);
+}
+
 /**
- * W_i ← exp(A_i)·W_i for every orthogonal matrix, with the exponential planned on the device:
- * matrices of one shape go through it as one stack, so each product of the Taylor polynomial
- * is one batched dispatch for all of them (a uGRU's three).
+ * W_i ← exp(A_i)·W_i for every orthogonal (or unitary, as blocks) matrix, with the exponential
+ * planned on the device: matrices of one shape go through it as one stack, so each product of
+ * the Taylor polynomial is one batched dispatch for all of them (a uGRU's three).
  */
-function rotateTogether(ws: Variable[], generators: Tensor[]) {
+function rotateTogether(ws: Variable[], generators: Tensor[], unitary: boolean[]) {
   const groups = new Map<string, number[]>();
-  ws.forEach((w, i) => {
-    const key = w.shape.join("x");
+  generators.forEach((a, i) => {
+    const key = `${a.shape.join("x")}${unitary[i] ? "c" : ""}`;
     groups.set(key, [...(groups.get(key) ?? []), i]);
   });
   for (const idx of groups.values()) {
     tf.tidy(() => {
+      const blocks = idx.map((i) => onGroup(ws[i]!, unitary[i]!));
       if (idx.length === 1) {
         const i = idx[0]!;
-        ws[i]!.assign(expmTimesOnDevice(generators[i] as Tensor2D, ws[i] as Tensor2D));
+        const m = expmTimesOnDevice(generators[i] as Tensor2D, blocks[0]!);
+        assignFromGroup(ws[i]!, m, unitary[i]!);
         return;
       }
       const a = tf.stack(idx.map((i) => generators[i]!)) as Tensor3D; // [k,H,H]
-      const w = tf.stack(idx.map((i) => ws[i]!)) as Tensor3D; // [k,H,H]
+      const w = tf.stack(blocks) as Tensor3D; // [k,H,H]
       const out = tf.unstack(expmTimesOnDevice(a, w));
-      idx.forEach((i, j) => ws[i]!.assign(out[j]!));
+      idx.forEach((i, j) => assignFromGroup(ws[i]!, out[j]! as Tensor2D, unitary[i]!));
     });
   }
 }
@@ -117,8 +132,9 @@ export async function applyStep(
   st: OptState,
   lr: number,
   lrOrth: number,
+  unitary: ReadonlySet<string> = new Set(),
 ): Promise<number> {
-  const norm = await applyStepOnDevice(vars, grads, orthogonal, c, st, lr, lrOrth);
+  const norm = await applyStepOnDevice(vars, grads, orthogonal, c, st, lr, lrOrth, unitary);
   const value = (await norm.data())[0]!;
   norm.dispose();
   return value;
@@ -131,7 +147,8 @@ export async function applyStep(
  * Clipping, Adam's moments and the generators stay on the device. With `expmPlan: "device"`
  * nothing is read back: on a GPU every read is a round trip that waits for all queued work.
  * With "host" the generators' 1-norms (the exponential's plan needs them) come back in one
- * read however many orthogonal matrices there are.
+ * read however many orthogonal matrices there are. `unitary` names the complex matrices (cells'
+ * `unitary`), which take `lrOrth` too.
  */
 export async function applyStepOnDevice(
   vars: Record<string, Variable>,
@@ -141,14 +158,17 @@ export async function applyStepOnDevice(
   st: OptState,
   lr: number,
   lrOrth: number,
+  unitary: ReadonlySet<string> = new Set(),
 ): Promise<Tensor> {
   st.step++;
   const onDevice = c.expmPlan === "device";
-  if (onDevice && c.fused !== false && tf.getBackend() === "webgpu") {
+  // The fused kernels know real orthogonal matrices only: a complex model takes the tfjs ops.
+  if (onDevice && c.fused !== false && unitary.size === 0 && tf.getBackend() === "webgpu") {
     return applyStepWebGpu(vars, grads, orthogonal, c, st, lr, lrOrth);
   }
   const names = Object.keys(vars).filter((name) => grads[name]);
-  const orth = names.filter((name) => orthogonal.has(name));
+  const orth = names.filter((name) => orthogonal.has(name) || unitary.has(name));
+  const isUnitary = orth.map((name) => unitary.has(name));
   // Device: the clipped gradients, Adam moments and generators A = −η·(D·Wᵀ − W·Dᵀ).
   const { clipped, generators, norm, oneNorms } = tf.tidy(() => {
     const norm = globalNormTensor(Object.fromEntries(names.map((n) => [n, grads[n]!])));
@@ -157,9 +177,10 @@ export async function applyStepOnDevice(
     const clipped = Object.fromEntries(
       names.map((n) => [n, scale ? tf.keep(tf.mul(grads[n]!, scale)) : grads[n]!]),
     );
-    const generators = orth.map((n) => {
+    const generators = orth.map((n, i) => {
       const d = c.orthKind === "adam" ? adamDirection(n, clipped[n]!, st, c) : clipped[n]!;
-      return tf.keep(tf.mul(skewGenerator(vars[n] as Tensor2D, d as Tensor2D), -lrOrth));
+      const u = isUnitary[i]!;
+      return tf.keep(tf.mul(skewGenerator(onGroup(vars[n]!, u), onGroup(d, u)), -lrOrth));
     });
     const oneNorms = onDevice || orth.length === 0
       ? undefined
@@ -167,13 +188,18 @@ export async function applyStepOnDevice(
     return { clipped, generators, norm: tf.keep(norm), oneNorms };
   });
   const plans = oneNorms ? await oneNorms.data() : undefined; // [‖A_1‖₁, …]
-  if (onDevice && orth.length > 0) rotateTogether(orth.map((n) => vars[n]!), generators);
+  if (onDevice && orth.length > 0) {
+    rotateTogether(orth.map((n) => vars[n]!), generators, isUnitary);
+  }
   for (const name of names) {
     const v = vars[name]!;
     tf.tidy(() => {
       const i = orth.indexOf(name);
       if (i >= 0) {
-        if (plans) v.assign(expmTimes(generators[i]! as Tensor2D, v as Tensor2D, plans[i]!));
+        if (plans) {
+          const u = isUnitary[i]!;
+          assignFromGroup(v, expmTimes(generators[i]! as Tensor2D, onGroup(v, u), plans[i]!), u);
+        }
       } else if (c.kind === "adam") {
         v.assign(tf.sub(v, tf.mul(adamDirection(name, clipped[name]!, st, c), lr)));
       } else {

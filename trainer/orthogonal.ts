@@ -28,6 +28,7 @@ export function rotate(w: Tensor2D, d: Tensor2D, lr: number): Tensor2D {
 
 /** max |WᵀW − I| of each matrix: the drift from orthogonality, read from the device at once. */
 export async function orthogonalityDrifts(ws: Tensor2D[]): Promise<number[]> {
+  if (ws.length === 0) return [];
   const drifts = tf.tidy(() =>
     tf.stack(
       ws.map((w) => tf.max(tf.abs(tf.sub(tf.matMul(tf.transpose(w), w), tf.eye(w.shape[0]))))),

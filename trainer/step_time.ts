@@ -9,7 +9,7 @@ import { tf } from "../shared/tf.ts";
 import type { Tensor, Tensor2D, Variable } from "../shared/tf.ts";
 import { CELLS } from "../shared/cells/mod.ts";
 import type { ModelConfig } from "../shared/config.ts";
-import { initParams, orthogonalParams } from "../shared/model.ts";
+import { initParams, orthogonalParams, unitaryParams } from "../shared/model.ts";
 import { createPrng } from "../shared/prng.ts";
 import type { RecurrenceKind } from "../shared/recurrence/mod.ts";
 import { countDispatches, type DispatchCount } from "../shared/dispatch_count.ts";
@@ -80,6 +80,7 @@ export async function timeSteps(
     const engine = await createGradEngine(cfg, o.batch, workers, 0, prng, vars, unroll);
     const opt = initOptState();
     const orth = new Set(orthogonalParams(cfg));
+    const unitary = new Set(unitaryParams(cfg));
     const optCfg = {
       kind: "adam" as const,
       orthKind: "adam" as const,
@@ -103,7 +104,7 @@ export async function timeSteps(
     // The trainer's step (train_loop.ts) less its device-side tally: nothing read back.
     const gradients = () => engine.stepOnDevice(vars, x, y, o.bptt);
     const optimize = async (g: Awaited<ReturnType<typeof gradients>>) => {
-      const norm = await applyStepOnDevice(vars, g.grads, orth, optCfg, opt, 1e-3, 1e-4);
+      const norm = await applyStepOnDevice(vars, g.grads, orth, optCfg, opt, 1e-3, 1e-4, unitary);
       tf.dispose([g.loss, norm, ...Object.values(g.grads)]);
     };
     const work = async () => await optimize(await gradients());

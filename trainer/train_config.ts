@@ -12,18 +12,21 @@ const int = (min: number) => z.number().int().min(min);
 
 export const TRAIN_FLAGS = {
   cell: { schema: z.enum(CELL_KINDS).default("ugru"), help: "Recurrent cell" },
-  activation: { schema: z.enum(ACTIVATIONS).default("tanh"), help: "σ for rnn/urnn" },
+  activation: { schema: z.enum(ACTIVATIONS).default("tanh"), help: "σ for rnn/urnn/curnn" },
   leakySlope: {
     schema: z.number().min(0).max(1).default(0.01),
     help: "Negative slope of leaky_relu",
   },
-  hidden: { schema: int(1).default(256), help: "Hidden units per layer" },
+  hidden: {
+    schema: int(1).default(256),
+    help: "Hidden units per layer (curnn/cugru: reals, 2 per complex unit)",
+  },
   embed: { schema: int(0).default(0), help: "Embedding size (0: same as --hidden)" },
   layers: { schema: int(1).default(1), help: "Stacked recurrent layers" },
   tie: { schema: z.boolean().default(false), help: "Tie output projection to the embedding" },
   recurrentInit: {
     schema: z.enum(RECURRENT_INITS).optional(),
-    help: "H×H init (default haar for urnn/ugru)",
+    help: "H×H init: haar, henaff, identity (default haar for urnn/ugru/curnn/cugru) or uniform",
   },
   batch: { schema: int(1).default(20), help: "Batch size (parallel streams)" },
   bptt: { schema: int(1).default(35), help: "Truncated BPTT length" },
@@ -109,7 +112,7 @@ export function modelConfigOf(t: TrainConfig, vocabSize: number): ModelConfig {
 }
 
 export function runName(t: TrainConfig): string {
-  const act = t.cell === "rnn" || t.cell === "urnn" ? `-${t.activation}` : "";
+  const act = t.cell === "rnn" || t.cell === "urnn" || t.cell === "curnn" ? `-${t.activation}` : "";
   return t.name ?? `${t.cell}${act}-h${t.hidden}-bptt${t.bptt}-s${t.seed}`;
 }
 

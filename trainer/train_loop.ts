@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { tf } from "../shared/tf.ts";
 import type { Tensor, Tensor2D, Variable } from "../shared/tf.ts";
 import type { ModelConfig } from "../shared/config.ts";
-import { orthogonalParams, type Params, zeroState } from "../shared/model.ts";
+import { orthogonalParams, type Params, unitaryParams, zeroState } from "../shared/model.ts";
 import { batchify, window } from "../shared/ptb.ts";
 import { scoreStreamAsync } from "../shared/perplexity.ts";
 import { createPrng, type Prng } from "../shared/prng.ts";
@@ -24,6 +24,7 @@ import {
   type OptState,
 } from "./optimizer.ts";
 import { checkAndRepair, type Reorth } from "./orthogonal.ts";
+import { checkAndRepairUnitary } from "./unitary.ts";
 import type { Corpus } from "./corpus.ts";
 import { evalOptionsOf, type TrainConfig } from "./train_config.ts";
 import { formatDuration, progressLine } from "./progress.ts";
@@ -63,6 +64,8 @@ interface Run {
   o: LoopOptions;
   vars: Record<string, Variable>;
   orth: Set<string>;
+  /** The complex matrices kept unitary (drift max|WᴴW − I|, reported with the orthogonal). */
+  unitary: Set<string>;
   opt: OptState;
   st: TrainState;
   prng: Prng;
@@ -115,6 +118,7 @@ export async function trainLoop(o: LoopOptions): Promise<TrainResult> {
       o,
       vars,
       orth: new Set(orthogonalParams(model)),
+      unitary: new Set(unitaryParams(model)),
       opt,
       st,
       prng,
@@ -226,7 +230,16 @@ async function trainStep(run: Run): Promise<void> {
   };
   // No gradients: a gradient worker's loss was not finite (readTally stops the run).
   const gradNorm = Object.keys(grads).length
-    ? await applyStepOnDevice(run.vars, grads, run.orth, optConfig, run.opt, lr, lrOrth)
+    ? await applyStepOnDevice(
+      run.vars,
+      grads,
+      run.orth,
+      optConfig,
+      run.opt,
+      lr,
+      lrOrth,
+      run.unitary,
+    )
     : tf.scalar(NaN);
   Object.values(grads).forEach((g) => g.dispose());
   st.step++;
@@ -258,8 +271,11 @@ async function readTally(run: Run): Promise<void> {
 /** Every orthCheckEvery steps (and in dry runs): the drift check of orthogonal.ts. */
 async function checkDrift(run: Run): Promise<{ max?: number; reorth?: Reorth[] }> {
   const { cfg } = run.o;
-  if (run.orth.size === 0 || !(run.st.step % cfg.orthCheckEvery === 0 || cfg.dryRun)) return {};
-  const { max, fixes } = await checkAndRepair(run.vars, run.orth, cfg.orthTol);
+  if (run.orth.size + run.unitary.size === 0) return {};
+  if (!(run.st.step % cfg.orthCheckEvery === 0 || cfg.dryRun)) return {};
+  const o = await checkAndRepair(run.vars, run.orth, cfg.orthTol);
+  const u = await checkAndRepairUnitary(run.vars, run.unitary, cfg.orthTol);
+  const max = Math.max(o.max, u.max), fixes = [...o.fixes, ...u.fixes];
   run.st.reorths += fixes.length;
   return { max, ...(fixes.length ? { reorth: fixes } : {}) };
 }

@@ -5,7 +5,8 @@
 import type { ModelConfig } from "../../shared/config.ts";
 import type { Params } from "../../shared/model.ts";
 import { createPrng } from "../../shared/prng.ts";
-import { eigenModuli, gradientNorms } from "../gradflow.ts";
+import { eigenModuli, gradientNorms, realBlock } from "../gradflow.ts";
+import { isComplex } from "../../shared/cells/mod.ts";
 import type { GradflowSeries } from "./ptb_results.ts";
 
 const BLOCKS: Record<ModelConfig["cell"], string[]> = {
@@ -14,6 +15,8 @@ const BLOCKS: Record<ModelConfig["cell"], string[]> = {
   gru: ["U_r", "U_z", "U_n"],
   ugru: ["U_r", "U_z", "U_n"],
   lstm: [],
+  curnn: ["U"],
+  cugru: ["U_r", "U_z", "U_n"],
 };
 
 export interface GradflowOptions {
@@ -49,9 +52,13 @@ export async function measureGradflow(
   const eigen = [];
   for (const block of BLOCKS[m.cfg.cell]) {
     const u = (await m.params[`layer0/${block}`]!.data()) as Float32Array;
-    const mod = eigenModuli(u, m.cfg.hiddenSize);
+    // A complex W's eigenvalues are those of its real block, each with its conjugate.
+    const mod = isComplex(m.cfg.cell)
+      ? eigenModuli(realBlock(u, m.cfg.hiddenSize / 2), m.cfg.hiddenSize)
+      : eigenModuli(u, m.cfg.hiddenSize);
     eigen.push({ block, min: Math.min(...mod), max: Math.max(...mod) });
   }
-  const family = m.cfg.cell === "rnn" || m.cfg.cell === "urnn" ? "rnn" : "gru";
+  const c = m.cfg.cell;
+  const family = c === "rnn" || c === "urnn" || c === "curnn" ? "rnn" : "gru";
   return { label: m.label, family, stage: m.stage, norms: sum, eigen };
 }

@@ -26,7 +26,7 @@ export const TOY_FLAGS = {
   cell: { schema: z.enum(CELL_KINDS).default("urnn"), help: "Recurrent cell" },
   activation: {
     schema: z.enum(ACTIVATIONS).default("modrelu"),
-    help: "σ for rnn/urnn (modrelu: the uRNN's, Arjovsky et al. 2016)",
+    help: "σ for rnn/urnn/curnn (modrelu: the uRNN's, Arjovsky et al. 2016; complex for curnn)",
   },
   leakySlope: {
     schema: z.number().min(0).max(1).default(0.01),
@@ -34,9 +34,12 @@ export const TOY_FLAGS = {
   },
   recurrentInit: {
     schema: z.enum(RECURRENT_INITS).optional(),
-    help: "H×H init (default haar for urnn/ugru, uniform otherwise)",
+    help: "H×H init (default haar for urnn/ugru/curnn/cugru, uniform otherwise)",
   },
-  hidden: { schema: int(1).default(128), help: "Hidden units" },
+  hidden: {
+    schema: int(1).default(128),
+    help: "Hidden units (curnn/cugru: reals of the state, 2 per complex unit)",
+  },
   readout: {
     schema: z.enum(["linear", "mlp"]).default("linear"),
     help: "Answer from the final state: linear, or mlp (one ReLU layer first)",

@@ -107,6 +107,11 @@ export function toyOrthogonal(m: ToyModelConfig): string[] {
   return CELLS[m.cell].orthogonal.map((k) => `cell/${k}`);
 }
 
+/** Names of the complex parameters the optimizer keeps unitary. */
+export function toyUnitary(m: ToyModelConfig): string[] {
+  return CELLS[m.cell].unitary.map((k) => `cell/${k}`);
+}
+
 /** Fresh parameters drawn from `prng`. */
 export function initToyParams(m: ToyModelConfig, prng: Prng): ToyParams {
   const o = toyCellOptions(m);

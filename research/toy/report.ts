@@ -36,6 +36,8 @@ const NAMES: Record<CellKind, string> = {
   gru: "GRU",
   ugru: "uGRU",
   lstm: "LSTM",
+  curnn: "cuRNN",
+  cugru: "cuGRU",
 };
 
 const TITLES: Record<TaskKind, string> = {
@@ -148,7 +150,8 @@ function runsTable(results: ToyResult[]): string {
     "last quarter | train | eval |\n|---|---|---|---|---|---|---|---|---|---|---|";
   const rows = results.map((r) => {
     const t = r.task.task;
-    const act = r.model.cell === "rnn" || r.model.cell === "urnn" ? r.model.activation : "–";
+    const c = r.model.cell;
+    const act = c === "rnn" || c === "urnn" || c === "curnn" ? r.model.activation : "–";
     return `| ${t} | ${r.task.length} | ${r.model.cell} | ${act} | ${r.model.hidden} | ${r.train.steps} × ${r.train.batch} | ${r.heldOut} | ${
       resultCell(r)
     } | ${trend(r)} | ${formatDuration(r.trainSeconds)} | ${formatDuration(r.evalSeconds)} |`;

@@ -8,6 +8,7 @@ import type { Tensor, Tensor2D, Variable } from "../../shared/tf.ts";
 import { createPrng } from "../../shared/prng.ts";
 import { applyStep, initOptState, type OptimizerConfig } from "../../trainer/optimizer.ts";
 import { orthogonalityDrifts, reorthogonalize } from "../../trainer/orthogonal.ts";
+import { reunitarize, unitarityDrifts } from "../../trainer/unitary.ts";
 import { formatDuration, progressLine } from "../../trainer/progress.ts";
 import type { ToyFlags } from "./flags.ts";
 import {
@@ -29,6 +30,7 @@ import {
   toyModelConfig,
   toyOrthogonal,
   type ToyParams,
+  toyUnitary,
 } from "./model.ts";
 
 /** Held-out (or training-window) scores; which ones apply depends on the task. */
@@ -168,6 +170,7 @@ export async function runToy(f: ToyFlags, o: RunOptions = {}): Promise<ToyResult
   const model = toyModelConfig(f, f.hidden, shape, f.recurrentInit, f);
   const label = o.label ?? `${task.task} L=${task.length} ${model.cell}`;
   const orth = new Set(toyOrthogonal(model));
+  const unitary = new Set(toyUnitary(model));
   const init = initToyParams(model, createPrng(f.seed));
   const vars: Record<string, Variable> = {};
   for (const [k, v] of Object.entries(init)) {
@@ -204,7 +207,7 @@ export async function runToy(f: ToyFlags, o: RunOptions = {}): Promise<ToyResult
       // variableGrads keys gradients by the variables' own (unique) names.
       const byParam: Record<string, Tensor> = {};
       for (const [k, v] of Object.entries(vars)) if (grads[v.name]) byParam[k] = grads[v.name]!;
-      await applyStep(vars, byParam, orth, optCfg, opt, f.lr, lrOrth);
+      await applyStep(vars, byParam, orth, optCfg, opt, f.lr, lrOrth, unitary);
       // The batch was fresh, so its outputs before this update score unseen data.
       await tally(window, out!, batch, recall);
     }
@@ -218,13 +221,17 @@ export async function runToy(f: ToyFlags, o: RunOptions = {}): Promise<ToyResult
       );
       break;
     }
-    if (orth.size > 0 && step % 50 === 0) {
-      const names = [...orth];
-      const drifts = await orthogonalityDrifts(names.map((n) => vars[n] as unknown as Tensor2D));
+    if (orth.size + unitary.size > 0 && step % 50 === 0) {
+      const names = [...orth, ...unitary];
+      const matrices = names.map((n) => vars[n] as unknown as Tensor2D);
+      const drifts = [
+        ...await orthogonalityDrifts(matrices.slice(0, orth.size)),
+        ...await unitarityDrifts(matrices.slice(orth.size)),
+      ];
       for (const [i, name] of names.entries()) {
         const v = vars[name] as unknown as Tensor2D;
         if (drifts[i]! > (o.orthTol ?? 5e-6)) {
-          const fixed = reorthogonalize(v);
+          const fixed = unitary.has(name) ? reunitarize(v) : reorthogonalize(v);
           vars[name]!.assign(fixed);
           fixed.dispose();
           reorths++;

@@ -17,7 +17,7 @@ import { runToy, type ToyResult } from "./run.ts";
 import { sweep } from "./sweep.ts";
 
 const USAGE =
-  "usage: deno task toy --task first|kth|copy|adding --length L --cell rnn|urnn|gru|ugru|lstm [flags]\n" +
+  "usage: deno task toy --task first|kth|copy|adding --length L --cell rnn|urnn|gru|ugru|lstm|curnn|cugru [flags]\n" +
   "       deno task toy --sweep poster|standard [--cells rnn,urnn] [--steps N] [--held-out N]";
 
 /** The default place of a single run's JSON result. */

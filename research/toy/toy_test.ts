@@ -41,7 +41,7 @@ Deno.test("toy --dry-run runs every task and writes a JSON result", async () => 
 Deno.test("toy --dry-run runs every cell", async () => {
   await useWasm();
   const dir = await tempDir("rotor-toy-");
-  for (const cell of ["rnn", "urnn", "gru", "ugru", "lstm"]) {
+  for (const cell of ["rnn", "urnn", "gru", "ugru", "lstm", "curnn", "cugru"]) {
     const [r] = await quiet(() =>
       toy(["--cell", cell, "--dry-run", "--backend", "wasm", "--out", join(dir, `${cell}.json`)])
     );

@@ -23,6 +23,7 @@ function makeGru(orthogonal: boolean): CellDef {
     gates: 3,
     hasCell: false,
     orthogonal: orthogonal ? BLOCKS : [],
+    unitary: [],
     shapes: (o) => ({
       W: [o.inSize, 3 * o.hidden],
       b: [3 * o.hidden],

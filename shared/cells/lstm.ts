@@ -16,6 +16,7 @@ export const lstm: CellDef = {
   gates: 4,
   hasCell: true,
   orthogonal: [],
+  unitary: [],
   shapes: (o) => ({ W: [o.inSize, 4 * o.hidden], U: [o.hidden, 4 * o.hidden], b: [4 * o.hidden] }),
   init(name, shape, o, prng) {
     const size = shape.reduce((a, b) => a * b, 1);

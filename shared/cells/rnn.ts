@@ -17,6 +17,7 @@ function makeRnn(orthogonal: boolean): CellDef {
     gates: 1,
     hasCell: false,
     orthogonal: orthogonal ? ["U"] : [],
+    unitary: [],
     shapes: (o) => ({
       W: [o.inSize, o.hidden],
       U: [o.hidden, o.hidden],

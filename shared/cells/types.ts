@@ -7,7 +7,7 @@ import type { Family } from "../recurrence/spec.ts";
 /** A cell's parameters: plain named tensors (names follow the papers: W, U, b). */
 export type CellParams = Record<string, Tensor2D | Tensor1D>;
 
-/** A cell's recurrent state: h, and c for the LSTM. Each [B, H]. */
+/** A cell's recurrent state: h, and c for the LSTM. Each [B, H] (complex cells: [Re h | Im h]). */
 export interface CellState {
   h: Tensor2D;
   c?: Tensor2D;
@@ -27,12 +27,20 @@ export interface CellOptions {
  * `prepare` builds per-sequence constants (concatenated and transposed recurrent blocks).
  */
 export interface CellDef {
-  /** The step's shape, for the recurrence op (shared/recurrence/): σ(a), GRU or LSTM gates. */
-  family: Family;
+  /**
+   * The step's shape, for the recurrence op (shared/recurrence/): σ(a), GRU or LSTM gates;
+   * null for the complex cells, which the op does not implement (they run as composed ops).
+   */
+  family: Family | null;
   /** Parameter shapes, by name. */
   shapes(o: CellOptions): Record<string, number[]>;
   /** Names of the H×H parameters that the optimizer keeps orthogonal. */
   orthogonal: readonly string[];
+  /**
+   * Names of the complex H×H parameters, stored [H, 2H] = [Re | Im] (cells/complex.ts), that
+   * the optimizer keeps unitary: the same Lie-group step on their real block φ(W).
+   */
+  unitary: readonly string[];
   /** Initial values for one parameter. */
   init(name: string, shape: number[], o: CellOptions, prng: Prng): Float32Array;
   /** Number of gate blocks in the projection: xw is [N, gates·H]. */

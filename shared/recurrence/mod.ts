@@ -17,7 +17,7 @@ export type RecurrenceKind = (typeof RECURRENCES)[number];
 
 /**
  * Run `cell` over xw [T, B, gates·H] from `state`: the op when `kind` is fused and the backend
- * has it (else the composed ops). Returns every step's h [T, B, H] and the final state.
+ * and the cell's family have it (else the composed ops). Returns every step's h [T, B, H] and the final state.
  */
 export function unrollLayer(
   kind: RecurrenceKind,
@@ -28,7 +28,10 @@ export function unrollLayer(
   xw: Tensor3D,
   state: CellState,
 ): { hs: Tensor3D; state: CellState } {
-  if (kind === "fused" && hasRecurrenceOp()) return recurrence(cell, p, prep, o, xw, state);
+  // The op has no complex family: the complex cells always run as composed ops.
+  if (kind === "fused" && cell.family && hasRecurrenceOp()) {
+    return recurrence(cell, p, prep, o, xw, state);
+  }
   const { hs, state: next } = unroll(cell, p, prep, o, xw, state);
   return { hs: tf.stack(hs, 0) as Tensor3D, state: next };
 }

@@ -55,21 +55,23 @@ export function recurrence(
 ): { hs: Tensor3D; state: CellState } {
   const [T, B] = xw.shape;
   const H = o.hidden;
+  const family = cell.family;
+  if (!family) throw new Error("The recurrence op has no kernel for the complex cells");
   if (cell.hasCell && !state.c) throw new Error("The LSTM state needs its cell c");
   const s0 = (cell.hasCell ? tf.stack([state.h, state.c!]) : tf.expandDims(state.h, 0)) as Tensor3D;
   const v =
-    (cell.family === "gru"
+    (family === "gru"
       ? p.c_n
-      : o.activation === "modrelu" && cell.family === "rnn"
+      : o.activation === "modrelu" && family === "rnn"
       ? p.b_mod
       : tf.zeros([H])) as Tensor1D;
-  if (!v) throw new Error(`The ${cell.family} cell's vector parameter is missing`);
+  if (!v) throw new Error(`The ${family} cell's vector parameter is missing`);
   const y = runRecurrence({ xw, U: prep.U, s0, v }, {
-    family: cell.family,
+    family,
     activation: o.activation,
     slope: o.leakySlope,
   });
-  const F = forwardLayout(dimsOf(cell.family, xw.shape)), BH = B * H;
+  const F = forwardLayout(dimsOf(family, xw.shape)), BH = B * H;
   const hs = tf.reshape(tf.slice(y, [F.h], [T * BH]), [T, B, H]);
   const last = (at: number) => tf.reshape(tf.slice(y, [at + (T - 1) * BH], [BH]), [B, H]);
   return {
