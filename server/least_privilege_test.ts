@@ -143,7 +143,12 @@ Deno.test("the Bun server reads nothing outside its models and code, whatever it
 });
 
 Deno.test("deno task start's permissions refuse a read outside the models and the code", async () => {
-  // Not under the temporary folder, which the server may use for its private socket.
+  // Not under the temporary folder, which the server may use for its private socket: a
+  // checkout inside it proves nothing here.
+  if (/^\/tmp(\/|$)/.test(Deno.cwd())) {
+    console.warn("SKIPPED: this checkout lies under /tmp, which the server may read and write");
+    return;
+  }
   await mkdir("runs", { recursive: true });
   const root = await Deno.makeTempDir({ dir: "runs", prefix: ".perm-" });
   try {
