@@ -17,7 +17,8 @@ import { untrainedModel } from "./bench_serve.ts";
 import { fuzzCases } from "./fuzz_cases.ts";
 import { browserRequests, connectionFlood, redirectingModel } from "./fuzz_attacks.ts";
 import { HEAVY_TIMEOUT_MS, heavyCases, send } from "./fuzz_heavy.ts";
-import { probeHealth, quantile, slowBody, watchStream } from "./fuzz_probe.ts";
+import { quantile, slowBody } from "./fuzz_probe.ts";
+import { startProbes, wallMs } from "./probe_thread.ts";
 import { fingerprint, modelsFolder, rssMB, serverMemoryMB, startServer } from "./fuzz_server.ts";
 import { type FuzzResult, fuzzTable } from "./fuzz_table.ts";
 import { DEFAULT_LIMITS } from "../server/limits.ts";
@@ -71,20 +72,19 @@ async function fuzzPass(
   await Promise.all(Array.from({ length: 8 }, lane));
 
   const heavy = f.heavy ? heavyCases() : [];
-  const probe = probeHealth(url);
-  const stream = watchStream(url);
+  const probes = await startProbes(url, { healthEveryMs: 25, streams: 1 });
   const slow = Promise.all(
     Array.from({ length: f.slowClients }, () => slowBody("127.0.0.1", port)),
   );
   const heavyOut: FuzzResult["heavy"] = [];
   for (const h of heavy) {
-    const t = performance.now();
+    const t = wallMs();
     const all = await Promise.all(
       Array.from({ length: h.copies ?? 1 }, () => send(url, h.c, HEAVY_TIMEOUT_MS)),
     );
-    const end = performance.now();
+    const end = wallMs();
     await new Promise((r) => setTimeout(r, 100)); // the probe in flight comes back
-    const healthMaxMs = probe.maxBetween(t, end);
+    const healthMaxMs = await probes.healthMaxBetween(t, end);
     // One status for the case: `want` when every copy answered an accepted one.
     const status = all.find((x) => x !== h.want && !h.alsoOk?.includes(x)) ?? h.want;
     const tally: Record<string, number> = {};
@@ -107,8 +107,8 @@ async function fuzzPass(
   if (f.slowClients > 0 && slowBodies["408"] !== f.slowClients) {
     failures.push(`slow bodies answered ${JSON.stringify(slowBodies)}, expected all 408`);
   }
-  const { ms, bad } = await probe.stop();
-  const { maxGapMs } = await stream.stop();
+  const { ms, bad, streams } = await probes.stop();
+  const maxGapMs = streams[0]!.maxGapMs;
   return { statuses, serverErrors, failures, heavyOut, slowBodies, ms, bad, maxGapMs };
 }
 

@@ -12,7 +12,8 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { helpText, parseFlags, parseList, runCli } from "../shared/flags.ts";
-import { probeHealth, quantile, slowBody, watchStream } from "./fuzz_probe.ts";
+import { quantile, slowBody } from "./fuzz_probe.ts";
+import { startProbes } from "./probe_thread.ts";
 import { modelsFolder, rssMB, serverMemoryMB, startServer } from "./fuzz_server.ts";
 import { DEFAULT_LIMITS } from "../server/limits.ts";
 
@@ -122,8 +123,7 @@ export async function soakServer(
     const { hostname, port } = new URL(server.url);
     const counts: Record<string, number> = {};
     const stop = new AbortController();
-    const health = probeHealth(server.url, 100);
-    const streams = Array.from({ length: 4 }, () => watchStream(server.url));
+    const probes = await startProbes(server.url, { healthEveryMs: 100, streams: 4 });
     const work = mixed(server.url, counts, stop.signal);
     const samples: { t: number; mb: number; wasm?: number }[] = [];
     const t0 = performance.now();
@@ -139,8 +139,7 @@ export async function soakServer(
     const load = await loadAverage();
     stop.abort();
     await work;
-    const streamed = await Promise.all(streams.map((s) => s.stop()));
-    const { ms, bad } = await health.stop();
+    const { ms, bad, streams: streamed } = await probes.stop();
     const memoryMB = [await serverMemoryMB(server.url)];
     const quartersMB = [0, 1, 2, 3].map((q) =>
       quantile(
