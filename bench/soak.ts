@@ -135,6 +135,13 @@ export async function soakServer(
         ? (await serverMemoryMB(server.url)).wasm_heap
         : undefined;
       samples.push({ t: (performance.now() - t0) / 1000, mb: await rssMB(pid), wasm });
+      if (samples.length % 30 === 0) {
+        const done = Object.values(counts).reduce((a, b) => a + b, 0);
+        console.log(
+          `${runtime}: ${samples.length}/${f.seconds} s of the mixed run, ${done} requests, ` +
+            `RSS ${samples.at(-1)!.mb.toFixed(0)} MB`,
+        );
+      }
     }
     const load = await loadAverage();
     stop.abort();
@@ -163,6 +170,9 @@ export async function soakServer(
       for (const c of codes) roundStatuses[c] = (roundStatuses[c] ?? 0) + 1;
       await new Promise((r) => setTimeout(r, 1000));
       roundsMB.push(await rssMB(pid));
+      console.log(
+        `${runtime}: slow-body round ${r + 1}/${f.rounds}, RSS ${roundsMB.at(-1)!.toFixed(0)} MB`,
+      );
     }
     memoryMB.push(await serverMemoryMB(server.url));
     const serverErrors = Object.entries(counts).filter(([s]) => s.startsWith("5"))

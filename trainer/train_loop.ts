@@ -4,7 +4,8 @@
  *
  * One step reads: stop? → prepare the window → gradients and the optimizer step → count →
  * drift check → log → checkpoint; one epoch ends with validate → decay or keep the best →
- * checkpoint. The steps stay in one file so the loop reads top to bottom.
+ * checkpoint. The steps stay in one file so the loop reads top to bottom; what they share is
+ * in train_run.ts, what they log in train_log.ts.
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -14,7 +15,7 @@ import type { ModelConfig } from "../shared/config.ts";
 import { orthogonalParams, type Params, unitaryParams, zeroState } from "../shared/model.ts";
 import { batchify, window } from "../shared/ptb.ts";
 import { scoreStreamAsync } from "../shared/perplexity.ts";
-import { createPrng, type Prng } from "../shared/prng.ts";
+import { createPrng } from "../shared/prng.ts";
 import { createGradEngine, type GradEngine } from "./grad_pool.ts";
 import {
   ADAM_DEFAULTS,
@@ -23,65 +24,26 @@ import {
   initOptState,
   type OptState,
 } from "./optimizer.ts";
-import { checkAndRepair, type Reorth } from "./orthogonal.ts";
-import { checkAndRepairUnitary } from "./unitary.ts";
-import type { Corpus } from "./corpus.ts";
-import { evalOptionsOf, type TrainConfig } from "./train_config.ts";
+import { evalOptionsOf } from "./train_config.ts";
 import { formatDuration, progressLine } from "./progress.ts";
+import { checkDrift, logInterval, logReorth, readTally } from "./train_log.ts";
+import type { LoopOptions, Run } from "./train_run.ts";
 import { DeviceTally, inputGradNorms, Tally } from "./train_tally.ts";
-import { appendLine, type FileIo, NODE_IO } from "./run_files.ts";
+import { appendLine, NODE_IO } from "./run_files.ts";
 import {
   type EpochRecord,
   initialState,
-  NonFiniteLoss,
   saveBest,
   saveCheckpoint,
   type TrainResult,
   type TrainState,
 } from "./train_state.ts";
 
+export type { LoopOptions } from "./train_run.ts";
 export type { CheckpointHeader, EpochRecord, TrainResult, TrainState } from "./train_state.ts";
 export { loadResume, NonFiniteLoss } from "./train_state.ts";
 
 let variableSerial = 0;
-
-export interface LoopOptions {
-  cfg: TrainConfig;
-  model: ModelConfig;
-  corpus: Corpus;
-  dir: string;
-  /** Initial parameters (fresh, or from a checkpoint). */
-  params: Params;
-  resume?: { state: TrainState; tensors: Record<string, Tensor> };
-  /** Set by the caller (e.g. on SIGINT) to stop at the next batch boundary with a checkpoint. */
-  stopRequested: () => boolean;
-  /** The file system the run's files are written through (a test makes it fail). */
-  io?: FileIo;
-}
-
-/** One run's working set: what every named step below reads and updates. */
-interface Run {
-  o: LoopOptions;
-  vars: Record<string, Variable>;
-  orth: Set<string>;
-  /** The complex matrices kept unitary (drift max|WᴴW − I|, reported with the orthogonal). */
-  unitary: Set<string>;
-  opt: OptState;
-  st: TrainState;
-  prng: Prng;
-  batches: ReturnType<typeof batchify>;
-  engine: GradEngine;
-  tally: Tally;
-  /** The loss and gradient norms since the last read, on the device (see readTally). */
-  device: DeviceTally;
-  log: (rec: Record<string, unknown>) => Promise<void>;
-  totalSteps: number;
-  /** performance.now() at the run's start, moved back by the seconds of earlier sessions. */
-  t0: number;
-  runStart: number;
-  runTokens: number;
-  lastCkpt: number;
-}
 
 /** Train until the epochs, the time budget or the step budget run out. */
 export async function trainLoop(o: LoopOptions): Promise<TrainResult> {
@@ -248,85 +210,6 @@ async function trainStep(run: Run): Promise<void> {
   st.tokens += ntok;
   run.runTokens += ntok;
   run.device.add(st.step, loss, ntok, gradNorm, input);
-}
-
-/**
- * Read the device's sums into the host tally, and stop the run if a loss was not finite:
- * before every log line, checkpoint and validation, so no checkpoint follows a blow-up.
- */
-async function readTally(run: Run): Promise<void> {
-  const sums = await run.device.flush();
-  if (!Number.isFinite(sums.lossSum)) {
-    const where = sums.first === sums.last
-      ? `at step ${sums.last}`
-      : `between steps ${sums.first} and ${sums.last}`;
-    throw new NonFiniteLoss(
-      `Loss became ${sums.lossSum} ${where} (epoch ${run.st.epoch + 1}); stopping. The last ` +
-        `good checkpoint in "${run.o.dir}" is kept: resume it with a lower --lr or a tighter --clip`,
-    );
-  }
-  run.tally.addInterval(sums);
-}
-
-/** Every orthCheckEvery steps (and in dry runs): the drift check of orthogonal.ts. */
-async function checkDrift(run: Run): Promise<{ max?: number; reorth?: Reorth[] }> {
-  const { cfg } = run.o;
-  if (run.orth.size + run.unitary.size === 0) return {};
-  if (!(run.st.step % cfg.orthCheckEvery === 0 || cfg.dryRun)) return {};
-  const o = await checkAndRepair(run.vars, run.orth, cfg.orthTol);
-  const u = await checkAndRepairUnitary(run.vars, run.unitary, cfg.orthTol);
-  const max = Math.max(o.max, u.max), fixes = [...o.fixes, ...u.fixes];
-  run.st.reorths += fixes.length;
-  return { max, ...(fixes.length ? { reorth: fixes } : {}) };
-}
-
-async function logReorth(run: Run, fixes: Reorth[]) {
-  for (const f of fixes) {
-    await run.log({ type: "reorth", step: run.st.step, ...f });
-    progressLine(
-      `re-orthogonalised ${f.param} at step ${run.st.step}: drift ${f.before.toExponential(2)} → ${
-        f.after.toExponential(2)
-      }`,
-      true,
-    );
-  }
-}
-
-async function logInterval(run: Run, drift: number | undefined) {
-  await readTally(run);
-  const { st, tally: t, o } = run;
-  const elapsed = (performance.now() - run.runStart) / 1000;
-  const tokS = run.runTokens / elapsed;
-  const avg = t.lossSum / t.lossCount;
-  const n = Math.max(1, t.gradCount), ni = Math.max(1, t.inputCount);
-  await run.log({
-    type: "batch",
-    step: st.step,
-    epoch: st.epoch + 1,
-    tokens: st.tokens,
-    loss: avg,
-    ppl: Math.exp(avg),
-    tokens_per_s: tokS,
-    grad_norm: t.gradLast,
-    grad_norm_mean: t.gradSum / n,
-    grad_norm_max: t.gradMax,
-    grad_norm_embedding: t.embedSum / ni,
-    grad_norm_input: t.inputSum / ni,
-    ...(drift !== undefined ? { orth_drift: drift } : {}),
-    lr: st.lr,
-    lr_orth: st.lrOrth,
-    t: (performance.now() - run.t0) / 1000,
-  });
-  const eta = (run.totalSteps - st.step) *
-    (elapsed / Math.max(1, run.runTokens / (o.cfg.batch * o.cfg.bptt)));
-  progressLine(
-    `epoch ${st.epoch + 1}/${o.cfg.epochs} | step ${st.step}/${run.totalSteps} | loss ${
-      avg.toFixed(3)
-    } | ppl ${Math.exp(avg).toFixed(1)} | ${tokS.toFixed(0)} tok/s | ‖g‖ ${
-      t.gradLast.toFixed(2)
-    } | ETA ${formatDuration(eta)}`,
-  );
-  t.resetInterval();
 }
 
 async function maybeCheckpoint(run: Run) {
