@@ -42,9 +42,13 @@ export function probeHealth(url: string, everyMs = 25) {
   };
 }
 
-/** One streamed generation after another until stopped; the longest wait between two tokens. */
+/**
+ * One streamed generation after another until stopped; the longest wait between two tokens,
+ * and each gap with the time its token came (performance.now()), to tell which case caused it.
+ */
 export function watchStream(url: string) {
   let maxGapMs = 0, tokens = 0;
+  const gaps: number[] = [], gapAt: number[] = [];
   const ac = new AbortController();
   const done = (async () => {
     while (!ac.signal.aborted) {
@@ -62,7 +66,11 @@ export function watchStream(url: string) {
         }
         await readTokens(res.body!, {
           onTokens: (k, gap) => {
-            if (gap !== undefined) maxGapMs = Math.max(maxGapMs, gap);
+            if (gap !== undefined) {
+              maxGapMs = Math.max(maxGapMs, gap);
+              gaps.push(gap);
+              gapAt.push(performance.now());
+            }
             tokens += k;
           },
         });
@@ -72,6 +80,14 @@ export function watchStream(url: string) {
     }
   })();
   return {
+    /** The longest gap that overlapped `from`–`to` (performance.now()). */
+    maxGapBetween(from: number, to: number): number {
+      let max = 0;
+      for (let i = 0; i < gaps.length; i++) {
+        if (gapAt[i]! >= from && gapAt[i]! - gaps[i]! <= to) max = Math.max(max, gaps[i]!);
+      }
+      return max;
+    },
     async stop() {
       ac.abort();
       await done;

@@ -84,7 +84,7 @@ async function fuzzPass(
     );
     const end = wallMs();
     await new Promise((r) => setTimeout(r, 100)); // the probe in flight comes back
-    const healthMaxMs = await probes.healthMaxBetween(t, end);
+    const { healthMs: healthMaxMs, gapMs } = await probes.maxBetween(t, end);
     // One status for the case: `want` when every copy answered an accepted one.
     const status = all.find((x) => x !== h.want && !h.alsoOk?.includes(x)) ?? h.want;
     const tally: Record<string, number> = {};
@@ -95,6 +95,7 @@ async function fuzzPass(
       want: h.want,
       ms: end - t,
       healthMaxMs,
+      gapMs,
       ...(all.length > 1
         ? { statuses: Object.entries(tally).map(([k, n]) => `${n} × ${k}`).join(", ") }
         : {}),

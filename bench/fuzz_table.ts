@@ -12,6 +12,8 @@ export interface FuzzResult {
     want: number;
     ms: number;
     healthMaxMs: number;
+    /** The longest wait between a watched stream's tokens while the case ran. */
+    gapMs?: number;
     /** The statuses of a case sent in several copies, "12 × 200, 8 × 429". */
     statuses?: string;
   }[];
@@ -78,7 +80,8 @@ export function fuzzTable(results: FuzzResult[]): string {
   for (const [i, name] of names.entries()) {
     lines.push(row(`heavy: ${name}`, (r) => {
       const h = r.heavy[i]!;
-      return `${h.statuses ?? h.status} in ${ms(h.ms)}, /health ≤ ${ms(h.healthMaxMs)}`;
+      const gap = h.gapMs === undefined ? "" : `, stream gap ≤ ${ms(h.gapMs)}`;
+      return `${h.statuses ?? h.status} in ${ms(h.ms)}, /health ≤ ${ms(h.healthMaxMs)}${gap}`;
     }));
   }
   const attacks = results[0]?.attacks.map((a) => a.name) ?? [];

@@ -4,8 +4,11 @@ import { type ProbeReply, type ProbeRequest, wallMs } from "./probe_worker.ts";
 export { wallMs };
 
 export interface Probes {
-  /** The slowest /health answer to a probe sent between two `wallMs()` instants. */
-  healthMaxBetween(from: number, to: number): Promise<number>;
+  /**
+   * The slowest /health answer to a probe sent between two `wallMs()` instants, and the longest
+   * gap between a watched stream's tokens that overlapped them.
+   */
+  maxBetween(from: number, to: number): Promise<{ healthMs: number; gapMs: number }>;
   /** Stop watching: every /health latency, the non-200 statuses, each stream's longest gap. */
   stop(): Promise<{ ms: number[]; bad: number[]; streams: { maxGapMs: number; tokens: number }[] }>;
 }
@@ -34,13 +37,13 @@ export async function startProbes(
   await ask({ type: "start", url, ...o }, "started");
   let next = 0;
   return {
-    async healthMaxBetween(from, to) {
+    async maxBetween(from, to) {
       const id = next++;
       const r = await ask<Extract<ProbeReply, { type: "maxBetween" }>>(
         { type: "maxBetween", id, from, to },
         `maxBetween ${id}`,
       );
-      return r.ms;
+      return { healthMs: r.ms, gapMs: r.gapMs };
     },
     async stop() {
       const r = await ask<Extract<ProbeReply, { type: "stopped" }>>({ type: "stop" }, "stopped");

@@ -12,7 +12,7 @@ export type ProbeRequest =
 
 export type ProbeReply =
   | { type: "started" }
-  | { type: "maxBetween"; id: number; ms: number }
+  | { type: "maxBetween"; id: number; ms: number; gapMs: number }
   | {
     type: "stopped";
     ms: number[];
@@ -37,7 +37,9 @@ self.onmessage = async (e: MessageEvent<ProbeRequest>) => {
     post({ type: "started" });
   } else if (m.type === "maxBetween") {
     // probeHealth stamps with this thread's performance.now().
-    post({ type: "maxBetween", id: m.id, ms: health!.maxBetween(m.from - origin, m.to - origin) });
+    const [from, to] = [m.from - origin, m.to - origin];
+    const gapMs = Math.max(0, ...streams.map((w) => w.maxGapBetween(from, to)));
+    post({ type: "maxBetween", id: m.id, ms: health!.maxBetween(from, to), gapMs });
   } else {
     const s = await Promise.all(streams.map((w) => w.stop()));
     const { ms, bad } = await health!.stop();

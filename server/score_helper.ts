@@ -11,8 +11,9 @@
  * server does not hold more copies of the model.
  */
 import type { ModelConfig } from "../shared/config.ts";
+import { tf } from "../shared/tf.ts";
 import type { Params } from "../shared/model.ts";
-import { inBlocks } from "./yield.ts";
+import { inBlocks, yieldTask } from "./yield.ts";
 import {
   columnCount,
   type Score,
@@ -33,7 +34,7 @@ export type ScoreRequest =
   | { type: "score"; stream: Int32Array; opts: ScoreOptions };
 
 export type ScoreReply =
-  | { type: "ok" }
+  | { type: "ok"; nice: number | null }
   | { type: "scored"; nll: number; tokens: number; ms: number; logprobs?: Float32Array }
   | { type: "error"; message: string };
 
@@ -58,6 +59,8 @@ export interface ScoreHelper {
   observe(local: { columns: number; ms: number }, remote: { columns: number; ms: number }): void;
   /** Whether the worker is running now (started and not yet stopped for idleness). */
   running(): boolean;
+  /** The worker thread's nice value once it has started (null where unknown; thread_priority.ts). */
+  nice(): number | null | undefined;
   close(): void;
 }
 
@@ -68,12 +71,13 @@ export function createScoreHelper(
   threads = 1,
 ): ScoreHelper {
   let worker: Worker | undefined;
-  let ready: Promise<unknown> | undefined;
+  let ready: Promise<Worker> | undefined;
   let queue: Promise<unknown> = Promise.resolve();
   let idle: ReturnType<typeof setTimeout> | undefined;
   let share = INITIAL_SHARE;
+  let nice: number | null | undefined;
 
-  const ask = (w: Worker, m: ScoreRequest) =>
+  const ask = (w: Worker, m: ScoreRequest, transfer: Transferable[] = []) =>
     new Promise<ScoreReply>((resolve, reject) => {
       w.onmessage = (e: MessageEvent<ScoreReply>) =>
         e.data.type === "error"
@@ -83,37 +87,53 @@ export function createScoreHelper(
         e.preventDefault();
         reject(new Error(`score worker failed: ${e.message}`));
       };
-      w.postMessage(m);
+      w.postMessage(m, transfer);
     });
 
+  let generation = 0;
   const stop = () => {
+    generation++;
     worker?.terminate();
     worker = ready = undefined;
     if (idle !== undefined) clearTimeout(idle);
     idle = undefined;
   };
 
-  const start = (): [Worker, Promise<unknown>] => {
-    if (!worker) {
-      worker = new Worker(new URL("./score_worker.ts", import.meta.url).href, { type: "module" });
-      const shapes: Record<string, number[]> = {};
-      const values: Record<string, Float32Array> = {};
-      for (const [k, t] of Object.entries(params)) {
-        shapes[k] = t.shape;
-        values[k] = t.dataSync() as Float32Array;
-      }
-      ready = ask(worker, { type: "init", config, threads, shapes, values });
+  const start = (): Promise<Worker> => {
+    if (!ready) {
+      const gen = generation;
+      ready = (async () => {
+        const w = await newWorker();
+        if (gen !== generation) {
+          w.terminate();
+          throw new Error("score worker stopped while it started");
+        }
+        worker = w;
+        // The model's weights go to the worker read in pieces, one per event-loop turn, and
+        // moved rather than cloned: read and cloned at once, a 256-unit PTB model's 12 MB held
+        // this thread for ~100 ms per worker (fresh pages fault in at ~250 MB/s), a stall every
+        // stream and /health felt when the workers started.
+        const shapes: Record<string, number[]> = {};
+        const values: Record<string, Float32Array> = {};
+        for (const [k, t] of Object.entries(params)) {
+          shapes[k] = t.shape;
+          values[k] = await readInPieces(t);
+        }
+        const buffers = Object.values(values).map((v) => v.buffer as ArrayBuffer);
+        const r = await ask(w, { type: "init", config, threads, shapes, values }, buffers);
+        if (r.type === "ok") nice = r.nice;
+        return w;
+      })();
     }
-    return [worker, ready!];
+    return ready;
   };
 
   return {
     score(stream, opts) {
       const job = queue.then(async () => {
         if (idle !== undefined) clearTimeout(idle);
-        const [w, init] = start();
         try {
-          await init;
+          const w = await start();
           const r = await ask(w, { type: "score", stream, opts });
           if (r.type !== "scored") throw new Error(`score worker answered "${r.type}"`);
           return {
@@ -135,6 +155,7 @@ export function createScoreHelper(
     },
     threads,
     running: () => worker !== undefined,
+    nice: () => nice,
     close: stop,
     share: () => (threads > 1 ? 1 : share),
     observe(local, remote) {
@@ -145,6 +166,41 @@ export function createScoreHelper(
       share = Math.min(0.5, Math.max(0.1, (share + r / (l + r)) / 2));
     },
   };
+}
+
+let constructing: Promise<unknown> = Promise.resolve();
+
+/**
+ * A new score worker, constructed in a timer turn of its own: the constructor holds this thread
+ * ~30 ms on Deno, and the helpers of one request, started together, would stack theirs.
+ */
+function newWorker(): Promise<Worker> {
+  const made = constructing.then(async () => {
+    await new Promise((r) => setTimeout(r, 0));
+    return new Worker(new URL("./score_worker.ts", import.meta.url).href, { type: "module" });
+  });
+  constructing = made.catch(() => {});
+  return made;
+}
+
+/** Elements read per event-loop turn: 1 MB of float32, a few milliseconds. */
+const READ_PIECE = 1 << 18;
+
+/** A tensor's values in an array of our own, read a piece per event-loop turn. */
+export async function readInPieces(t: tf.Tensor, piece = READ_PIECE): Promise<Float32Array> {
+  const out = new Float32Array(t.size);
+  const flat = t.reshape([t.size]);
+  try {
+    for (let at = 0; at < t.size; at += piece) {
+      const part = flat.slice(at, Math.min(piece, t.size - at));
+      out.set(part.dataSync() as Float32Array, at);
+      part.dispose();
+      await yieldTask();
+    }
+  } finally {
+    flat.dispose();
+  }
+  return out;
 }
 
 /** Score on this thread, in blocks that let the other requests in (see yield.ts). */

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { scoreStream } from "../shared/perplexity.ts";
 import { assertClose, smallModelAndStream } from "../shared/testing.ts";
-import { createScoreHelper, scoreShared } from "./score_helper.ts";
+import { createScoreHelper, readInPieces, scoreShared } from "./score_helper.ts";
+import { HELPER_NICE } from "./thread_priority.ts";
 
 Deno.test("scoreShared() on two threads gives the one-thread score, then the worker stops when idle", async () => {
   const { m, stream } = await smallModelAndStream(2001, 4);
@@ -14,6 +15,14 @@ Deno.test("scoreShared() on two threads gives the one-thread score, then the wor
     assertClose(two.nll, one.nll, 1e-9);
     assert.deepEqual(two.logprobs, one.logprobs, "every token's logprob, wherever it was scored");
     assert.ok(helper.running());
+    // Linux keeps a nice value per thread: the worker lowered its own, not the process's.
+    if (Deno.build.os === "linux") {
+      assert.equal(helper.nice(), HELPER_NICE);
+      assert.equal(
+        Deno.readTextFileSync("/proc/thread-self/stat").split(") ")[1]!.split(" ")[16],
+        "0",
+      );
+    }
     // A short text (one column) stays in this thread.
     const short = await scoreShared(m.config, m.params, stream.subarray(0, 3), opts, [helper]);
     assert.equal(short.tokens, 2);
@@ -70,5 +79,18 @@ Deno.test("two score workers split the columns and give the one-thread score, ev
     assert.ok(helpers.every((h) => h.running()), "both workers took a part");
   } finally {
     helpers.forEach((h) => h.close());
+  }
+});
+
+Deno.test("readInPieces() reads a tensor's values exactly, across piece boundaries, into its own array", async () => {
+  const { m } = await smallModelAndStream(1, 1);
+  for (const t of Object.values(m.params)) {
+    for (const piece of [1, 7, t.size, t.size + 5]) {
+      const values = (t.dataSync() as Float32Array).slice();
+      const read = await readInPieces(t, piece);
+      assert.deepEqual(read, values, `${t.shape} in pieces of ${piece}`);
+      read.fill(7); // ours: the tensor keeps its values
+      assert.deepEqual(t.dataSync(), values);
+    }
   }
 });

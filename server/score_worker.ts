@@ -4,6 +4,7 @@
  * Protocol: init, then score requests, one reply each.
  */
 /// <reference lib="deno.worker" />
+import { helperNice } from "./helper_priority.ts"; // first: see there
 import { tf } from "../shared/tf.ts";
 import { initBackend } from "../shared/backend.ts";
 import type { ModelConfig } from "../shared/config.ts";
@@ -19,7 +20,7 @@ async function handle(m: ScoreRequest): Promise<ScoreReply> {
     await initBackend("wasm", { threads: m.threads });
     config = m.config;
     for (const [k, v] of Object.entries(m.values)) params[k] = tf.tensor(v, m.shapes[k]);
-    return { type: "ok" };
+    return { type: "ok", nice: helperNice };
   }
   if (!config) throw new Error("score request before init");
   const t0 = performance.now();

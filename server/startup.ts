@@ -159,7 +159,7 @@ export const DENO_SERVE_TEMP = "/tmp";
  * The permissions the Deno server runs with, reading `read`: the network, the variables of
  * SERVE_ENV_VARS, reading those folders and the open-file limit (the connection cap is sized
  * from it), reading and writing the temporary folder (the private socket), and nothing else
- * (no subprocesses, FFI or system information).
+ * (no subprocesses, FFI or system information beyond the core count and a thread's own priority).
  */
 export function denoServePermissions(read: readonly string[] = DENO_SERVE_READ): string[] {
   return [
@@ -167,8 +167,9 @@ export function denoServePermissions(read: readonly string[] = DENO_SERVE_READ):
     `--allow-env=${SERVE_ENV_VARS.join(",")}`,
     `--allow-read=${[...read, DENO_SERVE_TEMP, "/proc/self/limits"].join(",")}`,
     `--allow-write=${DENO_SERVE_TEMP}`,
-    // The threaded wasm build (WASM_THREADS > 1) sizes its pool from the number of cores.
-    "--allow-sys=cpus",
+    // The threaded wasm build (WASM_THREADS > 1) sizes its pool from the number of cores;
+    // helper threads lower their own priority (thread_priority.ts).
+    "--allow-sys=cpus,setPriority",
   ];
 }
 

@@ -11,7 +11,7 @@ Deno.test("deno task start and npm start run server/main.ts with DENO_START_COMM
   assert.equal(scripts.start, `exec ${DENO_START_COMMAND}`);
   assert.equal(scripts["start:bun"], `exec ${BUN_START_COMMAND}`);
   assert.doesNotMatch(DENO_START_COMMAND, / -A | --allow-all| --allow-run|--allow-ffi/);
-  assert.deepEqual(DENO_START_COMMAND.match(/--allow-sys\S*/g), ["--allow-sys=cpus"]);
+  assert.deepEqual(DENO_START_COMMAND.match(/--allow-sys\S*/g), ["--allow-sys=cpus,setPriority"]);
   // The one folder it may write is the temporary one, for the socket behind its front.
   assert.deepEqual(DENO_START_COMMAND.match(/--allow-write=\S*/g), ["--allow-write=/tmp"]);
 });

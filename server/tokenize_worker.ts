@@ -4,6 +4,7 @@
  * each with the tokens joined by "\n" (no token holds whitespace; one string clones fast).
  */
 /// <reference lib="deno.worker" />
+import "./helper_priority.ts"; // first: see there
 import { tokenize } from "../shared/tokenize.ts";
 
 export type TokenizeRequest =
