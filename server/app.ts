@@ -5,6 +5,7 @@
  * const models = await loadModels(await findModelDirs("models"), { maxActive: 32, maxQueue: 64 });
  * Deno.serve({ port: 8000 }, createApp({ models }).fetch);
  */
+import { sharing } from "./yield.ts";
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { bodyReader } from "./body_read.ts";
@@ -75,7 +76,13 @@ export function createApp(options: AppOptions): Hono {
 
   app.use("*", async (c, next) => {
     const t0 = performance.now();
-    await next();
+    // Counted while its handler runs: a computation in blocks then takes shorter turns.
+    const handled = sharing();
+    try {
+      await next();
+    } finally {
+      handled();
+    }
     const route = c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
     inc(deps.metrics.requests, labels({ route, status: c.res.status }));
     const key = labels({ route });

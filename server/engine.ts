@@ -19,7 +19,7 @@ import type { Job, JobEnd, Stream } from "./stream.ts";
 import { prefill, regroup } from "./batch_state.ts";
 import { ApiError } from "./errors.ts";
 import type { Decoder } from "./decoder.ts";
-import { yieldTask } from "./yield.ts";
+import { sharing, yieldTask } from "./yield.ts";
 
 export type { Job, JobEnd, SampledToken, Stream } from "./stream.ts";
 
@@ -170,6 +170,7 @@ export function createEngine(
 
   const loop = async (): Promise<void> => {
     running = true;
+    const done = sharing();
     try {
       while (active.length > 0 || queue.length > 0) {
         try {
@@ -186,6 +187,7 @@ export function createEngine(
         await yieldTask();
       }
     } finally {
+      done();
       running = false;
     }
   };

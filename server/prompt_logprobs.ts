@@ -9,7 +9,7 @@ import {
   zeroState,
 } from "../shared/model.ts";
 import type { ServedModel } from "./models.ts";
-import { inBlocks, yieldTask } from "./yield.ts";
+import { inBlocks, sliceMs, yieldTask } from "./yield.ts";
 
 export interface PromptLogprobs {
   /** log p(token i | tokens before it) for each token after the leading `<eos>`. */
@@ -21,9 +21,11 @@ export interface PromptLogprobs {
 /**
  * Positions read and projected at once. The wasm heap never shrinks, so its peak is what a
  * request costs for good: a block bounds it by a few [ECHO_BLOCK, V] tensors, whatever the
- * prompt's length; and one block's work is short enough for other requests to run between.
+ * prompt's length. A block is also the shortest turn this thread takes, and other requests
+ * wait for several turns (yield.ts sliceMs): 16 positions take ~5 ms of a 256-unit model here,
+ * 64 took ~17 ms.
  */
-export const ECHO_BLOCK = 64;
+export const ECHO_BLOCK = 16;
 
 /**
  * Score `ids` (a context starting with `<eos>`) block by block, the state carried across. Only
@@ -56,6 +58,7 @@ async function scoreBlocks(
   // end at its window boundaries, where the state restarts from zero.
   const every = model.stateResetEvery ?? Infinity;
   let state: ModelState = zeroState(cfg, 1);
+  let slice = performance.now();
   try {
     for (let from = 0, len = 0; from < n; from += len) {
       len = Math.min(ECHO_BLOCK, n - from, every - (from % every));
@@ -103,7 +106,10 @@ async function scoreBlocks(
         }
         top.push(row);
       }
-      if (from + len < n) await yieldTask();
+      if (from + len < n && performance.now() - slice >= sliceMs()) {
+        await yieldTask();
+        slice = performance.now();
+      }
     }
   } finally {
     disposeState(state);

@@ -13,7 +13,7 @@
 import type { ModelConfig } from "../shared/config.ts";
 import { tf } from "../shared/tf.ts";
 import type { Params } from "../shared/model.ts";
-import { inBlocks, yieldTask } from "./yield.ts";
+import { inBlocks, sliceMs, yieldTask } from "./yield.ts";
 import {
   columnCount,
   type Score,
@@ -211,7 +211,10 @@ function scoreHere(
   opts: ScoreOptions,
   signal?: AbortSignal,
 ) {
-  return inBlocks(() => scoreStreamYielding(params, config, stream, opts), signal);
+  return inBlocks(
+    () => scoreStreamYielding(params, config, stream, opts, sliceMs),
+    signal,
+  );
 }
 
 /** Score `opts.columns` of `stream` on `helper`, or here if the helper fails. */

@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { inBlocks, nextTurn, yieldTask } from "./yield.ts";
+import {
+  inBlocks,
+  nextTurn,
+  POLL_MS,
+  SHARED_SLICE_MS,
+  sharing,
+  sliceMs,
+  usersNow,
+  yieldTask,
+} from "./yield.ts";
 
 Deno.test("yields are cheap turns, except every POLL_MS and while block work runs", async () => {
   await yieldTask(); // after a turn that polled, within POLL_MS: a cheap turn
@@ -51,4 +60,21 @@ Deno.test("block work whose client left while it waited gives up its turn", asyn
   await assert.rejects(left, (e: Error) => e.name === "AbortError");
   assert.equal(ran, false);
   assert.equal(await next, "next", "the queue goes on after a request that left");
+});
+
+Deno.test("computations in blocks take short turns only while the thread is shared", () => {
+  const base = usersNow();
+  const one = sharing();
+  try {
+    if (base === 0) assert.equal(sliceMs(), POLL_MS, "alone: the long turns");
+    const two = sharing();
+    assert.equal(usersNow(), base + 2);
+    assert.equal(sliceMs(), SHARED_SLICE_MS);
+    two();
+    two(); // a second call changes nothing
+    assert.equal(usersNow(), base + 1);
+  } finally {
+    one();
+  }
+  assert.equal(usersNow(), base);
 });
