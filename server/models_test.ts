@@ -11,7 +11,7 @@ import {
 } from "./models.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
 import { defaultConnectionLimits } from "./connections.ts";
-import { readServeEnv } from "./startup.ts";
+import { DENO_SERVE_TEMP, readServeEnv } from "./startup.ts";
 import { createApp } from "./app.ts";
 import { smallModelDir } from "./testing.ts";
 
@@ -63,7 +63,7 @@ Deno.test("readServeEnv() applies defaults and refuses a bad PORT, SCORE_WORKERS
     connections: defaultConnectionLimits(),
     browser: { allowedHosts: ["localhost", "127.0.0.1", "::1"], corsOrigins: [] },
     shutdownGraceMs: 10_000,
-    tempDir: "/tmp",
+    tempDir: DENO_SERVE_TEMP,
   });
   // Two backend threads already use both cores: no score workers unless asked.
   assert.equal(readServeEnv({ WASM_THREADS: "2" }).scoreWorkers, 0);

@@ -136,7 +136,7 @@ export function readServeEnv(env: Record<string, string | undefined>): ServeEnv 
     connections: readConnectionEnv(env),
     browser: readBrowserEnv(env, host),
     shutdownGraceMs: intEnv(env, "SHUTDOWN_GRACE_MS", 10_000),
-    tempDir: env.TMPDIR || "/tmp",
+    tempDir: env.TMPDIR || DENO_SERVE_TEMP,
   };
 }
 

@@ -35,7 +35,7 @@ export function sharing(): () => void {
  * Work a computation in blocks (an echo, a text's score on this thread) does between two turns.
  * A request that arrives meanwhile waits for several turns (its bytes, its handler, its answer),
  * so while anything else uses the thread, turns are short: 5 ms turns took /health's p99 beside
- * streams, echoes and scoring from ~120 ms to ~80 ms on Deno. Alone, a computation yields every
+ * streams, echoes and scoring from ~120 ms to ~85 ms on Deno. Alone, a computation yields every
  * POLL_MS as before: on Deno a timer turn costs ~2 ms, and yielding every 5 ms made a
  * 4,096-token echo 1.6 times as slow.
  */
