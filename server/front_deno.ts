@@ -11,6 +11,7 @@ import {
   sweepEveryMs,
   type Tracked,
 } from "./connections.ts";
+import { collectAfterBursts } from "./front_gc.ts";
 
 /**
  * Read buffers: small for what clients send (a silent connection holds one, and there may be
@@ -29,7 +30,11 @@ export function serveFrontDeno(
 ): Promise<Front> {
   const table = createConnectionTable(options.limits);
   const listener = Deno.listen({ port: options.port, hostname: options.host });
-  const sweep = setInterval(() => table.sweep(), sweepEveryMs(options.limits));
+  const collect = collectAfterBursts(table);
+  const sweep = setInterval(() => {
+    table.sweep();
+    collect();
+  }, sweepEveryMs(options.limits));
   Deno.unrefTimer(sweep);
   let closed = false;
 

@@ -15,7 +15,11 @@ export interface FrontThread {
   close(): Promise<void>;
 }
 
-export function startFrontThread(options: FrontOptions): Promise<FrontThread> {
+/** `onMemory` receives the front's heap every few seconds (for /metrics). */
+export function startFrontThread(
+  options: FrontOptions,
+  onMemory: (m: { heapUsed: number; external: number }) => void = () => {},
+): Promise<FrontThread> {
   const worker = new Worker(new URL("./front_worker.ts", import.meta.url), { type: "module" });
   const send = (m: FrontCommand) => worker.postMessage(m);
   const waiting = new Map<number, (n: number) => void>();
@@ -33,6 +37,7 @@ export function startFrontThread(options: FrontOptions): Promise<FrontThread> {
         waiting.get(m.id)?.(m.n);
         waiting.delete(m.id);
       } else if (m.type === "closed") closed?.();
+      else if (m.type === "memory") onMemory(m);
       else {
         resolve({
           port: m.port,

@@ -12,6 +12,8 @@ export interface Metrics {
   tokensScored: Map<string, number>;
   timePerToken: Histogram;
   requestSeconds: Histogram;
+  /** Memory that other threads report by kind label (the connection front's heap), bytes. */
+  threadMemory: Map<string, number>;
 }
 
 export function createMetrics(): Metrics {
@@ -21,6 +23,7 @@ export function createMetrics(): Metrics {
     tokensScored: new Map(),
     timePerToken: histogram([0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1]),
     requestSeconds: histogram([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]),
+    threadMemory: new Map(),
   };
 }
 
@@ -108,7 +111,8 @@ export function renderMetrics(
     ...(gauges.memory
       ? gauge(
         "rotor_memory_bytes",
-        "Process memory by kind: rss, js_heap (used), external, wasm_heap (never shrinks).",
+        "Process memory by kind: rss, js_heap (used), external, wasm_heap (never shrinks), " +
+          "front_js_heap and front_external (the connection front's thread).",
         gauges.memory,
       )
       : []),

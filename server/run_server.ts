@@ -13,6 +13,7 @@ import {
   serveEnvFrom,
 } from "./startup.ts";
 import { createShutdown } from "./shutdown.ts";
+import { labels } from "./metrics.ts";
 
 export interface Runtime {
   env(name: string): string | undefined;
@@ -28,7 +29,7 @@ export interface Runtime {
 export async function runServer(rt: Runtime): Promise<void> {
   const env = readServeEnv(serveEnvFrom(rt.env));
   try {
-    const { app, health, models } = await prepare(env);
+    const { app, health, models, metrics } = await prepare(env);
     health.onPoisoned(() => setTimeout(() => rt.exit(POISONED_EXIT), POISONED_GRACE_MS));
     const backendPath = privateSocketPath(env.tempDir);
     const server = rt.serve(backendPath, app.fetch);
@@ -37,6 +38,9 @@ export async function runServer(rt: Runtime): Promise<void> {
       host: env.host,
       backendPath,
       limits: env.connections,
+    }, (m) => {
+      metrics.threadMemory.set(labels({ kind: "front_js_heap" }), m.heapUsed);
+      metrics.threadMemory.set(labels({ kind: "front_external" }), m.external);
     });
     const stop = createShutdown({
       graceMs: env.shutdownGraceMs,

@@ -67,6 +67,14 @@ async function exercise(url: string): Promise<void> {
   })).json();
   assert.equal(pp.tokens, 7);
   assert.ok(pp.perplexity > 1 && pp.perplexity < 64, `perplexity ${pp.perplexity}`);
+  // The connection front's thread reports its own heap as soon as it listens.
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  for (const kind of ["front_js_heap", "front_external", "js_heap"]) {
+    const bytes = Number(
+      new RegExp(`rotor_memory_bytes\\{kind="${kind}"\\} (\\d+)`).exec(metrics)?.[1],
+    );
+    assert.ok(bytes > 0, `${kind} in /metrics:\n${metrics}`);
+  }
 }
 
 const bin = (name: string) => join(Deno.cwd(), "node_modules", ".bin", name);

@@ -6,6 +6,7 @@ import { describeBackend, initBackend, wasmThreadsFromEnv } from "../shared/back
 import { createApp } from "./app.ts";
 import { CONNECTION_ENV, type ConnectionLimits, readConnectionEnv } from "./connections.ts";
 import { createHealth } from "./health.ts";
+import { createMetrics } from "./metrics.ts";
 import { type BrowserPolicy, readBrowserEnv } from "./origin.ts";
 import { LIMIT_ENV, type Limits, readLimitsEnv } from "./limits.ts";
 import { findModelDirs, loadModelsSkipping, modelName } from "./models.ts";
@@ -183,8 +184,10 @@ export function denoServePermissions(read: readonly string[] = DENO_SERVE_READ):
  * --seconds 120 --rounds 12`) for ~4 % fewer requests answered. The young generation keeps
  * V8's default size: a 1 MB one (which lowered peak RSS under 32 streams from ~269 to ~190 MB)
  * promoted a mixed workload's short-lived garbage and doubled /health's p99 under it.
+ * `--expose-gc` lets the connection front collect its own heap after a burst of connections
+ * (front_gc.ts); nothing on the server's thread calls it.
  */
-export const DENO_SERVE_FLAGS = ["--v8-flags=--heap-growing-percent=10"];
+export const DENO_SERVE_FLAGS = ["--v8-flags=--heap-growing-percent=10,--expose-gc"];
 
 /**
  * `deno task start`'s command; `npm start` runs it with `exec`, so the server is the process
@@ -273,7 +276,9 @@ export async function prepare(env: ServeEnv) {
     }`,
   );
   const health = createHealth();
+  const metrics = createMetrics();
   const app = createApp({
+    metrics,
     models,
     defaultModel,
     backend: backend.name,
@@ -282,5 +287,5 @@ export async function prepare(env: ServeEnv) {
     failedModels: failures,
     browser: env.browser,
   });
-  return { app, models, health };
+  return { app, models, health, metrics };
 }

@@ -67,6 +67,7 @@ export function metricsHandler(deps: Deps) {
     } catch {
       // left out this once
     }
+    for (const [k, v] of deps.metrics.threadMemory) memory.set(k, v);
     return c.text(renderMetrics(deps.metrics, { activeStreams, queueDepth, memory }), 200, {
       "content-type": "text/plain; version=0.0.4; charset=utf-8",
     });
