@@ -55,6 +55,10 @@ export const TRAIN_BENCH_FLAGS = {
     schema: z.boolean().default(false),
     help: "Also print each row's dispatches by pass and kernel",
   },
+  profile: {
+    schema: z.boolean().default(false),
+    help: "Also time one whole step by kernel and print where the time goes (wasm)",
+  },
 };
 
 export async function benchTrain(argv: string[]): Promise<TrainBench | undefined> {
@@ -112,6 +116,7 @@ export async function benchTrain(argv: string[]): Promise<TrainBench | undefined
         seed: f.seed,
         workers,
         onRound: (i, n) => progressLine(`bench:train ${what}: round ${i + 1}/${n}`),
+        profile: f.profile,
       });
       console.log(`\n${what}`);
       const out = rows.map((r, i) => {
@@ -127,6 +132,7 @@ export async function benchTrain(argv: string[]): Promise<TrainBench | undefined
             `${r.dispatches.reads} reads per step)`,
         );
         if (f.kernels) console.log(kernelTable(r.byKernel));
+        if (r.kernelMs) console.log(kernelTimeTable(r.kernelMs));
         return {
           cell: models[i]!.cell,
           recurrence: models[i]!.recurrence,
@@ -175,6 +181,22 @@ export async function benchTrain(argv: string[]): Promise<TrainBench | undefined
   };
   if (f.json) await writeFile(f.json, JSON.stringify(result, null, 2) + "\n");
   return result;
+}
+
+/** A step's time by kernel, most first, the kernels past 95 % of it summed as "others". */
+export function kernelTimeTable(ms: Record<string, number>): string {
+  const rows = Object.entries(ms).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const total = rows.reduce((a, [, t]) => a + t, 0);
+  const shown: string[] = [];
+  let sum = 0;
+  for (const [k, t] of rows) {
+    if (sum >= 0.95 * total) break;
+    sum += t;
+    shown.push(`${k} ${t.toFixed(1)} ms (${(100 * t / total).toFixed(0)} %)`);
+  }
+  const rest = total - sum;
+  if (rest > 0) shown.push(`others ${rest.toFixed(1)} ms`);
+  return `      kernel time ${total.toFixed(1)} ms: ${shown.join(", ")}`;
 }
 
 /** Dispatches by pass and kernel, most first, two to a line. */

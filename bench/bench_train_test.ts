@@ -3,8 +3,10 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tempDir, useWasm } from "../shared/testing.ts";
 import { parseResult, TrainBenchSchema } from "./results.ts";
-import { benchTrain } from "./bench_train.ts";
+import { benchTrain, kernelTimeTable } from "./bench_train.ts";
 import { quiet } from "../trainer/testing.ts";
+import { profileStep } from "../trainer/step_time.ts";
+import { tf } from "../shared/tf.ts";
 
 Deno.test("bench:train times every cell at each BPTT, in one process and with workers", async () => {
   await useWasm();
@@ -52,4 +54,31 @@ Deno.test("bench:train refuses a worker count that does not divide the batch", a
     /--batch 20 must be a multiple of workers 3/,
   );
   await assert.rejects(() => benchTrain(["--cells", "rnn,cnn"]), /Invalid item "cnn" in --cells/);
+});
+
+Deno.test("profileStep() times a step by registered kernel, leaving out the scopes around them", async () => {
+  await useWasm();
+  const square = tf.customGrad((x) => ({
+    value: tf.matMul(x as tf.Tensor2D, x as tf.Tensor2D),
+    gradFunc: (dy) => dy,
+  }));
+  const t0 = performance.now();
+  const ms = await profileStep(async () => {
+    const a = tf.ones([128, 128]);
+    const y = square(a);
+    await y.data();
+    tf.dispose([a, y]);
+  });
+  const wall = performance.now() - t0;
+  assert.ok("BatchMatMul" in ms, Object.keys(ms).join(", "));
+  for (const k of Object.keys(ms)) assert.ok(tf.getKernel(k, "wasm"), `${k} is a kernel`);
+  const total = Object.values(ms).reduce((a, b) => a + b, 0);
+  assert.ok(total > 0 && total <= wall, `${total} ms of kernels in ${wall} ms`);
+});
+
+Deno.test("kernelTimeTable() lists the kernels up to 95 % of the time, then the rest", () => {
+  assert.equal(
+    kernelTimeTable({ Exp: 6, BatchMatMul: 90, Sum: 4 }),
+    "      kernel time 100.0 ms: BatchMatMul 90.0 ms (90 %), Exp 6.0 ms (6 %), others 4.0 ms",
+  );
 });

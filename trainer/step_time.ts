@@ -31,6 +31,8 @@ export interface StepTimeRow {
   optimizerDispatches: number;
   /** Those dispatches by pass and kernel ("forward MatMul", "optimizer Sum", …). */
   byKernel: Record<string, number>;
+  /** With `profile`: one whole step's time by kernel, ms (registered kernels only). */
+  kernelMs?: Record<string, number>;
 }
 
 /** The q-quantile (nearest rank) of xs. */
@@ -52,6 +54,8 @@ export interface StepTimeOptions {
   workers?: number;
   /** Called after each round (0 is the warm-up) with the round and the number of rounds. */
   onRound?: (round: number, rounds: number) => void;
+  /** Also time one whole step by kernel (tf.profile; wasm and CPU time synchronous kernels). */
+  profile?: boolean;
 }
 
 /**
@@ -146,7 +150,9 @@ export async function timeSteps(
         reads: g.count.reads + op.count.reads,
       };
       await s.run.step(); // lets the counted step's queued work finish
+      const kernelMs = o.profile ? await profileStep(s.run.step) : undefined;
       rows.push({
+        kernelMs,
         label: s.label,
         fwdBwdMs: median(s.times.fwdBwd),
         stepMs: median(s.times.step),
@@ -166,6 +172,21 @@ export async function timeSteps(
   } finally {
     setups.forEach((s) => s.dispose());
   }
+}
+
+/**
+ * One call of `f` timed by kernel. Scopes that wrap other kernels (a custom gradient's
+ * "forward", an op's name) are left out, so the times add up to at most the wall time.
+ */
+export async function profileStep(f: () => Promise<void>): Promise<Record<string, number>> {
+  const info = await tf.profile(f);
+  const backend = tf.getBackend();
+  const ms: Record<string, number> = {};
+  for (const k of info.kernels) {
+    if (!tf.getKernel(k.name, backend)) continue;
+    ms[k.name] = (ms[k.name] ?? 0) + (typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : 0);
+  }
+  return ms;
 }
 
 /**
