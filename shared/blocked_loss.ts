@@ -12,7 +12,6 @@
  */
 import { tf } from "./tf.ts";
 import type { Tensor, Tensor1D, Tensor2D } from "./tf.ts";
-import { canFuseLoss, fusedSoftmaxXent } from "./blocked_loss_wasm.ts";
 
 /** Default elements of one block's logits (16 MB of float32): rows = this / V. */
 export const BLOCK_ELEMENTS = 1 << 22;
@@ -41,8 +40,6 @@ function blocks(
   const [n] = h.shape;
   const v = w.shape[1];
   const wT = withGrads ? tf.transpose(w) : undefined; // [V,H], once for every block
-  // On wasm the loss and ∂L/∂z of a block come from one kernel (blocked_loss_wasm.ts).
-  const fuse = withGrads && canFuseLoss();
   let lossSum: Tensor = tf.scalar(0);
   const dh: Tensor2D[] = [];
   let dw: Tensor2D | undefined, db: Tensor | undefined;
@@ -50,20 +47,13 @@ function blocks(
     const r = Math.min(rows, n - start);
     const hb = r === n ? h : tf.slice(h, [start, 0], [r, -1]) as Tensor2D; // [r,H]
     const yb = r === n ? targets : tf.slice(targets, [start], [r]) as Tensor1D; // [r]
-    const z = tf.fused.matMul({ a: hb, b: w, bias: b }) as Tensor2D; // [r,H]·[H,V] + b → [r,V]
-    let dz: Tensor2D;
-    if (fuse) {
-      const f = fusedSoftmaxXent(z, yb, 1 / n);
-      lossSum = tf.add(lossSum, tf.sum(f.loss));
-      dz = f.dz;
-    } else {
-      const lse = tf.logSumExp(z, 1, true); // [r,1]
-      const onehot = tf.oneHot(yb, v); // [r,V]
-      const picked = tf.sum(tf.mul(z, onehot), 1, true); // [r,1]
-      lossSum = tf.add(lossSum, tf.sum(tf.sub(lse, picked)));
-      if (!withGrads) continue;
-      dz = tf.mul(tf.sub(tf.exp(tf.sub(z, lse)), onehot), 1 / n) as Tensor2D; // [r,V]
-    }
+    const z = tf.fused.matMul({ a: hb, b: w, bias: b }); // [r,H]·[H,V] + b → [r,V]
+    const lse = tf.logSumExp(z, 1, true); // [r,1]
+    const onehot = tf.oneHot(yb, v); // [r,V]
+    const picked = tf.sum(tf.mul(z, onehot), 1, true); // [r,1]
+    lossSum = tf.add(lossSum, tf.sum(tf.sub(lse, picked)));
+    if (!withGrads) continue;
+    const dz = tf.mul(tf.sub(tf.exp(tf.sub(z, lse)), onehot), 1 / n) as Tensor2D; // [r,V]
     dh.push(tf.matMul(dz, wT!)); // [r,V]·[V,H] → [r,H]
     const dwb = tf.matMul(tf.transpose(hb), dz); // [H,r]·[r,V] → [H,V]
     dw = (dw ? tf.add(dw, dwb) : dwb) as Tensor2D;
