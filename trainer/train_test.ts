@@ -178,9 +178,13 @@ Deno.test("train --recurrence fused follows the composed path's loss curve for 2
   await useWasm();
   const data = await writeSmallCorpus(5);
   const runs = await tempDir();
-  const cells = [["rnn"], ["urnn", "--activation", "modrelu"], ["ugru", "--dropout", "0.2"], [
-    "lstm",
-  ]];
+  const cells = [
+    ["rnn"],
+    ["urnn", "--activation", "modrelu"],
+    ["ugru", "--dropout", "0.2"],
+    ["lstm"],
+    ["curnn", "--activation", "modrelu"],
+  ];
   for (const [cell, ...rest] of cells) {
     const losses = async (recurrence: string) => {
       const name = `${cell}-${recurrence}`;

@@ -20,7 +20,8 @@ import { complexBlock, complexModRelu, complexUnits } from "./complex.ts";
 import type { CellDef } from "./types.ts";
 
 export const curnn: CellDef = {
-  family: null,
+  // The recurrence op runs it as h' = σ(xw + h·φ(U)) over [Re | Im] (shared/recurrence/).
+  family: "crnn",
   gates: 1,
   hasCell: false,
   orthogonal: [],

@@ -28,8 +28,8 @@ export function unrollLayer(
   xw: Tensor3D,
   state: CellState,
 ): { hs: Tensor3D; state: CellState } {
-  // The op has no complex family: the complex cells always run as composed ops.
-  if (kind === "fused" && cell.family && hasRecurrenceOp()) {
+  // The cuGRU has no family (composed ops always); the cuRNN's has no webgpu kernel.
+  if (kind === "fused" && cell.family && hasRecurrenceOp(cell.family)) {
     return recurrence(cell, p, prep, o, xw, state);
   }
   const { hs, state: next } = unroll(cell, p, prep, o, xw, state);

@@ -4,13 +4,17 @@
  */
 import type { Activation } from "../activations.ts";
 
-/** The three step shapes: h' = σ(a) (rnn, urnn), the GRU gates, the LSTM gates. */
-export type Family = "rnn" | "gru" | "lstm";
+/**
+ * The step shapes: h' = σ(a) (rnn, urnn), the GRU gates, the LSTM gates, and h' = σ(a) over a
+ * complex state stored as [Re | Im] (crnn: the cuRNN, whose U is the real block of its unitary
+ * matrix; σ is complex modReLU, or a split activation, which is the rnn's math).
+ */
+export type Family = "rnn" | "crnn" | "gru" | "lstm";
 
 /** Attributes of the forward and backward kernels. */
 export interface RecurrenceAttrs {
   family: Family;
-  /** σ of the rnn family; ignored by gru and lstm. */
+  /** σ of the rnn and crnn families; ignored by gru and lstm. */
   activation: Activation;
   /** Negative slope of leaky_relu. */
   slope: number;
@@ -25,7 +29,7 @@ export interface Dims {
   S: number;
 }
 
-export const GATES: Record<Family, number> = { rnn: 1, gru: 3, lstm: 4 };
+export const GATES: Record<Family, number> = { rnn: 1, crnn: 1, gru: 3, lstm: 4 };
 
 /** Dims from xw [T, B, G] and the family. */
 export function dimsOf(family: Family, xwShape: readonly number[]): Dims {

@@ -105,9 +105,13 @@ function activateBack(
 const modReluBias = (z: number, g: number, bMod: number) =>
   f32(Math.abs(z) + bMod) > 0 ? g * Math.sign(z) : 0;
 
+/** True when a step is complex modReLU's (crnn with "modrelu"); else crnn is the rnn's math. */
+const complexMod = (a: RecurrenceAttrs) => a.family === "crnn" && a.activation === "modrelu";
+
 /** h_t (and c_t) from xw_t and h_{t−1}·U. */
 export function stepForward(attrs: RecurrenceAttrs, d: Dims, s: ForwardStep): void {
-  if (attrs.family === "rnn") rnnForward(attrs, d, s);
+  if (complexMod(attrs)) complexModReluForward(d, s);
+  else if (attrs.family === "rnn" || attrs.family === "crnn") rnnForward(attrs, d, s);
   else if (attrs.family === "gru") gruForward(d, s);
   else lstmForward(d, s);
 }
@@ -119,6 +123,28 @@ function rnnForward({ activation, slope }: RecurrenceAttrs, { B, H }: Dims, s: F
     for (let j = 0; j < H; j++) {
       // Rounded to float32 as the composed add is (modReLU's |z| + b can cancel).
       Y[y + j] = activate(activation, f32(X[x + j]! + U[u + j]!), slope, V[j]!);
+    }
+  }
+}
+
+/** |z| + ε² under the root, as shared/cells/complex.ts computes the modulus. */
+const COMPLEX_EPS = 1e-8;
+
+/**
+ * Complex modReLU over K = H/2 units of [Re | Im]: h = z/|z| · relu(|z| + b_k), v = b_mod
+ * padded to H (its second half unused).
+ */
+function complexModReluForward({ B, H }: Dims, s: ForwardStep) {
+  const X = s.xw.a, U = s.hu.a, V = s.v, Y = s.h.a, K = H / 2;
+  for (let b = 0; b < B; b++) {
+    const x = s.xw.o + b * H, u = s.hu.o + b * H, y = s.h.o + b * H;
+    for (let k = 0; k < K; k++) {
+      const re = f32(X[x + k]! + U[u + k]!), im = f32(X[x + K + k]! + U[u + K + k]!);
+      const m = Math.sqrt(re * re + im * im + COMPLEX_EPS);
+      const t = m + V[k]!;
+      const scale = t > 0 ? t / m : 0;
+      Y[y + k] = re * scale;
+      Y[y + K + k] = im * scale;
     }
   }
 }
@@ -170,7 +196,8 @@ export interface BackwardStep extends ForwardStep {
 
 /** The gradients of one step from ∂h_t (and ∂c_t), recomputing the gates from xw and hu. */
 export function stepBackward(attrs: RecurrenceAttrs, d: Dims, s: BackwardStep): void {
-  if (attrs.family === "rnn") rnnBackward(attrs, d, s);
+  if (complexMod(attrs)) complexModReluBackward(d, s);
+  else if (attrs.family === "rnn" || attrs.family === "crnn") rnnBackward(attrs, d, s);
   else if (attrs.family === "gru") gruBackward(d, s);
   else lstmBackward(d, s);
 }
@@ -188,6 +215,36 @@ function rnnBackward({ activation, slope }: RecurrenceAttrs, { B, H }: Dims, s: 
       const db = mod ? modReluBias(z, g, V[j]!) : 0;
       DV[dv + j] = s.first ? db : DV[dv + j]! + db;
       s.direct[r + j] = 0;
+    }
+  }
+}
+
+/**
+ * Complex modReLU's gradient: with s(m) = relu(m + b)/m and q = (g_re·re + g_im·im)/m,
+ * ∂re = g_re·s + re·q·s'(m), ∂im = g_im·s + im·q·s'(m), ∂b = q where m + b > 0,
+ * s'(m) = (1[m + b > 0]·m − relu(m + b))/m².
+ */
+function complexModReluBackward({ B, H }: Dims, s: BackwardStep) {
+  const X = s.xw.a, U = s.hu.a, V = s.v, DX = s.dxw.a, DV = s.dv.a, K = H / 2;
+  for (let b = 0; b < B; b++) {
+    const x = s.xw.o + b * H, u = s.hu.o + b * H, r = b * H;
+    const dx = s.dxw.o + b * H, dv = s.dv.o + b * H;
+    for (let k = 0; k < K; k++) {
+      const re = f32(X[x + k]! + U[u + k]!), im = f32(X[x + K + k]! + U[u + K + k]!);
+      const gRe = s.dh[r + k]!, gIm = s.dh[r + K + k]!;
+      const m = Math.sqrt(re * re + im * im + COMPLEX_EPS);
+      const t = m + V[k]!;
+      const on = t > 0;
+      const scale = on ? t / m : 0;
+      const q = (gRe * re + gIm * im) / m;
+      const ds = ((on ? m : 0) - (on ? t : 0)) / (m * m); // s'(m)
+      DX[dx + k] = gRe * scale + re * q * ds;
+      DX[dx + K + k] = gIm * scale + im * q * ds;
+      const db = on ? q : 0;
+      DV[dv + k] = s.first ? db : DV[dv + k]! + db;
+      DV[dv + K + k] = 0;
+      s.direct[r + k] = 0;
+      s.direct[r + K + k] = 0;
     }
   }
 }

@@ -25,10 +25,14 @@ export const VARIANTS: Variant[] = [
   { cell: "gru", activation: "tanh" },
   { cell: "ugru", activation: "tanh" },
   { cell: "lstm", activation: "tanh" },
+  { cell: "curnn", activation: "modrelu" },
+  { cell: "curnn", activation: "tanh" },
 ];
 
 export const label = (v: Variant) =>
-  CELLS[v.cell].family === "rnn" ? `${v.cell}(${v.activation})` : v.cell;
+  CELLS[v.cell].family === "rnn" || CELLS[v.cell].family === "crnn"
+    ? `${v.cell}(${v.activation})`
+    : v.cell;
 
 /** A layer's case: sizes, options and host values of its inputs, parameters and state. */
 export function layerCase(v: Variant, seed: number, dims = { T: 5, B: 3, H: 6 }, reset = false) {
