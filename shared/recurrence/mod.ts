@@ -28,8 +28,8 @@ export function unrollLayer(
   xw: Tensor3D,
   state: CellState,
 ): { hs: Tensor3D; state: CellState } {
-  // The cuGRU has no family (composed ops always); the cuRNN's has no webgpu kernel.
-  if (kind === "fused" && cell.family && hasRecurrenceOp(cell.family)) {
+  // The cuGRU has no family: it always runs as composed ops.
+  if (kind === "fused" && cell.family && hasRecurrenceOp()) {
     return recurrence(cell, p, prep, o, xw, state);
   }
   const { hs, state: next } = unroll(cell, p, prep, o, xw, state);

@@ -20,6 +20,9 @@ fn rr_tanh(x : f32) -> f32 { return tanh(clamp(x, -15.0, 15.0)); }
 
 const lit = (x: number) => `f32(${x})`;
 
+/** |z| + ε² under the root, as shared/cells/complex.ts computes the modulus. */
+const COMPLEX_EPS = 1e-8;
+
 /**
  * Phony reads of every input: a binding the entry point never touches drops out of the
  * pipeline's automatic layout, and binding it anyway fails validation.
@@ -79,8 +82,18 @@ export function forwardShader(a: RecurrenceAttrs, d: Dims): string {
   const madd = (src: string) =>
     Array.from({ length: gates }, (_, g) => `a${g} += ${src} * u[k * ${G} + ${g * H} + j];`)
       .join(" ");
+  // Complex modReLU reads its unit's other half too (column p of U, Re ↔ Im): a thread forms
+  // that product as well, twice the multiply-adds of the rnn's step.
+  const cmod = a.family === "crnn" && a.activation === "modrelu", K = Math.floor(H / 2);
+  const partner = cmod ? (src: string) => `ap += ${src} * u[k * ${G} + p];` : () => "";
   let body: string;
-  if (a.family === "rnn") {
+  if (cmod) {
+    body = `let z = xw[x] + a0;
+      let zp = xw[x - j + p] + ap;
+      let m = sqrt(z * z + zp * zp + ${lit(COMPLEX_EPS)});
+      let tt = m + v[j % ${K}];
+      result[out] = z * select(0.0, tt / m, tt > 0.0);`;
+  } else if (a.family === "rnn" || a.family === "crnn") {
     body = `let z = xw[x] + a0; result[out] = ${activation(a.activation, a.slope)};`;
   } else if (a.family === "gru") {
     body = `let r = rr_sigmoid(xw[x] + a0);
@@ -107,12 +120,14 @@ export function forwardShader(a: RecurrenceAttrs, d: Dims): string {
       let b = index / ${H};
       let j = index - b * ${H};
       let t = uniforms.t;
+      let p = (j + ${K}) % ${H};
       ${acc}
+      var ap = 0.0;
       if (t == 0) {
-        for (var k = 0; k < ${H}; k++) { let hp = s0[b * ${H} + k]; ${madd("hp")} }
+        for (var k = 0; k < ${H}; k++) { let hp = s0[b * ${H} + k]; ${madd("hp")} ${partner("hp")} }
       } else {
         let base = ((t - 1) * ${B} + b) * ${H};
-        for (var k = 0; k < ${H}; k++) { let hp = result[base + k]; ${madd("hp")} }
+        for (var k = 0; k < ${H}; k++) { let hp = result[base + k]; ${madd("hp")} ${partner("hp")} }
       }
       let x = (t * ${B} + b) * ${G} + j;
       let out = t * ${BH} + index;
@@ -131,8 +146,28 @@ export function backwardShader(a: RecurrenceAttrs, d: Dims): string {
   const F = forwardLayout(d), TBH = F.c;
   const L = gradLayout(a.family, d);
   const hu = (k: number) => `ys[${F.hu + k * H} + x]`;
+  const cmod = a.family === "crnn" && a.activation === "modrelu", K = Math.floor(H / 2);
   let body: string;
-  if (a.family === "rnn") {
+  if (cmod) {
+    // The partner's ∂h (its own row of the upstream gradient and of ∂(h_{t+1}·U)·Uᵀ).
+    body = `let xp = x - j + p;
+      let z = xw[x] + ${hu(0)};
+      let zp = xw[xp] + ys[${F.hu} + xp];
+      var dhp = dys[t * ${BH} + b * ${H} + p];
+      if (t < ${T - 1}) {
+        let base = ${L.dhu} + ((t + 1) * ${B} + b) * ${G};
+        for (var k = 0; k < ${G}; k++) { dhp += result[base + k] * ut[k * ${H} + p]; }
+      }
+      let m = sqrt(z * z + zp * zp + ${lit(COMPLEX_EPS)});
+      let tt = m + v[j % ${K}];
+      let on = tt > 0.0;
+      let s = select(0.0, tt / m, on);
+      let q = (dh * z + dhp * zp) / m;
+      let ds = (select(0.0, m, on) - select(0.0, tt, on)) / (m * m);
+      result[${L.dxw} + x] = dh * s + z * q * ds;
+      result[${L.dstate} + index] = 0.0;
+      let db = select(0.0, select(0.0, q, on), j < ${K});`;
+  } else if (a.family === "rnn" || a.family === "crnn") {
     body = `let z = xw[x] + ${hu(0)};
       ${activationBack(a.activation, a.slope)}
       result[${L.dxw} + x] = dz;
@@ -189,6 +224,7 @@ export function backwardShader(a: RecurrenceAttrs, d: Dims): string {
       }
       if (t < 0) { result[${L.dstate} + index] = carried; return; }
       let dh = dys[t * ${BH} + index] + carried;
+      let p = (j + ${K}) % ${H};
       let x = (t * ${B} + b) * ${G} + j;
       let out = t * ${BH} + index;
       ${body}
