@@ -4,6 +4,8 @@ import type { Tensor, Variable } from "../shared/tf.ts";
 import { countDispatches } from "../shared/dispatch_count.ts";
 import { createPrng } from "../shared/prng.ts";
 import { haarOrthogonal } from "../shared/orthogonal_init.ts";
+import { unitaryMatrix } from "../shared/unitary_init.ts";
+import { complexBlock } from "../shared/cells/complex.ts";
 import { mat, orthogonalityError } from "../shared/linalg.ts";
 import { relativeError, useWasm, useWebGpu } from "../shared/testing.ts";
 import { gpuErrors } from "../shared/webgpu.ts";
@@ -146,6 +148,76 @@ Deno.test("applyStepOnDevice() on webgpu: the fused kernels follow the composed 
         assert.ok(e < 1e-5, `${kind}: ${k} differs by relative ${e}`);
       }
       assert.ok(orthogonalityError(mat(16, 16, fused.out.U!)) < 1e-5);
+    }
+    tf.dispose([...Object.values(values), ...grads.flatMap((g) => Object.values(g))]);
+  });
+});
+
+Deno.test("applyStepOnDevice() on webgpu: unitary matrices by the fused kernels follow the composed ops", async () => {
+  await onWebGpu(async () => {
+    const prng = createPrng(4);
+    const K = 8;
+    const values: Record<string, Tensor> = {
+      C: tf.tensor2d(unitaryMatrix("haar", K, prng), [K, 2 * K]),
+      D: tf.tensor2d(unitaryMatrix("henaff", K, prng), [K, 2 * K]),
+      U: tf.tensor2d(Float32Array.from(haarOrthogonal(2 * K, prng).data), [2 * K, 2 * K]),
+      b: rand([2 * K], 0.1, 6),
+    };
+    const grads = [0, 1, 2].map((s) =>
+      Object.fromEntries(
+        Object.entries(values).map(([k, v], i) => [k, rand(v.shape, 3, 10 * s + i)]),
+      )
+    );
+    for (const kind of ["adam", "sgd"] as const) {
+      const run = async (fused: boolean) => {
+        const vars: Record<string, Variable> = {};
+        for (const [k, v] of Object.entries(values)) vars[k] = tf.variable(v.clone(), true);
+        const st = initOptState();
+        const c: OptimizerConfig = {
+          kind,
+          orthKind: kind,
+          ...ADAM_DEFAULTS,
+          clip: 1,
+          expmPlan: "device",
+          fused,
+        };
+        let dispatches = 0, reads = 0;
+        for (const g of grads) {
+          const { result, count } = await countDispatches(() =>
+            applyStepOnDevice(vars, g, new Set(["U"]), c, st, 0.01, 0.05, new Set(["C", "D"]))
+          );
+          dispatches = count.dispatches;
+          reads += count.reads;
+          result.dispose();
+        }
+        const out: Record<string, Float32Array> = {};
+        for (const [k, v] of Object.entries(vars)) out[k] = (await v.data()) as Float32Array;
+        Object.values(vars).forEach((v) => v.dispose());
+        tf.dispose([...Object.values(st.m), ...Object.values(st.v)]);
+        return { out, dispatches, reads };
+      };
+      const composed = await run(false), fused = await run(true);
+      assert.equal(fused.reads, 0);
+      assert.ok(
+        fused.dispatches < composed.dispatches / 2,
+        `${kind}: fused ${fused.dispatches}, composed ${composed.dispatches}`,
+      );
+      for (const k of Object.keys(values)) {
+        const e = relativeError(composed.out[k]!, fused.out[k]!);
+        assert.ok(e < 1e-5, `${kind}: ${k} differs by relative ${e}`);
+        const before = (await values[k]!.data()) as Float32Array;
+        assert.ok(relativeError(before, fused.out[k]!) > 1e-3, `${k} moved`);
+      }
+      for (const k of ["C", "D"]) {
+        // Unitary: its real block is orthogonal.
+        const block = complexBlock(tf.tensor2d(fused.out[k]!, [K, 2 * K]));
+        const m = mat(2 * K, 2 * K, (await block.data()) as Float32Array);
+        assert.ok(orthogonalityError(m) < 1e-5, `${k}: unitary`);
+        block.dispose();
+      }
+      console.log(
+        `  ${kind}: ${fused.dispatches} dispatches a step, ${composed.dispatches} composed`,
+      );
     }
     tf.dispose([...Object.values(values), ...grads.flatMap((g) => Object.values(g))]);
   });

@@ -162,9 +162,8 @@ export async function applyStepOnDevice(
 ): Promise<Tensor> {
   st.step++;
   const onDevice = c.expmPlan === "device";
-  // The fused kernels know real orthogonal matrices only: a complex model takes the tfjs ops.
-  if (onDevice && c.fused !== false && unitary.size === 0 && tf.getBackend() === "webgpu") {
-    return applyStepWebGpu(vars, grads, orthogonal, c, st, lr, lrOrth);
+  if (onDevice && c.fused !== false && tf.getBackend() === "webgpu") {
+    return applyStepWebGpu(vars, grads, orthogonal, c, st, lr, lrOrth, unitary);
   }
   const names = Object.keys(vars).filter((name) => grads[name]);
   const orth = names.filter((name) => orthogonal.has(name) || unitary.has(name));

@@ -4,12 +4,23 @@
  * matrix of one size together (expm_webgpu.ts). The same step as optimizer.ts's composed ops,
  * which every other backend runs; about 3 dispatches per parameter and 2k + 8 for k
  * orthogonal matrices, where the composed ops take about 14 per parameter and 60 or more
- * for the matrices.
+ * for the matrices. A unitary matrix ([Re | Im], a complex cell's) takes the same kernel on its
+ * real block φ(W), with its Adam direction's block built from the moments' blocks: Adam's
+ * direction is elementwise, d(m, v) = m̂/(√v̂ + ε), so φ(d(m, v)) = d(φ(m), |φ|(v)), where
+ * |φ|(v) places v without the sign φ gives the lower-left block.
  */
 import { tf } from "../shared/tf.ts";
 import type { Tensor, Variable } from "../shared/tf.ts";
 import { adamMomentsWebGpu, adamWebGpu, globalNormWebGpu, sgdWebGpu } from "./adam_webgpu.ts";
 import { orthStepWebGpu } from "./expm_webgpu.ts";
+import { complexBlock, fromComplexBlock } from "../shared/cells/complex.ts";
+import type { Tensor2D } from "../shared/tf.ts";
+
+/** [[X, Y], [Y, X]] [2H, 2H] from [X | Y] [H, 2H]: φ without its sign, for Adam's v. */
+function unsignedBlock(u: Tensor2D): Tensor2D {
+  const [x, y] = tf.split(u, 2, 1) as [Tensor2D, Tensor2D];
+  return tf.concat([u, tf.concat([y, x], 1)], 0) as Tensor2D;
+}
 
 /** The parts of optimizer.ts's OptimizerConfig and OptState the step reads (no import back). */
 interface StepConfig {
@@ -35,6 +46,7 @@ export function applyStepWebGpu(
   st: Moments,
   lr: number,
   lrOrth: number,
+  unitary: ReadonlySet<string> = new Set(),
 ): Tensor {
   const names = Object.keys(vars).filter((name) => grads[name]);
   const norm = tf.keep(globalNormWebGpu(names.map((n) => grads[n]!)));
@@ -62,8 +74,8 @@ export function applyStepWebGpu(
     const groups = new Map<string, string[]>();
     for (const name of names) {
       const v = vars[name]!, g = grads[name]!;
-      if (orthogonal.has(name)) {
-        const key = v.shape.join("x");
+      if (orthogonal.has(name) || unitary.has(name)) {
+        const key = `${v.shape.join("x")}${unitary.has(name) ? " unitary" : ""}`;
         groups.set(key, [...(groups.get(key) ?? []), name]);
       } else if (c.kind === "adam") {
         const { m: m0, v: v0 } = old(name);
@@ -75,19 +87,26 @@ export function applyStepWebGpu(
       }
     }
     for (const group of groups.values()) {
-      const ws = group.map((n) => vars[n]!);
+      const complex = unitary.has(group[0]!);
+      const block = (t: Tensor) => complex ? complexBlock(t as Tensor2D) : t;
+      const ws = group.map((n) => block(vars[n]!));
       let d: Parameters<typeof orthStepWebGpu>[1];
       if (c.orthKind === "adam") {
         for (const name of group) {
           const { m: m0, v: v0 } = old(name);
           moments(name, adamMomentsWebGpu(grads[name]!, m0, v0, norm, adam));
         }
-        d = { m: group.map((n) => st.m[n]!), v: group.map((n) => st.v[n]!) };
+        d = {
+          m: group.map((n) => block(st.m[n]!)),
+          v: group.map((n) => complex ? unsignedBlock(st.v[n]! as Tensor2D) : st.v[n]!),
+        };
       } else {
-        d = { g: group.map((n) => grads[n]!), norm };
+        d = { g: group.map((n) => block(grads[n]!)), norm };
       }
       const out = orthStepWebGpu(ws, d, { ...adam, lrOrth });
-      ws.forEach((w, i) => w.assign(out[i]!));
+      group.forEach((n, i) =>
+        vars[n]!.assign(complex ? fromComplexBlock(out[i]! as Tensor2D) : out[i]!)
+      );
     }
   });
   return norm;
