@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One prepared GPU run: the webgpu benchmark beside PyTorch CUDA, the flagship PTB models and
-# the copy task at T = 1000, in stages that each call continues (docs/training.md, "One
-# prepared GPU run").
+# the copy task at T = 1000 (the uRNN, then the complex cuRNN), in stages that each call
+# continues (docs/training.md, "One prepared GPU run").
 #
 #   bash bench/gpu_run.sh            # do what is left, within one call's budget
 #   bash bench/gpu_run.sh status     # print what is done and what is left
@@ -59,7 +59,7 @@ log() { echo "[gpu_run $(date -u +%H:%M:%S)] $*" | tee -a "$STATE/progress.log";
 left() { echo $((CALL_S - ($(date +%s) - START))); }
 
 # --- the stages, in order; sizes for the real run and for the dry run ---------------------
-STAGES=(bench-webgpu bench-torch train-ugru train-urnn toy-copy eval)
+STAGES=(bench-webgpu bench-torch train-ugru train-urnn toy-copy eval toy-copy-complex)
 if [ "$MODE" = dry-run ]; then
   BENCH_FLAGS=(--cells rnn,ugru --bptt 3 --hidden 8 --vocab 50 --batch 2 --reps 1)
   BENCH_SIZES=(8)
@@ -73,6 +73,8 @@ if [ "$MODE" = dry-run ]; then
   CHUNK_MIN="${ROTOR_GPU_CHUNK_MINUTES:-0.00005}"
   COPY_FLAGS=(--task copy --length 10 --cell urnn --hidden 8 --batch 4 --steps 3 --held-out 16
     --eval-batch 8)
+  COPY_COMPLEX_FLAGS=(--task copy --length 10 --cell curnn --activation modrelu --hidden 8
+    --batch 4 --steps 3 --held-out 16 --eval-batch 8)
   BACKEND="${ROTOR_GPU_BACKEND:-webgpu}"
 else
   BENCH_FLAGS=(--cells rnn,urnn,gru,ugru,lstm --bptt 35 --reps 3)
@@ -88,6 +90,11 @@ else
   # expRNN's copy set-up at T = 1000: H = 190, Adam at 1e-3, orthogonal lr 1e-4. With one op
   # per cell operation and time step it cannot finish in a call; with the recurrence op it can.
   COPY_FLAGS=(--task copy --length 1000 --cell urnn --activation modrelu --hidden 190
+    --batch 128 --steps 4000 --lr 0.001 --lr-orth 0.0001 --log-every 100)
+  # The complex cuRNN beside it at equal recurrent parameters (reports/complex.md's rule):
+  # K = 135 complex units hold 2·135² = 36,450 reals, the uRNN's 190² = 36,100. Last: the
+  # flagships and the real copy come first.
+  COPY_COMPLEX_FLAGS=(--task copy --length 1000 --cell curnn --activation modrelu --hidden 270
     --batch 128 --steps 4000 --lr 0.001 --lr-orth 0.0001 --log-every 100)
   BACKEND="${ROTOR_GPU_BACKEND:-webgpu}"
   DATA_FLAGS=()
@@ -285,7 +292,9 @@ train_stage train-ugru "${UGRU_FLAGS[@]}" &&
   train_stage train-urnn "${URNN_FLAGS[@]}" &&
   stage toy-copy 300 timeout "$(($(left) - 20))" "$DENO" run -A research/toy/toy.ts \
     "${COPY_FLAGS[@]}" --backend "$BACKEND" --out "$STATE/toy-copy.json" &&
-  stage eval 30 evaluate
+  stage eval 30 evaluate &&
+  stage toy-copy-complex 300 timeout "$(($(left) - 20))" "$DENO" run -A research/toy/toy.ts \
+    "${COPY_COMPLEX_FLAGS[@]}" --backend "$BACKEND" --out "$STATE/toy-copy-complex.json"
 left_stages=0
 for s in "${STAGES[@]}"; do [ -e "$STATE/done/$s" ] || left_stages=$((left_stages + 1)); done
 log "call ends: $left_stages of ${#STAGES[@]} stages left"

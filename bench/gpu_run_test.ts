@@ -34,9 +34,13 @@ Deno.test("gpu_run.sh dry-run continues across calls until every stage is done, 
   }
   assert.match(calls[0]!, /train-ugru: not finished, continues next call/);
   assert.ok(calls.length >= 3, `the training stages took several calls: ${calls.length}`);
-  assert.match(calls.at(-1)!, /call ends: 0 of 6 stages left/);
+  assert.match(calls.at(-1)!, /call ends: 0 of 7 stages left/);
   const progress = await readFile(join(state, "progress.log"), "utf8");
-  for (const s of ["bench-webgpu", "bench-torch", "train-ugru", "train-urnn", "toy-copy", "eval"]) {
+  const stages = [
+    ...["bench-webgpu", "bench-torch", "train-ugru", "train-urnn", "toy-copy", "eval"],
+    "toy-copy-complex",
+  ];
+  for (const s of stages) {
     assert.equal(progress.match(new RegExp(`${s}: done`, "g"))?.length, 1, `${s} ran once`);
     assert.ok(existsSync(join(state, "done", s)));
   }
