@@ -184,6 +184,7 @@ Deno.test("train --recurrence fused follows the composed path's loss curve for 2
     ["ugru", "--dropout", "0.2"],
     ["lstm"],
     ["curnn", "--activation", "modrelu"],
+    ["cugru"],
   ];
   for (const [cell, ...rest] of cells) {
     const losses = async (recurrence: string) => {

@@ -30,7 +30,8 @@ import type { CellDef } from "./types.ts";
 const BLOCKS = ["U_r", "U_z", "U_n"] as const;
 
 export const cugru: CellDef = {
-  family: null,
+  // The recurrence op runs it on wasm with U = [Re-part columns of U_r, U_z | φ(U_n)].
+  family: "cgru",
   gates: 2,
   hasCell: false,
   orthogonal: [],

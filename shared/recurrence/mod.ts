@@ -28,8 +28,8 @@ export function unrollLayer(
   xw: Tensor3D,
   state: CellState,
 ): { hs: Tensor3D; state: CellState } {
-  // The cuGRU has no family: it always runs as composed ops.
-  if (kind === "fused" && cell.family && hasRecurrenceOp()) {
+  // On webgpu the cuGRU runs as composed ops (no WGSL kernel for it).
+  if (kind === "fused" && cell.family && hasRecurrenceOp(cell.family)) {
     return recurrence(cell, p, prep, o, xw, state);
   }
   const { hs, state: next } = unroll(cell, p, prep, o, xw, state);

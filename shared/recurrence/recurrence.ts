@@ -7,7 +7,7 @@ import { tf } from "../tf.ts";
 import type { Tensor1D, Tensor2D, Tensor3D } from "../tf.ts";
 import type { CellDef, CellOptions, CellParams, CellState, Prepared } from "../cells/types.ts";
 import { RECURRENCE, RECURRENCE_GRAD, registerRecurrenceGradient, runRecurrence } from "./op.ts";
-import { dimsOf, forwardLayout } from "./spec.ts";
+import { dimsOf, type Family, forwardLayout } from "./spec.ts";
 import { backwardWasm, forwardWasm } from "./wasm.ts";
 import { backwardWebGpu, forwardWebGpu } from "./webgpu.ts";
 
@@ -30,9 +30,14 @@ export function installRecurrence(): void {
   }
 }
 
-/** Whether the active backend runs the recurrence op (wasm and webgpu do, once installed). */
-export function hasRecurrenceOp(): boolean {
-  return tf.getKernel(RECURRENCE, tf.getBackend()) !== undefined;
+/**
+ * Whether the active backend runs the recurrence op (wasm and webgpu do, once installed), for
+ * `family` when given (the cuGRU's has no WGSL kernel: webgpu runs it as composed ops).
+ */
+export function hasRecurrenceOp(family?: Family): boolean {
+  const backend = tf.getBackend();
+  if (family === "cgru" && backend === "webgpu") return false;
+  return tf.getKernel(RECURRENCE, backend) !== undefined;
 }
 
 /**
@@ -56,12 +61,14 @@ export function recurrence(
   const [T, B] = xw.shape;
   const H = o.hidden;
   const family = cell.family;
-  if (!family) throw new Error("The recurrence op has no kernel for the cuGRU");
+  if (!family || !hasRecurrenceOp(family)) {
+    throw new Error(`The recurrence op has no ${tf.getBackend()} kernel for the ${family} cells`);
+  }
   if (cell.hasCell && !state.c) throw new Error("The LSTM state needs its cell c");
   const s0 = (cell.hasCell ? tf.stack([state.h, state.c!]) : tf.expandDims(state.h, 0)) as Tensor3D;
   // The complex modReLU's b_mod has one entry per complex unit: padded to H with zeros.
   const v =
-    (family === "gru"
+    (family === "gru" || family === "cgru"
       ? p.c_n
       : o.activation === "modrelu" && family === "rnn"
       ? p.b_mod

@@ -5,11 +5,12 @@
 import type { Activation } from "../activations.ts";
 
 /**
- * The step shapes: h' = σ(a) (rnn, urnn), the GRU gates, the LSTM gates, and h' = σ(a) over a
- * complex state stored as [Re | Im] (crnn: the cuRNN, whose U is the real block of its unitary
- * matrix; σ is complex modReLU, or a split activation, which is the rnn's math).
+ * The step shapes: h' = σ(a) (rnn, urnn), the GRU gates, the LSTM gates, and two over a complex
+ * state stored as [Re | Im]: crnn, h' = σ(a) (the cuRNN, whose U is the real block of its
+ * unitary matrix; σ is complex modReLU, or a split activation, which is the rnn's math), and
+ * cgru (the cuGRU: real gates r, z per complex unit, a complex candidate; shared/cells/cugru.ts).
  */
-export type Family = "rnn" | "crnn" | "gru" | "lstm";
+export type Family = "rnn" | "crnn" | "gru" | "cgru" | "lstm";
 
 /** Attributes of the forward and backward kernels. */
 export interface RecurrenceAttrs {
@@ -29,7 +30,8 @@ export interface Dims {
   S: number;
 }
 
-export const GATES: Record<Family, number> = { rnn: 1, crnn: 1, gru: 3, lstm: 4 };
+/** Columns of xw per state column: the cuGRU's r (K) | z (K) | n (2K) over a state of 2K. */
+export const GATES: Record<Family, number> = { rnn: 1, crnn: 1, gru: 3, cgru: 2, lstm: 4 };
 
 /** Dims from xw [T, B, G] and the family. */
 export function dimsOf(family: Family, xwShape: readonly number[]): Dims {
@@ -70,8 +72,9 @@ export interface GradLayout {
 
 export function gradLayout(family: Family, d: Dims): GradLayout {
   const steps = d.T * d.B * d.G;
-  const dhu = family === "gru" ? steps : 0;
-  const dstate = family === "gru" ? 2 * steps : steps;
+  const gated = family === "gru" || family === "cgru";
+  const dhu = gated ? steps : 0;
+  const dstate = gated ? 2 * steps : steps;
   const dv = dstate + d.S * d.B * d.H;
   return { dxw: 0, dhu, dstate, dv, size: dv + d.B * d.H };
 }

@@ -113,6 +113,7 @@ export function stepForward(attrs: RecurrenceAttrs, d: Dims, s: ForwardStep): vo
   if (complexMod(attrs)) complexModReluForward(d, s);
   else if (attrs.family === "rnn" || attrs.family === "crnn") rnnForward(attrs, d, s);
   else if (attrs.family === "gru") gruForward(d, s);
+  else if (attrs.family === "cgru") complexGruForward(d, s);
   else lstmForward(d, s);
 }
 
@@ -162,6 +163,27 @@ function gruForward({ B, H, G }: Dims, s: ForwardStep) {
   }
 }
 
+/**
+ * The cuGRU over K = H/2 complex units: xw and hu [B, 4K] in blocks r | z | n_re | n_im, v = c_n
+ * [Re | Im]; n = v/|v| · tanh(|v|) of v = xn + r·(hn + c_n), h' = (1 − z)·n + z·h.
+ */
+function complexGruForward({ B, H, G }: Dims, s: ForwardStep) {
+  const X = s.xw.a, U = s.hu.a, V = s.v, Y = s.h.a, P = s.hPrev.a, K = H / 2;
+  for (let b = 0; b < B; b++) {
+    const x = s.xw.o + b * G, u = s.hu.o + b * G, y = s.h.o + b * H, p = s.hPrev.o + b * H;
+    for (let k = 0; k < K; k++) {
+      const r = sigmoid(X[x + k]! + U[u + k]!);
+      const z = sigmoid(X[x + K + k]! + U[u + K + k]!);
+      const vRe = X[x + 2 * K + k]! + r * (U[u + 2 * K + k]! + V[k]!);
+      const vIm = X[x + 3 * K + k]! + r * (U[u + 3 * K + k]! + V[K + k]!);
+      const m = Math.sqrt(vRe * vRe + vIm * vIm + COMPLEX_EPS);
+      const scale = tanh32(m) / m;
+      Y[y + k] = (1 - z) * vRe * scale + z * P[p + k]!;
+      Y[y + K + k] = (1 - z) * vIm * scale + z * P[p + K + k]!;
+    }
+  }
+}
+
 function lstmForward({ B, H, G }: Dims, s: ForwardStep) {
   const X = s.xw.a, U = s.hu.a, Y = s.h.a, C = s.c.a, P = s.cPrev.a;
   for (let b = 0; b < B; b++) {
@@ -199,6 +221,7 @@ export function stepBackward(attrs: RecurrenceAttrs, d: Dims, s: BackwardStep): 
   if (complexMod(attrs)) complexModReluBackward(d, s);
   else if (attrs.family === "rnn" || attrs.family === "crnn") rnnBackward(attrs, d, s);
   else if (attrs.family === "gru") gruBackward(d, s);
+  else if (attrs.family === "cgru") complexGruBackward(d, s);
   else lstmBackward(d, s);
 }
 
@@ -272,6 +295,47 @@ function gruBackward({ B, H, G }: Dims, s: BackwardStep) {
       DU[du + 2 * H + j] = dan * r;
       DV[dv + j] = s.first ? dan * r : DV[dv + j]! + dan * r;
       s.direct[r0 + j] = dh * z;
+    }
+  }
+}
+
+/**
+ * The cuGRU's gradients: through h' = (1 − z)·n + z·h, the candidate's ctanh (as complex
+ * modReLU's, with s(m) = tanh(m)/m), r (which scales hn + c_n) and z.
+ */
+function complexGruBackward({ B, H, G }: Dims, s: BackwardStep) {
+  const X = s.xw.a, U = s.hu.a, V = s.v, P = s.hPrev.a;
+  const DX = s.dxw.a, DU = s.dhu.a, DV = s.dv.a, K = H / 2;
+  for (let b = 0; b < B; b++) {
+    const x = s.xw.o + b * G, u = s.hu.o + b * G, p = s.hPrev.o + b * H, r0 = b * H;
+    const dx = s.dxw.o + b * G, du = s.dhu.o + b * G, dv = s.dv.o + b * H;
+    for (let k = 0; k < K; k++) {
+      const dhRe = s.dh[r0 + k]!, dhIm = s.dh[r0 + K + k]!;
+      const r = sigmoid(X[x + k]! + U[u + k]!);
+      const z = sigmoid(X[x + K + k]! + U[u + K + k]!);
+      const hnRe = U[u + 2 * K + k]! + V[k]!, hnIm = U[u + 3 * K + k]! + V[K + k]!;
+      const vRe = X[x + 2 * K + k]! + r * hnRe, vIm = X[x + 3 * K + k]! + r * hnIm;
+      const m = Math.sqrt(vRe * vRe + vIm * vIm + COMPLEX_EPS);
+      const th = tanh32(m), sc = th / m;
+      const nRe = vRe * sc, nIm = vIm * sc;
+      const daz = (dhRe * (P[p + k]! - nRe) + dhIm * (P[p + K + k]! - nIm)) * z * (1 - z);
+      const dnRe = dhRe * (1 - z), dnIm = dhIm * (1 - z);
+      const q = (dnRe * vRe + dnIm * vIm) / m;
+      const ds = (m * (1 - th * th) - th) / (m * m); // d(tanh(m)/m)/dm
+      const dvRe = dnRe * sc + vRe * q * ds, dvIm = dnIm * sc + vIm * q * ds;
+      const dar = (dvRe * hnRe + dvIm * hnIm) * r * (1 - r);
+      DX[dx + k] = dar;
+      DX[dx + K + k] = daz;
+      DX[dx + 2 * K + k] = dvRe;
+      DX[dx + 3 * K + k] = dvIm;
+      DU[du + k] = dar;
+      DU[du + K + k] = daz;
+      DU[du + 2 * K + k] = dvRe * r;
+      DU[du + 3 * K + k] = dvIm * r;
+      DV[dv + k] = s.first ? dvRe * r : DV[dv + k]! + dvRe * r;
+      DV[dv + K + k] = s.first ? dvIm * r : DV[dv + K + k]! + dvIm * r;
+      s.direct[r0 + k] = dhRe * z;
+      s.direct[r0 + K + k] = dhIm * z;
     }
   }
 }

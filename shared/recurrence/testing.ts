@@ -27,6 +27,7 @@ export const VARIANTS: Variant[] = [
   { cell: "lstm", activation: "tanh" },
   { cell: "curnn", activation: "modrelu" },
   { cell: "curnn", activation: "tanh" },
+  { cell: "cugru", activation: "tanh" },
 ];
 
 export const label = (v: Variant) =>
