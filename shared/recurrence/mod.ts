@@ -28,8 +28,7 @@ export function unrollLayer(
   xw: Tensor3D,
   state: CellState,
 ): { hs: Tensor3D; state: CellState } {
-  // On webgpu the cuGRU runs as composed ops (no WGSL kernel for it).
-  if (kind === "fused" && cell.family && hasRecurrenceOp(cell.family)) {
+  if (kind === "fused" && cell.family && hasRecurrenceOp()) {
     return recurrence(cell, p, prep, o, xw, state);
   }
   const { hs, state: next } = unroll(cell, p, prep, o, xw, state);

@@ -7,7 +7,7 @@ import { tf } from "../tf.ts";
 import type { Tensor1D, Tensor2D, Tensor3D } from "../tf.ts";
 import type { CellDef, CellOptions, CellParams, CellState, Prepared } from "../cells/types.ts";
 import { RECURRENCE, RECURRENCE_GRAD, registerRecurrenceGradient, runRecurrence } from "./op.ts";
-import { dimsOf, type Family, forwardLayout } from "./spec.ts";
+import { dimsOf, forwardLayout } from "./spec.ts";
 import { backwardWasm, forwardWasm } from "./wasm.ts";
 import { backwardWebGpu, forwardWebGpu } from "./webgpu.ts";
 
@@ -30,14 +30,9 @@ export function installRecurrence(): void {
   }
 }
 
-/**
- * Whether the active backend runs the recurrence op (wasm and webgpu do, once installed), for
- * `family` when given (the cuGRU's has no WGSL kernel: webgpu runs it as composed ops).
- */
-export function hasRecurrenceOp(family?: Family): boolean {
-  const backend = tf.getBackend();
-  if (family === "cgru" && backend === "webgpu") return false;
-  return tf.getKernel(RECURRENCE, backend) !== undefined;
+/** Whether the active backend runs the recurrence op (wasm and webgpu do, once installed). */
+export function hasRecurrenceOp(): boolean {
+  return tf.getKernel(RECURRENCE, tf.getBackend()) !== undefined;
 }
 
 /**
@@ -61,9 +56,7 @@ export function recurrence(
   const [T, B] = xw.shape;
   const H = o.hidden;
   const family = cell.family;
-  if (!family || !hasRecurrenceOp(family)) {
-    throw new Error(`The recurrence op has no ${tf.getBackend()} kernel for the ${family} cells`);
-  }
+  if (!family) throw new Error(`The ${cell.gates}-gate cell has no recurrence family`);
   if (cell.hasCell && !state.c) throw new Error("The LSTM state needs its cell c");
   const s0 = (cell.hasCell ? tf.stack([state.h, state.c!]) : tf.expandDims(state.h, 0)) as Tensor3D;
   // The complex modReLU's b_mod has one entry per complex unit: padded to H with zeros.

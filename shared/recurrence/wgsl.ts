@@ -75,6 +75,7 @@ export const shaderKey = (pass: string, a: RecurrenceAttrs, d: Dims) =>
  * ForwardLayout (h, the LSTM's c, and the products h_{t−1}·U the backward pass reads).
  */
 export function forwardShader(a: RecurrenceAttrs, d: Dims): string {
+  if (a.family === "cgru") return complexGruForwardShader(d);
   const { B, H, G } = d, BH = B * H;
   const F = forwardLayout(d), TBH = F.c;
   const gates = G / H;
@@ -142,6 +143,7 @@ export function forwardShader(a: RecurrenceAttrs, d: Dims): string {
  * block carries the part of ∂h_{t−1} (and ∂c_{t−1}) that skips U from one dispatch to the next.
  */
 export function backwardShader(a: RecurrenceAttrs, d: Dims): string {
+  if (a.family === "cgru") return complexGruBackwardShader(d);
   const { B, H, G, T } = d, BH = B * H;
   const F = forwardLayout(d), TBH = F.c;
   const L = gradLayout(a.family, d);
@@ -229,5 +231,127 @@ export function backwardShader(a: RecurrenceAttrs, d: Dims): string {
       let out = t * ${BH} + index;
       ${body}
       if (t == ${T - 1}) { result[${L.dv} + index] = db; } else { result[${L.dv} + index] += db; }
+    }`;
+}
+
+/*
+ * The cuGRU (shared/cells/cugru.ts) over K = H/2 complex units: xw and h·U [B, 4K] in blocks
+ * r | z | n_re | n_im, v = c_n [Re | Im]. A unit's Re and Im columns depend on each other (the
+ * gates r, z and the modulus of the candidate), so here a thread takes a whole unit (b, k):
+ * threads k ≥ K of the B·H dispatched return at once. A thread then reads and writes only its
+ * own unit's columns, also of the ∂state block carried from one dispatch to the next.
+ */
+
+/** Forward step t of the cuGRU (inputs and result as forwardShader's). */
+function complexGruForwardShader(d: Dims): string {
+  const { B, H, G } = d, BH = B * H, K = H / 2;
+  const F = forwardLayout(d);
+  const col = (g: number) => `u[k2 * ${G} + ${g * K} + k]`;
+  return `${HELPERS}
+    fn main(index : i32) {
+      ${touch(["xw", "u", "s0", "v"])}
+      if (index >= ${BH}) { return; }
+      let b = index / ${H};
+      let k = index - b * ${H};
+      if (k >= ${K}) { return; }
+      let t = uniforms.t;
+      var ar = 0.0; var az = 0.0; var anr = 0.0; var ani = 0.0;
+      var base = b * ${H};
+      if (t > 0) { base = ((t - 1) * ${B} + b) * ${H}; }
+      for (var k2 = 0; k2 < ${H}; k2++) {
+        var hp = 0.0;
+        if (t == 0) { hp = s0[base + k2]; } else { hp = result[base + k2]; }
+        ar += hp * ${col(0)}; az += hp * ${col(1)}; anr += hp * ${col(2)}; ani += hp * ${col(3)};
+      }
+      let x = (t * ${B} + b) * ${G} + k;
+      result[${F.hu} + x] = ar;
+      result[${F.hu} + x + ${K}] = az;
+      result[${F.hu} + x + ${2 * K}] = anr;
+      result[${F.hu} + x + ${3 * K}] = ani;
+      let r = rr_sigmoid(xw[x] + ar);
+      let z = rr_sigmoid(xw[x + ${K}] + az);
+      let vr = xw[x + ${2 * K}] + r * (anr + v[k]);
+      let vi = xw[x + ${3 * K}] + r * (ani + v[k + ${K}]);
+      let m = sqrt(vr * vr + vi * vi + ${lit(COMPLEX_EPS)});
+      let s = rr_tanh(m) / m;
+      var pr = 0.0; var pi = 0.0;
+      if (t == 0) { pr = s0[b * ${H} + k]; pi = s0[b * ${H} + k + ${K}]; }
+      else { pr = result[base + k]; pi = result[base + k + ${K}]; }
+      let out = t * ${BH} + b * ${H} + k;
+      result[out] = (1.0 - z) * vr * s + z * pr;
+      result[out + ${K}] = (1.0 - z) * vi * s + z * pi;
+    }`;
+}
+
+/** Backward step t of the cuGRU (T−1 down to 0, then −1; inputs and result as backwardShader's). */
+function complexGruBackwardShader(d: Dims): string {
+  const { B, H, G, T } = d, BH = B * H, K = H / 2;
+  const F = forwardLayout(d), L = gradLayout("cgru", d);
+  return `${HELPERS}
+    fn main(index : i32) {
+      ${touch(["xw", "ut", "s0", "ys", "dys", "v"])}
+      if (index >= ${BH}) { return; }
+      let b = index / ${H};
+      let k = index - b * ${H};
+      if (k >= ${K}) { return; }
+      let t = uniforms.t;
+      let own = b * ${H} + k;
+      // ∂h of this unit's Re and Im from the step after: ∂(h_t·U)·Uᵀ and the part that skips U.
+      var cr = 0.0; var ci = 0.0;
+      if (t < ${T - 1}) {
+        let base = ${L.dhu} + ((t + 1) * ${B} + b) * ${G};
+        for (var g = 0; g < ${G}; g++) {
+          let dg = result[base + g];
+          cr += dg * ut[g * ${H} + k];
+          ci += dg * ut[g * ${H} + k + ${K}];
+        }
+        cr += result[${L.dstate} + own];
+        ci += result[${L.dstate} + own + ${K}];
+      }
+      if (t < 0) {
+        result[${L.dstate} + own] = cr;
+        result[${L.dstate} + own + ${K}] = ci;
+        return;
+      }
+      let dhr = dys[t * ${BH} + own] + cr;
+      let dhi = dys[t * ${BH} + own + ${K}] + ci;
+      let x = (t * ${B} + b) * ${G} + k;
+      let r = rr_sigmoid(xw[x] + ys[${F.hu} + x]);
+      let z = rr_sigmoid(xw[x + ${K}] + ys[${F.hu} + x + ${K}]);
+      let hnr = ys[${F.hu} + x + ${2 * K}] + v[k];
+      let hni = ys[${F.hu} + x + ${3 * K}] + v[k + ${K}];
+      let vr = xw[x + ${2 * K}] + r * hnr;
+      let vi = xw[x + ${3 * K}] + r * hni;
+      let m = sqrt(vr * vr + vi * vi + ${lit(COMPLEX_EPS)});
+      let th = rr_tanh(m);
+      let s = th / m;
+      var pr = 0.0; var pi = 0.0;
+      if (t == 0) { pr = s0[own]; pi = s0[own + ${K}]; }
+      else { pr = ys[(t - 1) * ${BH} + own]; pi = ys[(t - 1) * ${BH} + own + ${K}]; }
+      let daz = (dhr * (pr - vr * s) + dhi * (pi - vi * s)) * z * (1.0 - z);
+      let dnr = dhr * (1.0 - z);
+      let dni = dhi * (1.0 - z);
+      let q = (dnr * vr + dni * vi) / m;
+      let ds = (m * (1.0 - th * th) - th) / (m * m);
+      let dvr = dnr * s + vr * q * ds;
+      let dvi = dni * s + vi * q * ds;
+      let dar = (dvr * hnr + dvi * hni) * r * (1.0 - r);
+      result[${L.dxw} + x] = dar;
+      result[${L.dxw} + x + ${K}] = daz;
+      result[${L.dxw} + x + ${2 * K}] = dvr;
+      result[${L.dxw} + x + ${3 * K}] = dvi;
+      result[${L.dhu} + x] = dar;
+      result[${L.dhu} + x + ${K}] = daz;
+      result[${L.dhu} + x + ${2 * K}] = dvr * r;
+      result[${L.dhu} + x + ${3 * K}] = dvi * r;
+      result[${L.dstate} + own] = dhr * z;
+      result[${L.dstate} + own + ${K}] = dhi * z;
+      if (t == ${T - 1}) {
+        result[${L.dv} + own] = dvr * r;
+        result[${L.dv} + own + ${K}] = dvi * r;
+      } else {
+        result[${L.dv} + own] += dvr * r;
+        result[${L.dv} + own + ${K}] += dvi * r;
+      }
     }`;
 }
