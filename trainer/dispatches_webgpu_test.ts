@@ -38,7 +38,9 @@ Deno.test("a training step on webgpu reads nothing back, and its dispatches grow
 Deno.test("every cell's training step on webgpu dispatches at most 4·T + 60 (B = 20, T = 35)", async () => {
   if (!(await useWebGpu())) return;
   const T = 35, bound = 4 * T + 60;
-  const models = (["rnn", "urnn", "gru", "ugru", "lstm"] as const).map((cell) => ({
+  const models = (["rnn", "urnn", "gru", "ugru", "lstm", "curnn", "cugru"] as const).map((
+    cell,
+  ) => ({
     label: cell,
     cfg: parseModelConfig({
       cell,

@@ -13,14 +13,8 @@ import { tf } from "../shared/tf.ts";
 import type { Tensor, Variable } from "../shared/tf.ts";
 import { adamMomentsWebGpu, adamWebGpu, globalNormWebGpu, sgdWebGpu } from "./adam_webgpu.ts";
 import { orthStepWebGpu } from "./expm_webgpu.ts";
-import { complexBlock, fromComplexBlock } from "../shared/cells/complex.ts";
 import type { Tensor2D } from "../shared/tf.ts";
-
-/** [[X, Y], [Y, X]] [2H, 2H] from [X | Y] [H, 2H]: φ without its sign, for Adam's v. */
-function unsignedBlock(u: Tensor2D): Tensor2D {
-  const [x, y] = tf.split(u, 2, 1) as [Tensor2D, Tensor2D];
-  return tf.concat([u, tf.concat([y, x], 1)], 0) as Tensor2D;
-}
+import { complexBlockWebGpu, fromComplexBlockWebGpu } from "./complex_block_webgpu.ts";
 
 /** The parts of optimizer.ts's OptimizerConfig and OptState the step reads (no import back). */
 interface StepConfig {
@@ -88,7 +82,7 @@ export function applyStepWebGpu(
     }
     for (const group of groups.values()) {
       const complex = unitary.has(group[0]!);
-      const block = (t: Tensor) => complex ? complexBlock(t as Tensor2D) : t;
+      const block = (t: Tensor) => complex ? complexBlockWebGpu(t as Tensor2D) : t;
       const ws = group.map((n) => block(vars[n]!));
       let d: Parameters<typeof orthStepWebGpu>[1];
       if (c.orthKind === "adam") {
@@ -98,14 +92,14 @@ export function applyStepWebGpu(
         }
         d = {
           m: group.map((n) => block(st.m[n]!)),
-          v: group.map((n) => complex ? unsignedBlock(st.v[n]! as Tensor2D) : st.v[n]!),
+          v: group.map((n) => complex ? complexBlockWebGpu(st.v[n]! as Tensor2D, 1) : st.v[n]!),
         };
       } else {
         d = { g: group.map((n) => block(grads[n]!)), norm };
       }
       const out = orthStepWebGpu(ws, d, { ...adam, lrOrth });
       group.forEach((n, i) =>
-        vars[n]!.assign(complex ? fromComplexBlock(out[i]! as Tensor2D) : out[i]!)
+        vars[n]!.assign(complex ? fromComplexBlockWebGpu(out[i]! as Tensor2D) : out[i]!)
       );
     }
   });
