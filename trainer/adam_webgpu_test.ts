@@ -35,6 +35,55 @@ async function onWebGpu(f: () => Promise<void>) {
   }
 }
 
+/** Random gradients for `steps` steps, one per parameter of `values`. */
+function stepGrads(values: Record<string, Tensor>, steps: number) {
+  return Array.from({ length: steps }, (_, s) =>
+    Object.fromEntries(
+      Object.entries(values).map(([k, v], i) => [k, rand(v.shape, 3, 10 * s + i)]),
+    ));
+}
+
+/**
+ * `grads.length` steps of applyStepOnDevice from `values`, fused kernels or composed ops: the
+ * parameters after, each step's norm, the last step's dispatches and every read.
+ */
+async function runSteps(
+  values: Record<string, Tensor>,
+  grads: Record<string, Tensor>[],
+  kind: "adam" | "sgd",
+  fused: boolean,
+  orth: Set<string>,
+  unitary: Set<string> = new Set(),
+) {
+  const vars: Record<string, Variable> = {};
+  for (const [k, v] of Object.entries(values)) vars[k] = tf.variable(v.clone(), true);
+  const st = initOptState();
+  const c: OptimizerConfig = {
+    kind,
+    orthKind: kind,
+    ...ADAM_DEFAULTS,
+    clip: 1,
+    expmPlan: "device",
+    fused,
+  };
+  const norms: number[] = [];
+  let dispatches = 0, reads = 0;
+  for (const g of grads) {
+    const { result, count } = await countDispatches(() =>
+      applyStepOnDevice(vars, g, orth, c, st, 0.01, 0.05, unitary)
+    );
+    dispatches = count.dispatches;
+    reads += count.reads;
+    norms.push((await result.data())[0]!);
+    result.dispose();
+  }
+  const out: Record<string, Float32Array> = {};
+  for (const [k, v] of Object.entries(vars)) out[k] = (await v.data()) as Float32Array;
+  Object.values(vars).forEach((v) => v.dispose());
+  tf.dispose([...Object.values(st.m), ...Object.values(st.v)]);
+  return { out, norms, dispatches, reads };
+}
+
 Deno.test("globalNormWebGpu() equals √Σ‖g‖² of the composed ops, one dispatch per 6 gradients", async () => {
   await onWebGpu(async () => {
     const shapes = [[3000], [7, 5], [1], [40, 3], [2, 2, 2], [9], [300, 4], [5]];
@@ -101,42 +150,10 @@ Deno.test("applyStepOnDevice() on webgpu: the fused kernels follow the composed 
       W: rand([8, 16], 0.1, 5),
       b: rand([16], 0.1, 6),
     };
-    const grads = [0, 1, 2, 3, 4].map((s) =>
-      Object.fromEntries(
-        Object.entries(values).map(([k, v], i) => [k, rand(v.shape, 3, 10 * s + i)]),
-      )
-    );
+    const grads = stepGrads(values, 5);
     const orth = new Set(["U", "V"]);
     for (const kind of ["adam", "sgd"] as const) {
-      const run = async (fused: boolean) => {
-        const vars: Record<string, Variable> = {};
-        for (const [k, v] of Object.entries(values)) vars[k] = tf.variable(v.clone(), true);
-        const st = initOptState();
-        const c: OptimizerConfig = {
-          kind,
-          orthKind: kind,
-          ...ADAM_DEFAULTS,
-          clip: 1,
-          expmPlan: "device",
-          fused,
-        };
-        const norms: number[] = [];
-        let dispatches = 0, reads = 0;
-        for (const g of grads) {
-          const { result, count } = await countDispatches(() =>
-            applyStepOnDevice(vars, g, orth, c, st, 0.01, 0.05)
-          );
-          dispatches = count.dispatches;
-          reads += count.reads;
-          norms.push((await result.data())[0]!);
-          result.dispose();
-        }
-        const out: Record<string, Float32Array> = {};
-        for (const [k, v] of Object.entries(vars)) out[k] = (await v.data()) as Float32Array;
-        Object.values(vars).forEach((v) => v.dispose());
-        tf.dispose([...Object.values(st.m), ...Object.values(st.v)]);
-        return { out, norms, dispatches, reads };
-      };
+      const run = (fused: boolean) => runSteps(values, grads, kind, fused, orth);
       const composed = await run(false), fused = await run(true);
       assert.equal(fused.reads, 0);
       // Norm; W, b: 3 (Adam) or 1 (SGD) each; U, V: their moments (Adam), then 2·2 + 8.
@@ -163,39 +180,10 @@ Deno.test("applyStepOnDevice() on webgpu: unitary matrices by the fused kernels 
       U: tf.tensor2d(Float32Array.from(haarOrthogonal(2 * K, prng).data), [2 * K, 2 * K]),
       b: rand([2 * K], 0.1, 6),
     };
-    const grads = [0, 1, 2].map((s) =>
-      Object.fromEntries(
-        Object.entries(values).map(([k, v], i) => [k, rand(v.shape, 3, 10 * s + i)]),
-      )
-    );
+    const grads = stepGrads(values, 3);
     for (const kind of ["adam", "sgd"] as const) {
-      const run = async (fused: boolean) => {
-        const vars: Record<string, Variable> = {};
-        for (const [k, v] of Object.entries(values)) vars[k] = tf.variable(v.clone(), true);
-        const st = initOptState();
-        const c: OptimizerConfig = {
-          kind,
-          orthKind: kind,
-          ...ADAM_DEFAULTS,
-          clip: 1,
-          expmPlan: "device",
-          fused,
-        };
-        let dispatches = 0, reads = 0;
-        for (const g of grads) {
-          const { result, count } = await countDispatches(() =>
-            applyStepOnDevice(vars, g, new Set(["U"]), c, st, 0.01, 0.05, new Set(["C", "D"]))
-          );
-          dispatches = count.dispatches;
-          reads += count.reads;
-          result.dispose();
-        }
-        const out: Record<string, Float32Array> = {};
-        for (const [k, v] of Object.entries(vars)) out[k] = (await v.data()) as Float32Array;
-        Object.values(vars).forEach((v) => v.dispose());
-        tf.dispose([...Object.values(st.m), ...Object.values(st.v)]);
-        return { out, dispatches, reads };
-      };
+      const run = (fused: boolean) =>
+        runSteps(values, grads, kind, fused, new Set(["U"]), new Set(["C", "D"]));
       const composed = await run(false), fused = await run(true);
       assert.equal(fused.reads, 0);
       assert.ok(
