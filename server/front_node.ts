@@ -10,6 +10,9 @@ import {
   sweepEveryMs,
 } from "./connections.ts";
 
+/** How long a client may keep sending after the HTTP server closed its connection. */
+const LINGER_MS = 1000;
+
 export function serveFrontNode(
   options: FrontOptions,
   log: (line: string) => void = console.error,
@@ -34,14 +37,28 @@ export function serveFrontNode(
       // answer (the HTTP server is not told, it would drop the answer).
       if (!backend || t.head !== undefined || !t.waiting) table.remove(t);
     });
+    let answered = false;
     client.on("data", (chunk: Uint8Array) => {
+      if (answered) return;
       if (!table.fromClient(t, chunk)) return table.remove(t);
       if (!backend) {
         const b = backend = net.connect({ path: options.backendPath, allowHalfOpen: true });
-        b.on("error", () => table.remove(t));
-        // The answer is complete: end the client's side once what is buffered for it is sent
-        // (destroying it would drop that); its close removes it from the table.
-        b.on("end", () => client.end());
+        // The HTTP server closed: the answer is complete, or it answered before the whole body
+        // (a 408) and closed with client bytes unread. End the client's side once what is
+        // buffered for it is sent (destroying it at once would drop that and reset a client
+        // still sending), forward no more of its bytes, and close it after LINGER_MS at the
+        // latest. When the close came as an error (EPIPE on the next forwarded byte), node:net
+        // has already dropped an answer still queued on the backend socket: such a client gets
+        // the close without the 408 (server/README.md, "Known limit").
+        const done = () => {
+          if (answered) return;
+          answered = true;
+          client.end();
+          const linger = setTimeout(() => table.remove(t), LINGER_MS);
+          (linger as { unref?: () => void }).unref?.();
+        };
+        b.on("error", done);
+        b.on("end", done);
         b.on("data", (out: Uint8Array) => {
           table.fromServer(t);
           if (!client.write(out)) b.pause();
