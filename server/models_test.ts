@@ -131,7 +131,7 @@ Deno.test("withoutLocation() names the model folder and shortens other absolute 
   assert.equal(
     withoutLocation(
       `/srv/models/bad/model.json: Cannot read "/srv/models/bad/vocab.txt": ENOENT, ` +
-        `open '/home/op/elsewhere/vocab.txt'`,
+        `open '/srv/other/elsewhere/vocab.txt'`,
       "/srv/models/bad/",
       "bad",
     ),
